@@ -1,0 +1,232 @@
+//! Command-line parsing and the `probe`, `frame` and `frames` commands.
+
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use frameflow_media::{
+    Crop, FrameIndex, FrameSelector, ImageFormat, OpenOptions, RenderOptions, ResizeFilter, Video,
+    DEFAULT_JPEG_QUALITY,
+};
+
+#[derive(Parser, Debug)]
+#[command(name = "frameflow", version, about = "Exact frames and optical flow from video")]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Describe a video as JSON: frame count from a packet scan, sizes, rotation, timing.
+    Probe {
+        video: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+        /// Include every frame's {index, pts, seconds, key}.
+        #[arg(long)]
+        frames: bool,
+        /// Also write the packet index (reusable with --index-file) to this file.
+        #[arg(long, value_name = "FILE")]
+        save_index: Option<PathBuf>,
+    },
+    /// Write one frame (to stdout without -o).
+    Frame {
+        video: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+        #[command(flatten)]
+        select: SelectArgs,
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Output file; stdout when absent or '-'.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Write many frames: files {index:06}.{ext} plus frames.jsonl into --out, or back to back on stdout with -o -.
+    Frames {
+        video: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+        /// Comma-separated 0-based indices, e.g. 0,5,17.
+        #[arg(long, value_delimiter = ',', conflicts_with = "all", required_unless_present = "all")]
+        indices: Vec<u64>,
+        /// Every frame, in order.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        image: ImageArgs,
+        /// '-' writes the frames back to back to stdout.
+        #[arg(short = 'o', long = "output", value_name = "-", conflicts_with = "out", required_unless_present = "out")]
+        output: Option<String>,
+        /// Directory for one file per frame and frames.jsonl.
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+}
+
+#[derive(Args, Debug)]
+struct OpenArgs {
+    /// Absolute stream index (default: FFmpeg's best video stream).
+    #[arg(long)]
+    stream: Option<usize>,
+    /// Decoder threads (0 = automatic, like ffmpeg).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+    /// A packet index saved by `probe --save-index`, to skip the scan.
+    #[arg(long, value_name = "FILE")]
+    index_file: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false)]
+struct SelectArgs {
+    /// 0-based index in presentation order.
+    #[arg(long)]
+    index: Option<u64>,
+    /// Exact pts in the stream time base.
+    #[arg(long, allow_hyphen_values = true)]
+    pts: Option<i64>,
+    /// Seconds: the first frame whose pts is at or after this time (the `ffmpeg -ss` rule).
+    #[arg(long)]
+    time: Option<f64>,
+}
+
+#[derive(Args, Debug)]
+struct ImageArgs {
+    /// jpeg, png or rgb24 (raw HWC bytes).
+    #[arg(long, default_value = "jpeg")]
+    format: ImageFormat,
+    /// JPEG quality 1..=100.
+    #[arg(long, default_value_t = DEFAULT_JPEG_QUALITY)]
+    quality: u8,
+    #[arg(long)]
+    width: Option<u32>,
+    #[arg(long)]
+    height: Option<u32>,
+    /// Resize filter: bilinear (default), bicubic, area, lanczos, neighbor.
+    #[arg(long, default_value = "bilinear")]
+    resize_filter: ResizeFilter,
+    /// Crop x,y,w,h in displayed pixels, applied before resizing.
+    #[arg(long)]
+    crop: Option<Crop>,
+    /// Keep the coded orientation (ignore the rotation metadata).
+    #[arg(long)]
+    no_autorotate: bool,
+}
+
+impl ImageArgs {
+    fn render_options(&self) -> RenderOptions {
+        RenderOptions {
+            autorotate: !self.no_autorotate,
+            crop: self.crop,
+            width: self.width,
+            height: self.height,
+            resize_filter: self.resize_filter,
+        }
+    }
+}
+
+fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
+    let index = match &args.index_file {
+        Some(p) => {
+            let text = fs::read_to_string(p).with_context(|| format!("reading packet index {}", p.display()))?;
+            Some(FrameIndex::from_json(&text)?)
+        }
+        None => None,
+    };
+    Ok(Video::open_with(video, OpenOptions { stream: args.stream, threads: args.threads, index })?)
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Probe { video, open: o, frames, save_index } => {
+            let v = open(&video, &o)?;
+            let mut json = serde_json::to_value(v.info())?;
+            if frames {
+                json["frames"] = serde_json::to_value(v.frame_ids())?;
+            }
+            if let Some(p) = save_index {
+                fs::write(&p, v.index().to_json()).with_context(|| format!("writing {}", p.display()))?;
+            }
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        Command::Frame { video, open: o, select, image, output } => {
+            let mut v = open(&video, &o)?;
+            let selector = match (select.index, select.pts, select.time) {
+                (Some(i), _, _) => FrameSelector::Index(i),
+                (_, Some(p), _) => FrameSelector::Pts(p),
+                (_, _, Some(t)) => FrameSelector::Time(t),
+                _ => bail!("give one of --index, --pts or --time"),
+            };
+            let i = v.resolve(selector)?;
+            let frame = v.frame(i, &image.render_options())?;
+            let bytes = frame.encode(image.format, image.quality)?;
+            match output.as_deref() {
+                None => write_stdout(&bytes)?,
+                Some(p) if p == Path::new("-") => write_stdout(&bytes)?,
+                Some(p) => fs::write(p, &bytes).with_context(|| format!("writing {}", p.display()))?,
+            }
+        }
+        Command::Frames { video, open: o, indices, all, image, output, out } => {
+            let mut v = open(&video, &o)?;
+            let indices: Vec<usize> = if all {
+                (0..v.frame_count()).collect()
+            } else {
+                indices.iter().map(|&i| v.resolve(FrameSelector::Index(i))).collect::<Result<_, _>>()?
+            };
+            let options = image.render_options();
+            match (output.as_deref(), out) {
+                (Some("-"), _) => {
+                    let stdout = std::io::stdout();
+                    let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
+                    if all {
+                        v.for_each_frame(&options, |f| write_frame(&mut w, &f.encode(image.format, image.quality)?))?;
+                    } else {
+                        // In the order asked, each distinct frame decoded once.
+                        for f in v.frames(&indices, &options)? {
+                            write_frame(&mut w, &f.encode(image.format, image.quality)?)?;
+                        }
+                    }
+                    w.flush().context("writing to stdout")?;
+                }
+                (Some(other), _) => bail!("-o only takes '-' (stdout) for many frames, got '{other}'; use --out DIR for files"),
+                (None, Some(dir)) => {
+                    fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+                    let mut ids = BufWriter::new(
+                        fs::File::create(dir.join("frames.jsonl")).with_context(|| format!("creating {}/frames.jsonl", dir.display()))?,
+                    );
+                    let ext = image.format.extension();
+                    v.for_each_frame_at(&indices, &options, |f| {
+                        let name = format!("{:06}.{ext}", f.id.index);
+                        let bytes = f.encode(image.format, image.quality)?;
+                        fs::write(dir.join(&name), bytes).map_err(|e| io_err(&dir.join(&name), e))?;
+                        let mut line = serde_json::to_value(f.id).expect("frame id serializes");
+                        line["file"] = name.into();
+                        line["width"] = f.image.width.into();
+                        line["height"] = f.image.height.into();
+                        writeln!(ids, "{line}").map_err(|e| io_err(&dir.join("frames.jsonl"), e))
+                    })?;
+                    ids.flush().context("writing frames.jsonl")?;
+                }
+                (None, None) => bail!("give --out DIR or -o -"),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn io_err(path: &Path, source: std::io::Error) -> frameflow_media::MediaError {
+    frameflow_media::MediaError::Io { context: format!("writing {}", path.display()), source }
+}
+
+fn write_frame(w: &mut impl Write, bytes: &[u8]) -> frameflow_media::Result<()> {
+    w.write_all(bytes).map_err(|e| frameflow_media::MediaError::Io { context: "writing to stdout".into(), source: e })
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    out.write_all(bytes).and_then(|_| out.flush()).context("writing to stdout")
+}

@@ -1,0 +1,163 @@
+//! `StreamDecoder`: one demuxer plus one open decoder for a video stream, pulled frame by
+//! frame. It seeks, drains at end of file, and keeps going past corrupt packets, so that a
+//! truncated file yields every decodable frame and then a clean end, never a hang.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::format::context::Input;
+use ffmpeg::frame;
+
+use crate::error::{FfmpegContext, MediaError, Result};
+use crate::probe::open_input;
+
+/// Decoder threads: 0 lets FFmpeg pick (one per core, as the ffmpeg CLI does).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct DecodeThreads(pub usize);
+
+pub(crate) struct StreamDecoder {
+    path: PathBuf,
+    input: Input,
+    stream_index: usize,
+    threads: DecodeThreads,
+    decoder: ffmpeg::decoder::Video,
+    /// The demuxer has no more packets for us.
+    packets_done: bool,
+    /// We told the decoder about end of stream.
+    eof_sent: bool,
+    /// Why the demuxer stopped before a clean end of file (truncation, I/O error).
+    pub read_error: Option<String>,
+    /// The most recent packet the decoder rejected, for error messages.
+    pub last_decode_error: Option<String>,
+}
+
+impl StreamDecoder {
+    pub fn open(path: &Path, stream_index: usize, threads: DecodeThreads) -> Result<StreamDecoder> {
+        let input = open_input(path)?;
+        Self::with_input(path, input, stream_index, threads)
+    }
+
+    pub fn with_input(path: &Path, input: Input, stream_index: usize, threads: DecodeThreads) -> Result<StreamDecoder> {
+        let decoder = open_decoder(path, &input, stream_index, threads)?;
+        Ok(StreamDecoder {
+            path: path.to_path_buf(),
+            input,
+            stream_index,
+            threads,
+            decoder,
+            packets_done: false,
+            eof_sent: false,
+            read_error: None,
+            last_decode_error: None,
+        })
+    }
+
+    /// Receives the next frame in presentation order; `Ok(false)` at the end of the stream.
+    pub fn next_frame(&mut self, out: &mut frame::Video) -> Result<bool> {
+        loop {
+            match self.decoder.receive_frame(out) {
+                Ok(()) => return Ok(true),
+                Err(ffmpeg::Error::Eof) => return Ok(false),
+                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
+                // A frame the decoder could not finish: note it and carry on, as ffmpeg does.
+                Err(e) => {
+                    self.last_decode_error = Some(e.to_string());
+                    continue;
+                }
+            }
+            if self.packets_done {
+                if self.eof_sent {
+                    return Ok(false);
+                }
+                self.eof_sent = true;
+                self.decoder.send_eof().ctx(|| format!("{}: draining decoder", self.path.display()))?;
+                continue;
+            }
+            self.feed_one_packet();
+        }
+    }
+
+    /// Reads packets until one of our stream is sent to the decoder or the input ends.
+    fn feed_one_packet(&mut self) {
+        let mut packet = ffmpeg::Packet::empty();
+        loop {
+            match packet.read(&mut self.input) {
+                Ok(()) if packet.stream() == self.stream_index => {
+                    if let Err(e) = self.decoder.send_packet(&packet) {
+                        // Corrupt data: skip the packet; later frames may still decode.
+                        self.last_decode_error = Some(e.to_string());
+                    }
+                    return;
+                }
+                Ok(()) => continue,
+                Err(ffmpeg::Error::Eof) => break,
+                // The demuxer resyncs past invalid data.
+                Err(ffmpeg::Error::InvalidData) => continue,
+                // Any other read error is sticky in FFmpeg: retrying would spin forever.
+                Err(e) => {
+                    self.read_error = Some(e.to_string());
+                    break;
+                }
+            }
+        }
+        self.packets_done = true;
+    }
+
+    /// Seeks to the key frame at or before `ts` (stream time base, usually a key packet's dts)
+    /// and resets the decoder. Falls back to reopening the file when the demuxer cannot seek.
+    pub fn seek(&mut self, ts: i64) -> Result<()> {
+        // SAFETY: the format context is valid and owned by self.input; av_seek_frame only
+        // repositions the demuxer.
+        let rc = unsafe {
+            ffmpeg::ffi::av_seek_frame(
+                self.input.as_mut_ptr(),
+                self.stream_index as i32,
+                ts,
+                ffmpeg::ffi::AVSEEK_FLAG_BACKWARD as i32,
+            )
+        };
+        if rc < 0 {
+            return self.rewind();
+        }
+        self.reset_decoder();
+        Ok(())
+    }
+
+    /// Back to the very first packet. Reopening is slower than a seek but always right,
+    /// whatever the container's seek support.
+    pub fn rewind(&mut self) -> Result<()> {
+        let input = open_input(&self.path)?;
+        self.decoder = open_decoder(&self.path, &input, self.stream_index, self.threads)?;
+        self.input = input;
+        self.packets_done = false;
+        self.eof_sent = false;
+        self.read_error = None;
+        Ok(())
+    }
+
+    fn reset_decoder(&mut self) {
+        self.decoder.flush();
+        self.packets_done = false;
+        self.eof_sent = false;
+    }
+}
+
+fn open_decoder(path: &Path, input: &Input, stream_index: usize, threads: DecodeThreads) -> Result<ffmpeg::decoder::Video> {
+    let stream = input.stream(stream_index).expect("stream index validated by select_stream");
+    let params = stream.parameters();
+    let codec_name = params.id().name().to_string();
+    let mut ctx = ffmpeg::codec::Context::from_parameters(params)
+        .ctx(|| format!("{}: reading codec parameters", path.display()))?;
+    if ffmpeg::decoder::find(ctx.id()).is_none() {
+        return Err(MediaError::UnsupportedCodec { path: path.to_path_buf(), codec: codec_name });
+    }
+    // Packet timestamps are in the stream time base; tell the decoder so its outputs match.
+    ctx.set_time_base(stream.time_base());
+    // SAFETY: plain field write on the codec context we own, before it is opened. The
+    // thread type stays FFmpeg's default (frame and slice), as in the ffmpeg CLI.
+    unsafe { (*ctx.as_mut_ptr()).thread_count = threads.0 as i32 };
+    ctx.decoder().video().map_err(|e| match e {
+        ffmpeg::Error::DecoderNotFound => MediaError::UnsupportedCodec { path: path.to_path_buf(), codec: codec_name },
+        other => MediaError::Ffmpeg { context: format!("{}: opening {codec_name} decoder", path.display()), source: other },
+    })
+}

@@ -1,0 +1,239 @@
+//! Turning a decoded frame into RGB24 pixels: `RenderOptions` (autorotation, crop, resize)
+//! and `Renderer`, an FFmpeg filter graph built the way the ffmpeg CLI builds it, so that
+//! the pixels are bit-identical to `ffmpeg -i V -vf "select=eq(n\,N),format=rgb24"`:
+//! the same autorotation filters, the same auto-inserted swscale conversion with the CLI's
+//! default `flags=bicubic`, and the frame's own colour matrix and range.
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::frame;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FfmpegContext, MediaError, Result};
+use crate::probe::StreamFacts;
+
+/// A crop rectangle in displayed (post-rotation) pixel coordinates.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Crop {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+}
+
+impl std::str::FromStr for Crop {
+    type Err = MediaError;
+    /// Parses `x,y,w,h`.
+    fn from_str(s: &str) -> Result<Crop> {
+        let parts: Vec<&str> = s.split(',').map(str::trim).collect();
+        let bad = || MediaError::InvalidOption(format!("crop must be x,y,w,h with non-negative integers and w,h > 0, got '{s}'"));
+        if parts.len() != 4 {
+            return Err(bad());
+        }
+        let v: Vec<u32> = parts.iter().map(|p| p.parse::<u32>().map_err(|_| bad())).collect::<Result<_>>()?;
+        if v[2] == 0 || v[3] == 0 {
+            return Err(bad());
+        }
+        Ok(Crop { x: v[0], y: v[1], width: v[2], height: v[3] })
+    }
+}
+
+/// Resampling filter for resizes (swscale's names).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ResizeFilter {
+    #[default]
+    Bilinear,
+    Bicubic,
+    Area,
+    Lanczos,
+    Neighbor,
+}
+
+impl ResizeFilter {
+    fn sws_name(self) -> &'static str {
+        match self {
+            ResizeFilter::Bilinear => "bilinear",
+            ResizeFilter::Bicubic => "bicubic",
+            ResizeFilter::Area => "area",
+            ResizeFilter::Lanczos => "lanczos",
+            ResizeFilter::Neighbor => "neighbor",
+        }
+    }
+}
+
+impl std::str::FromStr for ResizeFilter {
+    type Err = MediaError;
+    fn from_str(s: &str) -> Result<ResizeFilter> {
+        Ok(match s {
+            "bilinear" => ResizeFilter::Bilinear,
+            "bicubic" => ResizeFilter::Bicubic,
+            "area" => ResizeFilter::Area,
+            "lanczos" => ResizeFilter::Lanczos,
+            "neighbor" | "nearest" => ResizeFilter::Neighbor,
+            other => {
+                return Err(MediaError::InvalidOption(format!(
+                    "unknown resize filter '{other}' (bilinear, bicubic, area, lanczos, neighbor)"
+                )))
+            }
+        })
+    }
+}
+
+/// How to turn a decoded frame into RGB: applied in this order, rotate, crop, resize.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RenderOptions {
+    /// Apply the display matrix like the ffmpeg CLI and browsers (default true).
+    pub autorotate: bool,
+    pub crop: Option<Crop>,
+    /// Output width; with only one of width/height the other keeps the aspect ratio.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+    pub resize_filter: ResizeFilter,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions { autorotate: true, crop: None, width: None, height: None, resize_filter: ResizeFilter::Bilinear }
+    }
+}
+
+/// Largest output side we accept; guards against requests that would allocate gigabytes.
+pub const MAX_OUTPUT_SIDE: u32 = 16384;
+
+impl RenderOptions {
+    /// Checks the options against the displayed frame size; errors name the bad value.
+    pub fn validate(&self, display_width: u32, display_height: u32) -> Result<()> {
+        if let Some(c) = self.crop {
+            if c.x as u64 + c.width as u64 > display_width as u64 || c.y as u64 + c.height as u64 > display_height as u64 {
+                return Err(MediaError::InvalidOption(format!(
+                    "crop {},{},{},{} does not fit in the {display_width}x{display_height} frame",
+                    c.x, c.y, c.width, c.height
+                )));
+            }
+        }
+        for (name, v) in [("width", self.width), ("height", self.height)] {
+            if let Some(v) = v {
+                if v == 0 || v > MAX_OUTPUT_SIDE {
+                    return Err(MediaError::InvalidOption(format!("{name} must be 1..={MAX_OUTPUT_SIDE}, got {v}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The filter chain after the buffer source, as the CLI would build it.
+    fn filter_spec(&self, facts: &StreamFacts) -> String {
+        let mut chain: Vec<String> = Vec::new();
+        if self.autorotate {
+            chain.extend(autorotate_filters(facts));
+        }
+        chain.push("format=rgb24".into());
+        if let Some(c) = self.crop {
+            chain.push(format!("crop={}:{}:{}:{}:exact=1", c.width, c.height, c.x, c.y));
+        }
+        if self.width.is_some() || self.height.is_some() {
+            let w = self.width.map(|v| v as i64).unwrap_or(-1);
+            let h = self.height.map(|v| v as i64).unwrap_or(-1);
+            chain.push(format!("scale={w}:{h}:flags={}", self.resize_filter.sws_name()));
+        }
+        chain.join(",")
+    }
+}
+
+/// The filters `ffmpeg` (fftools, 5.1) inserts for a display matrix.
+fn autorotate_filters(facts: &StreamFacts) -> Vec<String> {
+    let Some(m) = facts.display_matrix else { return vec![] };
+    let theta = facts.autorotate_theta();
+    let near = |a: f64| (theta - a).abs() < 1.0;
+    if near(90.0) {
+        vec![format!("transpose={}", if m[3] > 0 { "cclock_flip" } else { "clock" })]
+    } else if near(180.0) {
+        let mut v = vec![];
+        if m[0] < 0 {
+            v.push("hflip".to_string());
+        }
+        if m[4] < 0 {
+            v.push("vflip".to_string());
+        }
+        v
+    } else if near(270.0) {
+        vec![format!("transpose={}", if m[3] < 0 { "clock_flip" } else { "cclock" })]
+    } else if theta.abs() > 1.0 {
+        vec![format!("rotate={}", theta * std::f64::consts::PI / 180.0)]
+    } else if m[4] < 0 {
+        vec!["vflip".to_string()]
+    } else {
+        vec![]
+    }
+}
+
+/// Tightly packed RGB24 pixels, row-major HWC.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RgbImage {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+/// A configured filter graph, reused for every frame with the same input format.
+pub(crate) struct Renderer {
+    key: (u32, u32, i32, RenderOptions),
+    graph: ffmpeg::filter::Graph,
+    out: frame::Video,
+}
+
+impl Renderer {
+    pub fn matches(&self, input: &frame::Video, options: &RenderOptions) -> bool {
+        self.key == input_key(input, options)
+    }
+
+    pub fn new(input: &frame::Video, facts: &StreamFacts, options: &RenderOptions) -> Result<Renderer> {
+        let mut graph = ffmpeg::filter::Graph::new();
+        let sar = input.aspect_ratio();
+        let (sar_n, sar_d) = if sar.numerator() > 0 && sar.denominator() > 0 { (sar.numerator(), sar.denominator()) } else { (0, 1) };
+        let args = format!(
+            "video_size={}x{}:pix_fmt={}:time_base={}/{}:pixel_aspect={sar_n}/{sar_d}",
+            input.width(),
+            input.height(),
+            raw_format(input),
+            facts.time_base.0,
+            facts.time_base.1.max(1),
+        );
+        let spec = options.filter_spec(facts);
+        let err = |what: &str| format!("building filter graph '{spec}' ({what})");
+        graph.add(&ffmpeg::filter::find("buffer").expect("buffer filter"), "in", &args).ctx(|| err("source"))?;
+        graph.add(&ffmpeg::filter::find("buffersink").expect("buffersink filter"), "out", "").ctx(|| err("sink"))?;
+        // SAFETY: the graph is valid; FFmpeg frees scale_sws_opts with the graph. This is the
+        // CLI's default `-sws_flags`, which decides the auto-inserted conversion's pixels.
+        unsafe {
+            let g = graph.as_mut_ptr();
+            (*g).scale_sws_opts = ffmpeg::ffi::av_strdup(c"flags=bicubic".as_ptr());
+        }
+        graph.output("in", 0).and_then(|p| p.input("out", 0)).and_then(|p| p.parse(&spec)).ctx(|| err("parse"))?;
+        graph.validate().ctx(|| err("configure"))?;
+        Ok(Renderer { key: input_key(input, options), graph, out: frame::Video::empty() })
+    }
+
+    /// Runs one frame through the graph and packs the result.
+    pub fn render(&mut self, input: &frame::Video) -> Result<RgbImage> {
+        self.graph.get("in").expect("source").source().add(input).ctx(|| "filtering frame".into())?;
+        self.graph.get("out").expect("sink").sink().frame(&mut self.out).ctx(|| "filtering frame".into())?;
+        let (w, h) = (self.out.width() as usize, self.out.height() as usize);
+        let stride = self.out.stride(0);
+        let src = self.out.data(0);
+        let mut data = Vec::with_capacity(w * h * 3);
+        for row in 0..h {
+            data.extend_from_slice(&src[row * stride..row * stride + w * 3]);
+        }
+        Ok(RgbImage { width: w as u32, height: h as u32, data })
+    }
+}
+
+fn raw_format(f: &frame::Video) -> i32 {
+    // SAFETY: reading the format field of a valid AVFrame.
+    unsafe { (*f.as_ptr()).format }
+}
+
+fn input_key(f: &frame::Video, options: &RenderOptions) -> (u32, u32, i32, RenderOptions) {
+    (f.width(), f.height(), raw_format(f), options.clone())
+}

@@ -1,0 +1,388 @@
+//! `Video`: an open video stream with its packet index and a live decoder. This is where a
+//! frame is decoded: by index, pts or time, one at a time, in batches, or all in sequence.
+//! The decoder stays open between calls, so sequential and nearby requests never re-seek.
+
+use std::path::{Path, PathBuf};
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::frame;
+use serde::{Deserialize, Serialize};
+
+use crate::decode::{DecodeThreads, StreamDecoder};
+use crate::encode::{encode_image, ImageFormat};
+use crate::error::{MediaError, Result};
+use crate::index::{FrameIndex, IndexMethod, SeekPoint};
+use crate::probe::{open_input, select_stream, StreamFacts, VideoInfo};
+use crate::render::{RenderOptions, Renderer, RgbImage};
+
+/// Seeking flushes the decoder's pipeline, so it only pays off when it skips more than
+/// this many frames; below that, decoding forward is cheaper.
+const MIN_FRAMES_SKIPPED_BY_SEEK: usize = 8;
+
+/// How to open a video.
+#[derive(Clone, Debug, Default)]
+pub struct OpenOptions {
+    /// Absolute stream index; FFmpeg's best video stream when `None`.
+    pub stream: Option<usize>,
+    /// Decoder threads (0: FFmpeg's automatic choice, as the ffmpeg CLI).
+    pub threads: usize,
+    /// A packet index saved earlier with [`FrameIndex::to_json`], to skip the scan.
+    pub index: Option<FrameIndex>,
+}
+
+/// Which frame: by 0-based presentation index, by exact pts, or by time (`ffmpeg -ss` rule).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum FrameSelector {
+    Index(u64),
+    Pts(i64),
+    Time(f64),
+}
+
+/// A frame's identity: every frame carries all three ids and whether it is a key frame.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FrameId {
+    pub index: usize,
+    pub pts: i64,
+    pub seconds: f64,
+    pub key: bool,
+}
+
+/// A decoded frame as RGB24 pixels with its id.
+#[derive(Clone, Debug)]
+pub struct Frame {
+    pub id: FrameId,
+    pub image: RgbImage,
+}
+
+impl Frame {
+    pub fn encode(&self, format: ImageFormat, quality: u8) -> Result<Vec<u8>> {
+        encode_image(&self.image, format, quality)
+    }
+}
+
+/// A frame in the decoder's native pixel format, planes packed without padding (what
+/// `ffmpeg -f framemd5` hashes).
+#[derive(Clone, Debug)]
+pub struct RawFrame {
+    pub id: FrameId,
+    pub pix_fmt: String,
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+pub struct Video {
+    path: PathBuf,
+    facts: StreamFacts,
+    info: VideoInfo,
+    index: FrameIndex,
+    decoder: StreamDecoder,
+    /// Presentation index of the frame the decoder output last, when known.
+    position: Option<usize>,
+    renderer: Option<Renderer>,
+    current: frame::Video,
+}
+
+impl Video {
+    pub fn open(path: impl AsRef<Path>) -> Result<Video> {
+        Video::open_with(path, OpenOptions::default())
+    }
+
+    pub fn open_with(path: impl AsRef<Path>, options: OpenOptions) -> Result<Video> {
+        let path = path.as_ref();
+        let mut input = open_input(path)?;
+        let stream_index = select_stream(&input, path, options.stream)?;
+        let facts = StreamFacts::read(&input, stream_index);
+        let threads = DecodeThreads(options.threads);
+        let index = match options.index {
+            Some(index) => {
+                check_index(path, &index, stream_index)?;
+                index
+            }
+            None => FrameIndex::build(path, &mut input, stream_index, threads)?,
+        };
+        let info = VideoInfo::new(&facts, stream_index, &index);
+        let decoder = StreamDecoder::with_input(path, input, stream_index, threads)?;
+        Ok(Video {
+            path: path.to_path_buf(),
+            facts,
+            info,
+            index,
+            decoder,
+            position: None,
+            renderer: None,
+            current: frame::Video::empty(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    pub fn index(&self) -> &FrameIndex {
+        &self.index
+    }
+
+    pub fn frame_count(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn frame_id(&self, index: usize) -> FrameId {
+        let f = self.index.frames[index];
+        FrameId { index, pts: f.pts, seconds: self.index.seconds(f.pts), key: f.key }
+    }
+
+    /// All frame ids in presentation order.
+    pub fn frame_ids(&self) -> Vec<FrameId> {
+        (0..self.index.len()).map(|i| self.frame_id(i)).collect()
+    }
+
+    /// Resolves a selector to a presentation index, with errors that name the valid range.
+    pub fn resolve(&self, selector: FrameSelector) -> Result<usize> {
+        match selector {
+            FrameSelector::Index(i) => self.check_position(i),
+            FrameSelector::Pts(pts) => self.index.position_of_pts(pts),
+            FrameSelector::Time(t) => self.index.position_at_time(t),
+        }
+    }
+
+    fn check_position(&self, i: u64) -> Result<usize> {
+        if i < self.index.len() as u64 {
+            Ok(i as usize)
+        } else {
+            Err(MediaError::IndexOutOfRange { index: i, count: self.index.len() })
+        }
+    }
+
+    /// One frame as RGB.
+    pub fn frame(&mut self, index: usize, options: &RenderOptions) -> Result<Frame> {
+        self.check_position(index as u64)?;
+        self.validate(options)?;
+        self.decode_to(index)?;
+        self.render_current(index, options)
+    }
+
+    /// Several frames, returned in the order asked (duplicates allowed). Each distinct frame
+    /// is decoded once, in presentation order, seeking only when that is cheaper.
+    pub fn frames(&mut self, indices: &[usize], options: &RenderOptions) -> Result<Vec<Frame>> {
+        let mut sorted = indices.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let mut decoded: Vec<Frame> = Vec::with_capacity(sorted.len());
+        self.for_each_frame_at(&sorted, options, |f| {
+            decoded.push(f);
+            Ok(())
+        })?;
+        Ok(indices
+            .iter()
+            .map(|i| decoded[sorted.binary_search(i).expect("every index was decoded")].clone())
+            .collect())
+    }
+
+    /// Streams frames at the given indices to `sink` in ascending order, holding one at a time.
+    pub fn for_each_frame_at(
+        &mut self,
+        indices: &[usize],
+        options: &RenderOptions,
+        mut sink: impl FnMut(Frame) -> Result<()>,
+    ) -> Result<()> {
+        for &i in indices {
+            self.check_position(i as u64)?;
+        }
+        self.validate(options)?;
+        let mut sorted = indices.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        for i in sorted {
+            self.decode_to(i)?;
+            sink(self.render_current(i, options)?)?;
+        }
+        Ok(())
+    }
+
+    /// Every frame in presentation order.
+    pub fn for_each_frame(&mut self, options: &RenderOptions, sink: impl FnMut(Frame) -> Result<()>) -> Result<()> {
+        let all: Vec<usize> = (0..self.index.len()).collect();
+        self.for_each_frame_at(&all, options, sink)
+    }
+
+    /// A frame in the decoder's native pixel format (no conversion, no rotation).
+    pub fn raw_frame(&mut self, index: usize) -> Result<RawFrame> {
+        self.check_position(index as u64)?;
+        self.decode_to(index)?;
+        let f = &self.current;
+        // SAFETY: querying and copying the planes of a valid decoded AVFrame into a buffer of
+        // exactly the size av_image_get_buffer_size reports for it (alignment 1, no padding).
+        let data = unsafe {
+            let p = f.as_ptr();
+            let fmt: ffmpeg::ffi::AVPixelFormat = std::mem::transmute((*p).format);
+            let size = ffmpeg::ffi::av_image_get_buffer_size(fmt, (*p).width, (*p).height, 1);
+            if size < 0 {
+                return Err(MediaError::Ffmpeg { context: "sizing raw frame".into(), source: ffmpeg::Error::from(size) });
+            }
+            let mut buf = vec![0u8; size as usize];
+            let rc = ffmpeg::ffi::av_image_copy_to_buffer(
+                buf.as_mut_ptr(),
+                size,
+                (*p).data.as_ptr() as *const *const u8,
+                (*p).linesize.as_ptr(),
+                fmt,
+                (*p).width,
+                (*p).height,
+                1,
+            );
+            if rc < 0 {
+                return Err(MediaError::Ffmpeg { context: "copying raw frame".into(), source: ffmpeg::Error::from(rc) });
+            }
+            buf
+        };
+        // SAFETY: reading the format field of a valid AVFrame.
+        let pix_fmt = crate::probe::pixel_format_name(unsafe { (*f.as_ptr()).format });
+        Ok(RawFrame { id: self.frame_id(index), pix_fmt, width: f.width(), height: f.height(), data })
+    }
+
+    fn validate(&self, options: &RenderOptions) -> Result<()> {
+        let (w, h) = if options.autorotate {
+            (self.info.width, self.info.height)
+        } else {
+            (self.info.coded_width, self.info.coded_height)
+        };
+        options.validate(w, h)
+    }
+
+    fn render_current(&mut self, index: usize, options: &RenderOptions) -> Result<Frame> {
+        if !self.renderer.as_ref().is_some_and(|r| r.matches(&self.current, options)) {
+            self.renderer = Some(Renderer::new(&self.current, &self.facts, options)?);
+        }
+        let image = self.renderer.as_mut().expect("renderer just set").render(&self.current)?;
+        Ok(Frame { id: self.frame_id(index), image })
+    }
+
+    /// Leaves frame `target` in `self.current`: decodes forward from where the decoder is
+    /// when no worthwhile seek point lies in between, otherwise seeks first.
+    fn decode_to(&mut self, target: usize) -> Result<()> {
+        let ordinal = self.index.method == IndexMethod::DecodeOrdinal;
+        let forward = match self.position {
+            Some(p) if target > p => ordinal || self.frames_skipped_by_seek(p, target) <= MIN_FRAMES_SKIPPED_BY_SEEK,
+            _ => false,
+        };
+        let mut seeked_to: Option<SeekPoint> = None;
+        let mut rewound = false;
+        if !forward {
+            match self.index.seek_point_for(target).filter(|_| !ordinal) {
+                Some(sp) => {
+                    self.decoder.seek(sp.ts)?;
+                    seeked_to = Some(sp);
+                }
+                None => {
+                    self.decoder.rewind()?;
+                    rewound = true;
+                }
+            }
+            self.position = None;
+        }
+        loop {
+            let just_seeked = self.position.is_none();
+            if !self.decoder.next_frame(&mut self.current)? {
+                self.position = None;
+                // A seek that lands past the last decodable key frame yields nothing at all.
+                if just_seeked && !rewound {
+                    rewound = self.step_back(&mut seeked_to)?;
+                    continue;
+                }
+                return Err(self.undecodable(target, "the stream ended before this frame"));
+            }
+            let Some(p) = self.locate_current(ordinal) else { continue };
+            self.position = Some(p);
+            match p.cmp(&target) {
+                std::cmp::Ordering::Equal => return Ok(()),
+                std::cmp::Ordering::Less => continue,
+                // Landed past the target: the demuxer's seek was imprecise. Start earlier.
+                std::cmp::Ordering::Greater if just_seeked && !rewound => {
+                    rewound = self.step_back(&mut seeked_to)?;
+                    self.position = None;
+                }
+                std::cmp::Ordering::Greater => {
+                    self.position = None;
+                    return Err(self.undecodable(target, "the decoder produced no picture for it"));
+                }
+            }
+        }
+    }
+
+    /// Seeks to the seek point before `seeked_to`, or rewinds to the start when there is
+    /// none; returns whether it rewound.
+    fn step_back(&mut self, seeked_to: &mut Option<SeekPoint>) -> Result<bool> {
+        match seeked_to.and_then(|sp| self.seek_point_before(sp)) {
+            Some(sp) => {
+                self.decoder.seek(sp.ts)?;
+                *seeked_to = Some(sp);
+                Ok(false)
+            }
+            None => {
+                self.decoder.rewind()?;
+                Ok(true)
+            }
+        }
+    }
+
+    /// Where the frame just decoded sits in the index.
+    fn locate_current(&self, ordinal: bool) -> Option<usize> {
+        let next = || self.position.map(|p| p + 1).or(if ordinal { Some(0) } else { None });
+        if ordinal {
+            return next();
+        }
+        match self.current.timestamp() {
+            Some(ts) => self.index.position_of_pts(ts).ok(),
+            None => next(),
+        }
+    }
+
+    fn frames_skipped_by_seek(&self, from: usize, to: usize) -> usize {
+        match self.index.seek_point_for(to) {
+            Some(sp) => {
+                let sp_pos = self.index.frames.partition_point(|f| f.pts < sp.pts);
+                sp_pos.saturating_sub(from)
+            }
+            None => 0,
+        }
+    }
+
+    fn seek_point_before(&self, sp: SeekPoint) -> Option<SeekPoint> {
+        let i = self.index.seek_points.partition_point(|s| s.pts < sp.pts);
+        i.checked_sub(1).map(|j| self.index.seek_points[j])
+    }
+
+    fn undecodable(&self, index: usize, default_reason: &str) -> MediaError {
+        let reason = self
+            .decoder
+            .read_error
+            .as_ref()
+            .map(|e| format!("input ended early ({e})"))
+            .or_else(|| self.decoder.last_decode_error.as_ref().map(|e| format!("decoder error: {e}")))
+            .unwrap_or_else(|| default_reason.to_string());
+        MediaError::Undecodable { index, pts: self.index.frames[index].pts, reason }
+    }
+}
+
+fn check_index(path: &Path, index: &FrameIndex, stream_index: usize) -> Result<()> {
+    if index.stream_index != stream_index {
+        return Err(MediaError::StaleIndex(format!(
+            "index is for stream {} but stream {stream_index} was chosen",
+            index.stream_index
+        )));
+    }
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if index.source_size != 0 && index.source_size != size {
+        return Err(MediaError::StaleIndex(format!(
+            "index was built from a {}-byte file but {} has {size} bytes",
+            index.source_size,
+            path.display()
+        )));
+    }
+    Ok(())
+}
