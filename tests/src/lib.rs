@@ -1,0 +1,28 @@
+//! frameflow's test kit, shared by the media-core tests and the end-to-end tests:
+//! - [`pattern`]: videos generated with the FFmpeg CLI whose frames show their own index
+//!   as big black/white blocks that survive compression, and the decoder for that pattern;
+//! - [`corpus`]: the shared real-video corpus, found through one setting;
+//! - [`reference`]: reference pixels from the FFmpeg CLI on this machine and from
+//!   torchcodec's `.pt` tensors.
+
+pub mod corpus;
+pub mod pattern;
+pub mod reference;
+
+use std::path::PathBuf;
+
+/// The workspace root (this crate lives in `<root>/tests`).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+}
+
+/// Scratch space under the target dir that survives between test runs.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("testkit")
+        .join(name);
+    std::fs::create_dir_all(&dir).expect("create scratch dir");
+    dir
+}

@@ -1,0 +1,146 @@
+//! Generated pattern videos: every index returns its own picture, however it is asked for.
+
+use frameflow_media::{FrameSelector, RenderOptions, Video};
+use frameflow_testkit::pattern::{pattern_video, pattern_videos};
+use frameflow_testkit::reference::ffmpeg_rgb24;
+use rand::{seq::SliceRandom, SeedableRng};
+
+use crate::{rgb, shown_index};
+
+#[test]
+fn probe_counts_every_generated_frame() {
+    for pv in pattern_videos() {
+        let v = Video::open(&pv.path).unwrap();
+        let info = v.info();
+        assert_eq!(info.frame_count, pv.frames as usize, "{}", pv.traits);
+        assert_eq!(info.keyframes.first(), Some(&0), "{}", pv.traits);
+        assert!(v.index().frames.windows(2).all(|w| w[0].pts < w[1].pts), "{}: pts increase", pv.traits);
+        // MPEG-TS adds its own 1.4 s mux delay on top of the requested offset.
+        let start_ok = info.start_seconds >= pv.start_seconds - 0.01 && info.start_seconds < pv.start_seconds + 2.0;
+        assert!(start_ok, "{}: start {}", pv.traits, info.start_seconds);
+        let gaps: std::collections::BTreeSet<i64> = v.index().frames.windows(2).map(|w| w[1].pts - w[0].pts).collect();
+        if pv.variable_frame_rate {
+            assert!(gaps.len() >= 3, "{}: expected irregular frame durations, got {gaps:?}", pv.traits);
+        }
+    }
+}
+
+#[test]
+fn long_gop_has_only_two_keyframes() {
+    let v = Video::open(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    assert_eq!(v.info().keyframes, vec![0, 250]);
+}
+
+#[test]
+fn sequential_iteration_shows_every_index_in_order() {
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let mut seen = Vec::new();
+        v.for_each_frame(&RenderOptions::default(), |f| {
+            assert_eq!(shown_index(&f), f.id.index as u32, "{}", pv.traits);
+            seen.push(f.id.index);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, (0..pv.frames as usize).collect::<Vec<_>>(), "{}", pv.traits);
+    }
+}
+
+#[test]
+fn random_order_batches_return_the_frames_asked_for() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let mut wanted: Vec<usize> = (0..pv.frames as usize).collect();
+        wanted.shuffle(&mut rng);
+        wanted.truncate(40);
+        wanted.push(wanted[3]); // a duplicate
+        let frames = v.frames(&wanted, &RenderOptions::default()).unwrap();
+        assert_eq!(frames.len(), wanted.len());
+        for (want, f) in wanted.iter().zip(&frames) {
+            assert_eq!(f.id.index, *want, "{}", pv.traits);
+            assert_eq!(shown_index(f) as usize, *want, "{}: batch frame", pv.traits);
+        }
+    }
+}
+
+#[test]
+fn single_frames_in_random_order_and_backwards() {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let n = pv.frames as usize;
+        let mut order: Vec<usize> = (0..n).rev().step_by(7).collect();
+        let mut shuffled: Vec<usize> = (0..n).collect();
+        shuffled.shuffle(&mut rng);
+        order.extend(shuffled.into_iter().take(30));
+        for i in order {
+            let f = v.frame(i, &RenderOptions::default()).unwrap();
+            assert_eq!(shown_index(&f) as usize, i, "{}: frame {i}", pv.traits);
+        }
+    }
+}
+
+#[test]
+fn pts_and_time_select_the_same_frame_as_index() {
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let n = v.frame_count();
+        for i in [0, 1, n / 3, n / 2 + 1, n - 1] {
+            let id = v.frame_id(i);
+            assert_eq!(v.resolve(FrameSelector::Pts(id.pts)).unwrap(), i, "{}: pts", pv.traits);
+            assert_eq!(v.resolve(FrameSelector::Time(id.seconds)).unwrap(), i, "{}: time", pv.traits);
+            if i + 1 < n {
+                // Just after a frame's start, the -ss rule picks the next frame.
+                let later = id.seconds + (v.frame_id(i + 1).seconds - id.seconds) / 2.0;
+                assert_eq!(v.resolve(FrameSelector::Time(later)).unwrap(), i + 1, "{}: time rule", pv.traits);
+            }
+            let f = v.frame(v.resolve(FrameSelector::Pts(id.pts)).unwrap(), &RenderOptions::default()).unwrap();
+            assert_eq!(shown_index(&f) as usize, i);
+        }
+    }
+}
+
+#[test]
+fn rgb_is_bit_identical_to_the_ffmpeg_cli() {
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        for i in [0, 5, pv.frames as usize - 1] {
+            assert!(rgb(&mut v, i) == ffmpeg_rgb24(&pv.path, None, i, ""), "{}: frame {i} differs from ffmpeg", pv.traits);
+        }
+    }
+}
+
+#[test]
+fn crop_and_resize_match_the_ffmpeg_cli() {
+    let pv = pattern_video("h264_bframes_gop250.mp4");
+    let mut v = Video::open(&pv.path).unwrap();
+    let opts = RenderOptions {
+        crop: Some("10,20,200,100".parse().unwrap()),
+        width: Some(100),
+        height: Some(64),
+        ..Default::default()
+    };
+    let f = v.frame(17, &opts).unwrap();
+    assert_eq!((f.image.width, f.image.height), (100, 64));
+    let want = ffmpeg_rgb24(&pv.path, None, 17, "crop=200:100:10:20:exact=1,scale=100:64:flags=bilinear");
+    assert!(f.image.data == want, "crop+resize differs from ffmpeg");
+    // Resize alone keeps the pattern readable and the aspect ratio when one side is given.
+    let f = v.frame(123, &RenderOptions { width: Some(160), ..Default::default() }).unwrap();
+    assert_eq!((f.image.width, f.image.height), (160, 120));
+    assert_eq!(shown_index(&f), 123);
+}
+
+#[test]
+fn encoded_images_decode_to_the_same_pixels() {
+    let pv = pattern_video("h264_vfr.mkv");
+    let mut v = Video::open(&pv.path).unwrap();
+    let f = v.frame(42, &RenderOptions::default()).unwrap();
+    let png = f.encode(frameflow_media::ImageFormat::Png, 90).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+    let jpeg = f.encode(frameflow_media::ImageFormat::Jpeg, 85).unwrap();
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+    assert!(jpeg.len() < png.len() * 4, "jpeg should be compact");
+    let raw = f.encode(frameflow_media::ImageFormat::Rgb24, 90).unwrap();
+    assert_eq!(raw, f.image.data);
+}
