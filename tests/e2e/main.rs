@@ -1,1 +1,3 @@
+//! End-to-end tests: run the real `frameflow` binary, one module per area.
 
+mod cli;

@@ -26,3 +26,23 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("create scratch dir");
     dir
 }
+
+/// The `frameflow` binary of this workspace, built (once per test process) if needed.
+pub fn frameflow_bin() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "frameflow"])
+                .current_dir(workspace_root())
+                .status()
+                .expect("run cargo build");
+            assert!(status.success(), "building frameflow failed");
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("target"));
+            target.join("debug").join("frameflow")
+        })
+        .clone()
+}

@@ -4,7 +4,17 @@
 mod cli;
 
 fn main() {
-    let args = <cli::Cli as clap::Parser>::parse();
+    let args = match <cli::Cli as clap::Parser>::try_parse() {
+        Ok(args) => args,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // clap's first line names the problem; its usage hints would make it several.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments");
+            eprintln!("frameflow: {first} (see --help)");
+            std::process::exit(2);
+        }
+    };
     if let Err(e) = cli::run(args) {
         // One line: the error and its causes, outermost first.
         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();

@@ -17,14 +17,25 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
     if !path.exists() {
         return Err(MediaError::NotFound(path.to_path_buf()));
     }
-    ffmpeg::format::input(&path).map_err(|e| match e {
+    let input = ffmpeg::format::input(&path).map_err(|e| match e {
         ffmpeg::Error::InvalidData | ffmpeg::Error::DemuxerNotFound => MediaError::NotMedia {
             path: path.to_path_buf(),
             reason: e.to_string(),
         },
         other => MediaError::Unreadable { path: path.to_path_buf(), reason: other.to_string() },
-    })
+    })?;
+    // FFmpeg's tty demuxer turns any text file into "ANSI art" video; nobody uploads that.
+    if TEXT_DEMUXERS.contains(&input.format().name()) {
+        return Err(MediaError::NotMedia {
+            path: path.to_path_buf(),
+            reason: format!("it looks like text (FFmpeg's '{}' demuxer)", input.format().name()),
+        });
+    }
+    Ok(input)
 }
+
+/// Demuxers that accept arbitrary text and so must not count as video.
+const TEXT_DEMUXERS: &[&str] = &["tty"];
 
 /// Picks the video stream: the one asked for, or FFmpeg's "best" video stream
 /// (what `ffmpeg -i` maps by default).
