@@ -182,8 +182,13 @@ pub fn run(cli: Cli) -> Result<()> {
                 (Some("-"), _) => {
                     let stdout = std::io::stdout();
                     let mut w = BufWriter::with_capacity(1 << 20, stdout.lock());
-                    if all {
-                        v.for_each_frame(&options, |f| write_frame(&mut w, &f.encode(image.format, image.quality)?))?;
+                    if all && image.format == ImageFormat::Rgb24 {
+                        // Rows go from the filter graph to stdout without an intermediate copy.
+                        v.for_each_view_at(&indices, &options, |_, view| {
+                            view.rows().try_for_each(|row| write_frame(&mut w, row))
+                        })?;
+                    } else if all {
+                        v.for_each_frame_at(&indices, &options, |f| write_frame(&mut w, &f.encode(image.format, image.quality)?))?;
                     } else {
                         // In the order asked, each distinct frame decoded once.
                         for f in v.frames(&indices, &options)? {

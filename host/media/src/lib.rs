@@ -25,7 +25,7 @@ pub use encode::{encode_image, ImageFormat, DEFAULT_JPEG_QUALITY};
 pub use error::{MediaError, Result};
 pub use index::{FrameIndex, IndexMethod, IndexedFrame, SeekPoint, INDEX_FORMAT_VERSION};
 pub use probe::{StreamSummary, VideoInfo};
-pub use render::{Crop, RenderOptions, ResizeFilter, RgbImage, MAX_OUTPUT_SIDE};
+pub use render::{Crop, RenderOptions, ResizeFilter, RgbImage, RgbView, MAX_OUTPUT_SIDE};
 pub use video::{Frame, FrameId, FrameSelector, OpenOptions, RawFrame, Video};
 
 /// Initialises FFmpeg once. Its log goes quiet unless `FRAMEFLOW_FFMPEG_LOG` names a level

@@ -175,6 +175,31 @@ pub struct RgbImage {
     pub data: Vec<u8>,
 }
 
+/// Borrowed RGB24 rows straight out of the filter graph: no copy until the caller makes one.
+pub struct RgbView<'a> {
+    pub width: u32,
+    pub height: u32,
+    stride: usize,
+    data: &'a [u8],
+}
+
+impl<'a> RgbView<'a> {
+    /// Each row's `width * 3` bytes, top to bottom.
+    pub fn rows(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        let row_bytes = self.width as usize * 3;
+        (0..self.height as usize).map(move |r| &self.data[r * self.stride..r * self.stride + row_bytes])
+    }
+
+    /// The pixels packed into an owned image.
+    pub fn to_image(&self) -> RgbImage {
+        let mut data = Vec::with_capacity(self.width as usize * self.height as usize * 3);
+        for row in self.rows() {
+            data.extend_from_slice(row);
+        }
+        RgbImage { width: self.width, height: self.height, data }
+    }
+}
+
 /// A configured filter graph, reused for every frame with the same input format.
 pub(crate) struct Renderer {
     key: (u32, u32, i32, RenderOptions),
@@ -214,18 +239,17 @@ impl Renderer {
         Ok(Renderer { key: input_key(input, options), graph, out: frame::Video::empty() })
     }
 
-    /// Runs one frame through the graph and packs the result.
-    pub fn render(&mut self, input: &frame::Video) -> Result<RgbImage> {
+    /// Runs one frame through the graph and lends its RGB rows to `use_rows`.
+    pub fn render<R>(&mut self, input: &frame::Video, use_rows: impl FnOnce(RgbView<'_>) -> R) -> Result<R> {
         self.graph.get("in").expect("source").source().add(input).ctx(|| "filtering frame".into())?;
         self.graph.get("out").expect("sink").sink().frame(&mut self.out).ctx(|| "filtering frame".into())?;
-        let (w, h) = (self.out.width() as usize, self.out.height() as usize);
-        let stride = self.out.stride(0);
-        let src = self.out.data(0);
-        let mut data = Vec::with_capacity(w * h * 3);
-        for row in 0..h {
-            data.extend_from_slice(&src[row * stride..row * stride + w * 3]);
-        }
-        Ok(RgbImage { width: w as u32, height: h as u32, data })
+        let view = RgbView {
+            width: self.out.width(),
+            height: self.out.height(),
+            stride: self.out.stride(0),
+            data: self.out.data(0),
+        };
+        Ok(use_rows(view))
     }
 }
 

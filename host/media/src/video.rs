@@ -13,7 +13,7 @@ use crate::encode::{encode_image, ImageFormat};
 use crate::error::{MediaError, Result};
 use crate::index::{FrameIndex, IndexMethod, SeekPoint};
 use crate::probe::{open_input, select_stream, StreamFacts, VideoInfo};
-use crate::render::{RenderOptions, Renderer, RgbImage};
+use crate::render::{RenderOptions, Renderer, RgbImage, RgbView};
 
 /// Seeking flushes the decoder's pipeline, so it only pays off when it skips more than
 /// this many frames; below that, decoding forward is cheaper.
@@ -163,7 +163,8 @@ impl Video {
         self.check_position(index as u64)?;
         self.validate(options)?;
         self.decode_to(index)?;
-        self.render_current(index, options)
+        let id = self.frame_id(index);
+        self.render_current(options, |view| Frame { id, image: view.to_image() })
     }
 
     /// Several frames, returned in the order asked (duplicates allowed). Each distinct frame
@@ -190,6 +191,17 @@ impl Video {
         options: &RenderOptions,
         mut sink: impl FnMut(Frame) -> Result<()>,
     ) -> Result<()> {
+        self.for_each_view_at(indices, options, |id, view| sink(Frame { id, image: view.to_image() }))
+    }
+
+    /// Like [`Video::for_each_frame_at`], but lends each frame's rows without copying them:
+    /// the fastest way to stream raw RGB out.
+    pub fn for_each_view_at(
+        &mut self,
+        indices: &[usize],
+        options: &RenderOptions,
+        mut sink: impl FnMut(FrameId, RgbView<'_>) -> Result<()>,
+    ) -> Result<()> {
         for &i in indices {
             self.check_position(i as u64)?;
         }
@@ -199,7 +211,8 @@ impl Video {
         sorted.dedup();
         for i in sorted {
             self.decode_to(i)?;
-            sink(self.render_current(i, options)?)?;
+            let id = self.frame_id(i);
+            self.render_current(options, |view| sink(id, view))??;
         }
         Ok(())
     }
@@ -254,12 +267,11 @@ impl Video {
         options.validate(w, h)
     }
 
-    fn render_current(&mut self, index: usize, options: &RenderOptions) -> Result<Frame> {
+    fn render_current<R>(&mut self, options: &RenderOptions, use_rows: impl FnOnce(RgbView<'_>) -> R) -> Result<R> {
         if !self.renderer.as_ref().is_some_and(|r| r.matches(&self.current, options)) {
             self.renderer = Some(Renderer::new(&self.current, &self.facts, options)?);
         }
-        let image = self.renderer.as_mut().expect("renderer just set").render(&self.current)?;
-        Ok(Frame { id: self.frame_id(index), image })
+        self.renderer.as_mut().expect("renderer just set").render(&self.current, use_rows)
     }
 
     /// Leaves frame `target` in `self.current`: decodes forward from where the decoder is

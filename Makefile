@@ -1,0 +1,21 @@
+# The two commands: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: setup run test bench build
+
+setup:
+	./scripts/setup.sh
+
+build: setup
+	$(CARGO) build --release --locked -p frameflow
+
+run: build
+	./scripts/demo.sh
+
+test: setup
+	$(CARGO) test --workspace --locked
+
+# Not part of `make test`: measures frameflow against the FFmpeg CLI (see BENCHMARKS.md).
+bench: build
+	./scripts/bench-media.sh
