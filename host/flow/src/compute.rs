@@ -1,0 +1,134 @@
+//! Computing flow: the algorithms and their OpenCV calls. This is the one place that
+//! touches OpenCV's flow API; a GPU backend would be another `FlowEngine` variant here.
+
+use opencv::core::{Mat, Vec2f};
+use opencv::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{FlowError, Result};
+use crate::FlowField;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Algorithm {
+    Farneback,
+    DisUltrafast,
+    DisFast,
+    DisMedium,
+    Tvl1,
+}
+
+impl Algorithm {
+    pub const ALL: [Algorithm; 5] =
+        [Algorithm::Farneback, Algorithm::DisUltrafast, Algorithm::DisFast, Algorithm::DisMedium, Algorithm::Tvl1];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Algorithm::Farneback => "farneback",
+            Algorithm::DisUltrafast => "dis-ultrafast",
+            Algorithm::DisFast => "dis-fast",
+            Algorithm::DisMedium => "dis-medium",
+            Algorithm::Tvl1 => "tvl1",
+        }
+    }
+}
+
+impl std::str::FromStr for Algorithm {
+    type Err = FlowError;
+    fn from_str(s: &str) -> Result<Algorithm> {
+        Algorithm::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| FlowError::UnknownAlgorithm(s.to_string()))
+    }
+}
+
+/// 8-bit greyscale pixels, row-major.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrayImage {
+    pub width: u32,
+    pub height: u32,
+    pub data: Vec<u8>,
+}
+
+impl GrayImage {
+    /// Luma from RGB24 with OpenCV's `COLOR_RGB2GRAY` (what cv2 users get).
+    pub fn from_rgb(rgb: &[u8], width: u32, height: u32) -> Result<GrayImage> {
+        if width == 0 || height == 0 || rgb.len() != (width * height * 3) as usize {
+            return Err(FlowError::BadImage { width, height });
+        }
+        let src = Mat::new_rows_cols_with_data(height as i32, (width * 3) as i32, rgb)?;
+        let src = src.reshape(3, height as i32)?;
+        let mut gray = Mat::default();
+        opencv::imgproc::cvt_color(&src, &mut gray, opencv::imgproc::COLOR_RGB2GRAY, 0)?;
+        Ok(GrayImage { width, height, data: gray.data_bytes()?.to_vec() })
+    }
+
+    /// Reads an image file (PNG, PPM, JPEG...) as greyscale, as `cv2.imread(path, 0)`.
+    pub fn read(path: &std::path::Path) -> Result<GrayImage> {
+        let m = opencv::imgcodecs::imread(path, opencv::imgcodecs::IMREAD_GRAYSCALE)?;
+        if m.empty() {
+            return Err(FlowError::ReadImage { path: path.display().to_string(), reason: "missing or not an image".into() });
+        }
+        let m = if m.is_continuous() { m } else { m.try_clone()? };
+        Ok(GrayImage { width: m.cols() as u32, height: m.rows() as u32, data: m.data_bytes()?.to_vec() })
+    }
+
+    fn as_mat(&self) -> Result<opencv::boxed_ref::BoxedRef<'_, Mat>> {
+        if self.width == 0 || self.height == 0 || self.data.len() != (self.width * self.height) as usize {
+            return Err(FlowError::BadImage { width: self.width, height: self.height });
+        }
+        Ok(Mat::new_rows_cols_with_data(self.height as i32, self.width as i32, &self.data)?)
+    }
+}
+
+/// A flow backend. CPU (OpenCV) today; callers only see `compute`.
+pub enum FlowEngine {
+    Cpu(Algorithm),
+}
+
+impl FlowEngine {
+    pub fn new(algorithm: Algorithm) -> FlowEngine {
+        FlowEngine::Cpu(algorithm)
+    }
+
+    pub fn algorithm(&self) -> Algorithm {
+        match self {
+            FlowEngine::Cpu(a) => *a,
+        }
+    }
+
+    /// Flow from `prev` to `next` (same size).
+    pub fn compute(&self, prev: &GrayImage, next: &GrayImage) -> Result<FlowField> {
+        if (prev.width, prev.height) != (next.width, next.height) {
+            return Err(FlowError::SizeMismatch { first: (prev.width, prev.height), second: (next.width, next.height) });
+        }
+        let (a, b) = (prev.as_mat()?, next.as_mat()?);
+        let mut flow = Mat::default();
+        match self.algorithm() {
+            // cv2.calcOpticalFlowFarneback(prev, next, None, 0.5, 3, 15, 3, 5, 1.2, 0): the
+            // parameters of OpenCV's own tutorial, which is what most users run.
+            Algorithm::Farneback => {
+                opencv::video::calc_optical_flow_farneback(&a, &b, &mut flow, 0.5, 3, 15, 3, 5, 1.2, 0)?
+            }
+            Algorithm::DisUltrafast | Algorithm::DisFast | Algorithm::DisMedium => {
+                let preset = match self.algorithm() {
+                    Algorithm::DisUltrafast => opencv::video::DISOpticalFlow_PRESET_ULTRAFAST,
+                    Algorithm::DisFast => opencv::video::DISOpticalFlow_PRESET_FAST,
+                    _ => opencv::video::DISOpticalFlow_PRESET_MEDIUM,
+                };
+                let mut dis = opencv::video::DISOpticalFlow::create(preset)?;
+                opencv::video::DenseOpticalFlowTrait::calc(&mut dis, &a, &b, &mut flow)?;
+            }
+            Algorithm::Tvl1 => {
+                let mut tvl1 = opencv::optflow::create_opt_flow_dual_tvl1()?;
+                opencv::video::DenseOpticalFlowTrait::calc(&mut tvl1, &a, &b, &mut flow)?;
+            }
+        }
+        let flow = if flow.is_continuous() { flow } else { flow.try_clone()? };
+        let pairs: &[Vec2f] = flow.data_typed()?;
+        let mut data = Vec::with_capacity(pairs.len() * 2);
+        for p in pairs {
+            data.push(p[0]);
+            data.push(p[1]);
+        }
+        Ok(FlowField { width: prev.width, height: prev.height, data })
+    }
+}
