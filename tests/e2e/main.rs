@@ -1,3 +1,4 @@
 //! End-to-end tests: run the real `frameflow` binary, one module per area.
 
 mod cli;
+mod flow;

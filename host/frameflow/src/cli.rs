@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use frameflow_flow::{Algorithm, FlowFormat, DEFAULT_BOUND};
 use frameflow_media::{
     Crop, FrameIndex, FrameSelector, ImageFormat, OpenOptions, RenderOptions, ResizeFilter, Video,
     DEFAULT_JPEG_QUALITY,
@@ -64,6 +65,51 @@ enum Command {
         /// Directory for one file per frame and frames.jsonl.
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+    },
+    /// Optical flow from frame t to t+step for `count` frames, denseflow names (flow_x_00000.jpg, ...) and flows.jsonl in --out.
+    Flow {
+        video: PathBuf,
+        #[command(flatten)]
+        open: OpenArgs,
+        #[arg(long, default_value_t = 0)]
+        from_index: usize,
+        #[arg(long, default_value_t = 1)]
+        count: usize,
+        #[arg(long, default_value_t = 1)]
+        step: usize,
+        /// farneback, dis-ultrafast, dis-fast, dis-medium, tvl1.
+        #[arg(long, default_value = "dis-medium")]
+        algorithm: Algorithm,
+        /// Quantization bound b for jpeg-xy: v = clamp(round(255(f+b)/(2b)), 0, 255).
+        #[arg(long, default_value_t = DEFAULT_BOUND)]
+        bound: f32,
+        /// jpeg-xy (two greyscale JPEGs), flo (Middlebury, exact) or color (PNG).
+        #[arg(long, default_value = "jpeg-xy")]
+        format: FlowFormat,
+        /// Resize frames before flow (bilinear); one side keeps the aspect ratio.
+        #[arg(long)]
+        width: Option<u32>,
+        #[arg(long)]
+        height: Option<u32>,
+        /// Resize so that the shorter side has this many pixels (denseflow's habit).
+        #[arg(long, conflicts_with_all = ["width", "height"])]
+        short_side: Option<u32>,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Optical flow between two image files (PNG, PPM, JPEG).
+    FlowPair {
+        first: PathBuf,
+        second: PathBuf,
+        #[arg(long, default_value = "dis-medium")]
+        algorithm: Algorithm,
+        #[arg(long, default_value = "flo")]
+        format: FlowFormat,
+        #[arg(long, default_value_t = DEFAULT_BOUND)]
+        bound: f32,
+        /// Output file; for jpeg-xy a stem (OUT_x.jpg, OUT_y.jpg).
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
     },
 }
 
@@ -218,6 +264,15 @@ pub fn run(cli: Cli) -> Result<()> {
                 }
                 (None, None) => bail!("give --out DIR or -o -"),
             }
+        }
+        Command::Flow { video, open: o, from_index, count, step, algorithm, bound, format, width, height, short_side, out } => {
+            let mut v = open(&video, &o)?;
+            let req = crate::flow_cmd::VideoFlowRequest { from_index, count, step, algorithm, bound, format, width, height, short_side, out };
+            let n = crate::flow_cmd::video_flow(&mut v, &req)?;
+            eprintln!("wrote {n} flows ({}) to {}", algorithm.name(), req.out.display());
+        }
+        Command::FlowPair { first, second, algorithm, format, bound, output } => {
+            crate::flow_cmd::pair_flow(&first, &second, algorithm, format, bound, &output)?;
         }
     }
     Ok(())

@@ -1,7 +1,8 @@
-//! The `frameflow` binary: a thin command line over the media core (probe, one frame,
-//! many frames). Every failure exits non-zero with one line naming the problem.
+//! The `frameflow` binary: a thin command line over the media core (probe, frames,
+//! optical flow). Every failure exits non-zero with one line naming the problem.
 
 mod cli;
+mod flow_cmd;
 
 fn main() {
     let args = match <cli::Cli as clap::Parser>::try_parse() {
