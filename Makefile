@@ -16,6 +16,7 @@ run: build
 test: setup
 	$(CARGO) test --workspace --locked
 
-# Not part of `make test`: measures frameflow against the FFmpeg CLI (see BENCHMARKS.md).
+# Not part of `make test`: measures frameflow against its peers (see BENCHMARKS.md).
 bench: build
 	./scripts/bench-media.sh
+	./scripts/bench-flow.sh
