@@ -116,15 +116,8 @@ impl FlowField {
                 rgb.push((255.0 * col).round().clamp(0.0, 255.0) as u8);
             }
         }
-        let mut out = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut out, self.width, self.height);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let mut w = enc.write_header().map_err(|e| FlowError::Encode(e.to_string()))?;
-            w.write_image_data(&rgb).map_err(|e| FlowError::Encode(e.to_string()))?;
-        }
-        Ok(out)
+        let image = frameflow_media::RgbImage { width: self.width, height: self.height, data: rgb };
+        frameflow_media::encode_image(&image, frameflow_media::ImageFormat::Png, 0).map_err(|e| FlowError::Encode(e.to_string()))
     }
 }
 
@@ -142,12 +135,5 @@ fn color_wheel() -> Vec<[f32; 3]> {
 }
 
 fn gray_jpeg(plane: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
-    let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
-        return Err(FlowError::Encode(format!("{width}x{height} is too large for JPEG")));
-    };
-    let mut out = Vec::new();
-    jpeg_encoder::Encoder::new(&mut out, FLOW_JPEG_QUALITY)
-        .encode(plane, w, h, jpeg_encoder::ColorType::Luma)
-        .map_err(|e| FlowError::Encode(e.to_string()))?;
-    Ok(out)
+    frameflow_media::encode_gray_jpeg(plane, width, height, FLOW_JPEG_QUALITY).map_err(|e| FlowError::Encode(e.to_string()))
 }

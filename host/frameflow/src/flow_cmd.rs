@@ -31,19 +31,19 @@ pub fn video_flow(video: &mut Video, req: &VideoFlowRequest) -> Result<usize> {
     }
     let n = video.frame_count();
     let last = req.from_index.checked_add(req.count - 1).and_then(|l| l.checked_add(req.step));
-    match last {
-        Some(last) if last < n => {}
+    let last = match last {
+        Some(last) if last < n => last,
         _ => bail!(
             "flow needs frames {}..={} (from-index + count - 1 + step) but the video has {n} frames (0..={})",
             req.from_index,
             last.map(|l| l.to_string()).unwrap_or_else(|| "overflow".into()),
             n.saturating_sub(1)
         ),
-    }
+    };
     let options = resize_options(video, req);
     fs::create_dir_all(&req.out).with_context(|| format!("creating {}", req.out.display()))?;
     let engine = FlowEngine::new(req.algorithm);
-    let wanted: Vec<usize> = (req.from_index..req.from_index + req.count - 1 + req.step + 1).collect();
+    let wanted: Vec<usize> = (req.from_index..=last).collect();
     let mut window: VecDeque<(usize, GrayImage, i64)> = VecDeque::new();
     let mut manifest = String::new();
     let mut written = 0;
@@ -119,5 +119,5 @@ pub fn pair_flow(a: &Path, b: &Path, algorithm: Algorithm, format: FlowFormat, b
 }
 
 fn media_err(e: frameflow_flow::FlowError) -> frameflow_media::MediaError {
-    frameflow_media::MediaError::InvalidOption(e.to_string())
+    frameflow_media::MediaError::Consumer(Box::new(e))
 }

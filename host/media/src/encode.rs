@@ -51,22 +51,26 @@ pub const DEFAULT_JPEG_QUALITY: u8 = 90;
 pub fn encode_image(image: &RgbImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>> {
     match format {
         ImageFormat::Rgb24 => Ok(image.data.clone()),
-        ImageFormat::Jpeg => encode_jpeg(image, quality),
+        ImageFormat::Jpeg => encode_jpeg(&image.data, image.width, image.height, jpeg_encoder::ColorType::Rgb, quality),
         ImageFormat::Png => encode_png(image),
     }
 }
 
-fn encode_jpeg(image: &RgbImage, quality: u8) -> Result<Vec<u8>> {
+/// A greyscale JPEG of one 8-bit plane (e.g. a quantized optical-flow component).
+pub fn encode_gray_jpeg(plane: &[u8], width: u32, height: u32, quality: u8) -> Result<Vec<u8>> {
+    encode_jpeg(plane, width, height, jpeg_encoder::ColorType::Luma, quality)
+}
+
+fn encode_jpeg(data: &[u8], width: u32, height: u32, color: jpeg_encoder::ColorType, quality: u8) -> Result<Vec<u8>> {
     if !(1..=100).contains(&quality) {
         return Err(MediaError::InvalidOption(format!("JPEG quality must be 1..=100, got {quality}")));
     }
-    let (w, h) = (u16::try_from(image.width), u16::try_from(image.height));
-    let (Ok(w), Ok(h)) = (w, h) else {
-        return Err(MediaError::Encode(format!("{}x{} is too large for JPEG (65535 max)", image.width, image.height)));
+    let (Ok(w), Ok(h)) = (u16::try_from(width), u16::try_from(height)) else {
+        return Err(MediaError::Encode(format!("{width}x{height} is too large for JPEG (65535 max)")));
     };
-    let mut out = Vec::with_capacity(image.data.len() / 8);
+    let mut out = Vec::with_capacity(data.len() / 8);
     jpeg_encoder::Encoder::new(&mut out, quality)
-        .encode(&image.data, w, h, jpeg_encoder::ColorType::Rgb)
+        .encode(data, w, h, color)
         .map_err(|e| MediaError::Encode(e.to_string()))?;
     Ok(out)
 }

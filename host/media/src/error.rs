@@ -53,6 +53,11 @@ pub enum MediaError {
 
     #[error("{context}: {source}")]
     Io { context: String, source: std::io::Error },
+
+    /// A failure of the code consuming frames (e.g. a flow computed from them), passed
+    /// through frame iteration unchanged.
+    #[error(transparent)]
+    Consumer(Box<dyn std::error::Error + Send + Sync>),
 }
 
 fn fmt_nearest(before: Option<i64>, after: Option<i64>) -> String {

@@ -7,7 +7,8 @@
 //!   order, and the seek points), built once by scanning and serializable.
 //! - [`VideoInfo`]: what `frameflow probe` prints.
 //! - [`RenderOptions`] and [`RgbImage`]: RGB24 conversion bit-identical to the ffmpeg CLI,
-//!   with autorotation, crop and resize; [`encode_image`] for JPEG and PNG.
+//!   with autorotation, crop and resize; [`encode_image`] for JPEG and PNG
+//!   ([`encode_gray_jpeg`] for single planes).
 //!
 //! Frame rules: index is 0-based in presentation order; pts is in the stream time base and
 //! is the stable id; time `t` selects the first frame whose pts is at or after `t` (the
@@ -21,7 +22,7 @@ mod probe;
 mod render;
 mod video;
 
-pub use encode::{encode_image, ImageFormat, DEFAULT_JPEG_QUALITY};
+pub use encode::{encode_gray_jpeg, encode_image, ImageFormat, DEFAULT_JPEG_QUALITY};
 pub use error::{MediaError, Result};
 pub use index::{FrameIndex, IndexMethod, IndexedFrame, SeekPoint, INDEX_FORMAT_VERSION};
 pub use probe::{StreamSummary, VideoInfo};
