@@ -20,6 +20,7 @@ fn frame_counts_and_pts_match_ffmpeg() {
     for s in &streams {
         let v = open(s);
         assert_eq!(v.frame_count(), s.frames.len(), "{}: frame count", s.csv_name);
+        assert!(v.index().frames.windows(2).all(|w| w[0].pts < w[1].pts), "{}: pts must increase", s.csv_name);
         for (ours, reference) in v.index().frames.iter().zip(&s.frames) {
             // MXF leaves some pts unset; there we only require our ids to stay ordered.
             if let Some(pts) = reference.pts {
