@@ -21,6 +21,24 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// Serve the HTTP API: routes from a Spin-style manifest, each handled by a component.
+    Serve {
+        /// Route manifest.
+        #[arg(long, default_value = "infra/frameflow.toml", value_name = "FILE")]
+        config: PathBuf,
+        /// Address to listen on (port 0: any free port; the bound address is printed).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        /// Object store URL (file://DIR or s3://BUCKET/PREFIX), overriding the manifest.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
+        /// Directory served by the seed-001 route /frame/{path}, overriding the manifest.
+        #[arg(long, value_name = "DIR")]
+        media_root: Option<PathBuf>,
+        /// Largest accepted request body in bytes, overriding the manifest.
+        #[arg(long, value_name = "BYTES")]
+        upload_limit: Option<u64>,
+    },
     /// Describe a video as JSON: frame count from a packet scan, sizes, rotation, timing.
     Probe {
         video: PathBuf,
@@ -188,6 +206,10 @@ fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Serve { config, listen, store, media_root, upload_limit } => {
+            let options = frameflow_server::ServerOptions { store, media_root, upload_limit_bytes: upload_limit };
+            crate::serve_cmd::serve(&config, listen, options)?;
+        }
         Command::Probe { video, open: o, frames, save_index } => {
             let v = open(&video, &o)?;
             let mut json = serde_json::to_value(v.info())?;

@@ -1,8 +1,10 @@
 //! The `frameflow` binary: a thin command line over the media core (probe, frames,
-//! optical flow). Every failure exits non-zero with one line naming the problem.
+//! optical flow) and the HTTP server (`serve`, see the frameflow-server crate).
+//! Every failure exits non-zero with one line naming the problem.
 
 mod cli;
 mod flow_cmd;
+mod serve_cmd;
 
 fn main() {
     let args = match <cli::Cli as clap::Parser>::try_parse() {

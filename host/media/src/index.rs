@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{DecodeThreads, StreamDecoder};
 use crate::error::{MediaError, Result};
+use crate::video::{FrameId, FrameSelector};
 
 /// Bumped whenever the serialized layout or the scanning rules change.
 pub const INDEX_FORMAT_VERSION: u32 = 1;
@@ -123,6 +124,29 @@ impl FrameIndex {
 
     pub fn len(&self) -> usize {
         self.frames.len()
+    }
+
+    /// The ids of the frame at presentation position `index` (which must be in range).
+    pub fn frame_id(&self, index: usize) -> FrameId {
+        let f = self.frames[index];
+        FrameId { index, pts: f.pts, seconds: self.seconds(f.pts), key: f.key }
+    }
+
+    /// Resolves a selector to a presentation index, with errors that name the valid range.
+    pub fn resolve(&self, selector: FrameSelector) -> Result<usize> {
+        match selector {
+            FrameSelector::Index(i) => self.check_position(i),
+            FrameSelector::Pts(pts) => self.position_of_pts(pts),
+            FrameSelector::Time(t) => self.position_at_time(t),
+        }
+    }
+
+    pub(crate) fn check_position(&self, i: u64) -> Result<usize> {
+        if i < self.len() as u64 {
+            Ok(i as usize)
+        } else {
+            Err(MediaError::IndexOutOfRange { index: i, count: self.len() })
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -132,8 +132,7 @@ impl Video {
     }
 
     pub fn frame_id(&self, index: usize) -> FrameId {
-        let f = self.index.frames[index];
-        FrameId { index, pts: f.pts, seconds: self.index.seconds(f.pts), key: f.key }
+        self.index.frame_id(index)
     }
 
     /// All frame ids in presentation order.
@@ -143,19 +142,11 @@ impl Video {
 
     /// Resolves a selector to a presentation index, with errors that name the valid range.
     pub fn resolve(&self, selector: FrameSelector) -> Result<usize> {
-        match selector {
-            FrameSelector::Index(i) => self.check_position(i),
-            FrameSelector::Pts(pts) => self.index.position_of_pts(pts),
-            FrameSelector::Time(t) => self.index.position_at_time(t),
-        }
+        self.index.resolve(selector)
     }
 
     fn check_position(&self, i: u64) -> Result<usize> {
-        if i < self.index.len() as u64 {
-            Ok(i as usize)
-        } else {
-            Err(MediaError::IndexOutOfRange { index: i, count: self.index.len() })
-        }
+        self.index.check_position(i)
     }
 
     /// One frame as RGB.

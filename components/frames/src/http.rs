@@ -1,0 +1,170 @@
+//! Request parsing and response writing shared by every route: query strings, JSON errors
+//! (`{"error": {"code", "message"}}`), and sending a body through the outparam.
+
+use futures::SinkExt;
+use spin_sdk::http::{Fields, OutgoingResponse, ResponseOutparam};
+
+/// An error response: HTTP status, stable code, message for people.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: u16,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(400, "bad_request", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(404, "not_found", message)
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A response to send: status, headers, body.
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn json(status: u16, value: &serde_json::Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(value).expect("JSON values serialize"),
+        }
+    }
+
+    pub fn empty(status: u16) -> Reply {
+        Reply { status, headers: vec![], body: vec![] }
+    }
+}
+
+impl From<ApiError> for Reply {
+    fn from(e: ApiError) -> Reply {
+        Reply::json(e.status, &serde_json::json!({"error": {"code": e.code, "message": e.message}}))
+    }
+}
+
+/// Writes `reply` through the outparam in chunks the host accepts.
+pub async fn send(out: ResponseOutparam, reply: Reply) {
+    let mut fields: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
+    fields.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
+    let headers = Fields::from_list(&fields).unwrap_or_else(|_| Fields::new());
+    let response = OutgoingResponse::new(headers);
+    let _ = response.set_status_code(reply.status);
+    let mut body = response.take_body();
+    out.set(response);
+    for chunk in reply.body.chunks(1 << 20) {
+        if body.send(chunk.to_vec()).await.is_err() {
+            // The client went away; nothing more to do.
+            return;
+        }
+    }
+    let _ = body.close().await;
+}
+
+/// Query parameters, percent-decoded, in order.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(query: &str) -> ApiResult<Query> {
+        let mut pairs = Vec::new();
+        for part in query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            pairs.push((percent_decode(k)?, percent_decode(v)?));
+        }
+        Ok(Query(pairs))
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// A number parameter within `range`, with an error naming the parameter.
+    pub fn number<T>(&self, name: &str, range: std::ops::RangeInclusive<T>) -> ApiResult<Option<T>>
+    where
+        T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(name) else { return Ok(None) };
+        let value: T = raw
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("'{name}' must be a number, got '{raw}'")))?;
+        if !range.contains(&value) {
+            return Err(ApiError::bad_request(format!(
+                "'{name}' must be between {} and {}, got {raw}",
+                range.start(),
+                range.end()
+            )));
+        }
+        Ok(Some(value))
+    }
+}
+
+/// Decodes `%XX` escapes and `+`; malformed escapes and non-UTF-8 results are errors.
+pub fn percent_decode(s: &str) -> ApiResult<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+                let byte = hex
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                    .ok_or_else(|| ApiError::bad_request(format!("malformed percent-escape in '{s}'")))?;
+                out.push(byte);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).map_err(|_| ApiError::bad_request(format!("'{s}' is not UTF-8 once decoded")))
+}
+
+/// FNV-1a, 64 bits: ids derived from keys and ETags derived from bytes.
+pub fn fnv64(parts: &[&[u8]]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for part in parts {
+        for &b in part.iter() {
+            h ^= b as u64;
+            h = h.wrapping_mul(0x100000001b3);
+        }
+        // Separate parts so ("ab","c") and ("a","bc") differ.
+        h ^= 0xff;
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_queries() {
+        let q = Query::parse("a=1&b=x%2Fy+z&c").unwrap();
+        assert_eq!(q.get("a"), Some("1"));
+        assert_eq!(q.get("b"), Some("x/y z"));
+        assert_eq!(q.get("c"), Some(""));
+        assert!(percent_decode("%zz").is_err());
+        assert!(percent_decode("%2").is_err());
+        assert_eq!(q.number::<u32>("a", 0..=5).unwrap(), Some(1));
+        assert!(q.number::<u32>("a", 2..=5).is_err());
+        assert_ne!(fnv64(&[b"ab", b"c"]), fnv64(&[b"a", b"bc"]));
+    }
+}

@@ -1,0 +1,60 @@
+//! frameflow's frames API as a WebAssembly component (spin-sdk 5.2, `wasi:http` 0.2).
+//!
+//! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
+//! frames and frame-id pages, `http.rs` parses queries and writes responses, `errors.rs`
+//! maps host errors to statuses. Decoding and encoding happen in the host through
+//! `frameflow:media`; objects live in the tenant's store through `frameflow:store`.
+
+mod bindings;
+mod errors;
+mod frames;
+mod http;
+mod videos;
+
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http_component;
+
+use crate::http::{percent_decode, send, ApiError, ApiResult, Query, Reply};
+
+fn header(req: &IncomingRequest, name: &str) -> Option<String> {
+    req.headers().get(&name.to_string()).into_iter().next().and_then(|v| String::from_utf8(v).ok())
+}
+
+#[http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let reply = match route(req).await {
+        Ok(reply) => reply,
+        Err(e) => e.into(),
+    };
+    send(out, reply).await;
+}
+
+async fn route(req: IncomingRequest) -> ApiResult<Reply> {
+    let path_and_query = req.path_with_query().unwrap_or_default();
+    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
+    let query = Query::parse(query)?;
+    let method = req.method();
+    let if_none_match = header(&req, "if-none-match");
+    let inm = if_none_match.as_deref();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+
+    match (&method, segments.as_slice()) {
+        (Method::Post, ["v1", "videos"]) => {
+            let content_type = header(&req, "content-type").unwrap_or_default();
+            videos::create(req, &query, &content_type).await
+        }
+        (Method::Get, ["v1", "videos"]) => videos::list(&query),
+        (Method::Get, ["v1", "videos", id]) => videos::get(id),
+        (Method::Delete, ["v1", "videos", id]) => videos::delete(id),
+        (Method::Get, ["v1", "videos", id, "frame"]) => frames::frame(id, &query, inm),
+        (Method::Get, ["v1", "videos", id, "frames"]) => frames::ids_page(id, &query),
+        (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
+            let raw = rest.join("/");
+            frames::seed_frame(&percent_decode(&raw)?, &query, inm)
+        }
+        (_, ["v1", "videos", ..]) | (_, ["frame", ..]) => {
+            Err(ApiError::new(405, "method_not_allowed", format!("{method:?} is not allowed on {path}")))
+        }
+        _ => Err(ApiError::not_found(format!("no route for {path}"))),
+    }
+}

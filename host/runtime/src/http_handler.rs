@@ -1,0 +1,155 @@
+//! [`HttpComponent`]: one request through a component's `wasi:http/incoming-handler`.
+//!
+//! Each request gets a fresh store (see `sandbox.rs`) instantiated from the component's
+//! `InstancePre`. The guest runs until it has answered or its deadline passes; a guest that
+//! traps, loops or runs out of memory becomes a [`HandlerFailure`] with a 5xx status, and
+//! nothing outlives the request.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use bytes::Bytes;
+use frameflow_store::TenantStore;
+use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::WasiHttpView;
+
+use crate::runtime::Runtime;
+use crate::sandbox::Sandbox;
+
+/// The body of a component's response, streamed from the guest.
+pub type ResponseBody = wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+
+/// Why a request produced no response from the component.
+#[derive(Debug)]
+pub struct HandlerFailure {
+    pub status: u16,
+    /// A stable, machine-readable code for the JSON error body.
+    pub code: &'static str,
+    pub message: String,
+}
+
+pub type HandlerOutcome = Result<hyper::Response<ResponseBody>, HandlerFailure>;
+
+pub struct HttpComponent {
+    name: String,
+    pre: ProxyPre<Sandbox>,
+    runtime: Runtime,
+    from_cache: bool,
+}
+
+impl HttpComponent {
+    pub(crate) fn new(name: &str, pre: ProxyPre<Sandbox>, runtime: Runtime, from_cache: bool) -> HttpComponent {
+        HttpComponent { name: name.to_string(), pre, runtime, from_cache }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Whether the machine code came from the compile cache rather than a fresh compile.
+    pub fn loaded_from_cache(&self) -> bool {
+        self.from_cache
+    }
+
+    fn failure(&self, status: u16, code: &'static str, message: impl std::fmt::Display) -> HandlerFailure {
+        HandlerFailure { status, code, message: format!("component '{}': {message}", self.name) }
+    }
+
+    /// Runs the component on `req` for `tenant`. The response carries a `Server-Timing`
+    /// header with the instantiation time.
+    pub async fn handle<B>(&self, tenant: TenantStore, req: hyper::Request<B>) -> HandlerOutcome
+    where
+        B: hyper::body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<wasmtime_wasi_http::Error>,
+    {
+        let inner = &self.runtime.inner;
+        let limits = inner.limits.clone();
+        let started = Instant::now();
+        let deadline_at = started + limits.deadline;
+
+        let permit = match tokio::time::timeout(limits.deadline, inner.instances.clone().acquire_owned()).await {
+            Ok(Ok(p)) => p,
+            _ => return Err(self.failure(503, "busy", "no free instance slot before the deadline")),
+        };
+
+        let mut store = Store::new(&inner.engine, Sandbox::new(tenant, inner.videos.clone(), limits.clone()));
+        store.limiter(|s| &mut s.store_limits);
+        // Check the deadline at every epoch tick, yielding in between so a busy guest
+        // cannot hold a reactor thread for its whole deadline.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline_at { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+        });
+
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let prepared = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, req)
+            .and_then(|req| Ok((req, store.data_mut().http().new_response_outparam(sender)?)));
+        let (req, out) = match prepared {
+            Ok(p) => p,
+            Err(e) => return Err(self.failure(400, "bad_request", format!("{e:#}"))),
+        };
+
+        let instantiate_ns = Arc::new(AtomicU64::new(0));
+        let instantiate_clock = instantiate_ns.clone();
+        let pre = self.pre.clone();
+        let task = tokio::spawn(async move {
+            let _permit = permit;
+            let t = Instant::now();
+            let proxy = pre.instantiate_async(&mut store).await?;
+            instantiate_clock.store(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+            proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+        });
+
+        // The guest answers through the outparam; if it never does, the task says why.
+        let grace = std::time::Duration::from_millis(500);
+        let answered = tokio::time::timeout_at((deadline_at + grace).into(), receiver).await;
+        match answered {
+            Ok(Ok(Ok(mut response))) => {
+                let ms = instantiate_ns.load(Ordering::Relaxed) as f64 / 1e6;
+                if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("instantiate;dur={ms:.3}")) {
+                    response.headers_mut().append("server-timing", v);
+                }
+                Ok(response)
+            }
+            Ok(Ok(Err(code))) => Err(self.failure(500, "component_error", format!("the component answered with an error: {code:?}"))),
+            Ok(Err(_)) => {
+                let outcome = match task.await {
+                    Ok(Ok(())) => return Err(self.failure(500, "no_response", "the component returned without a response")),
+                    Ok(Err(e)) => e,
+                    Err(join) => return Err(self.failure(500, "component_crashed", join)),
+                };
+                Err(self.classify(outcome))
+            }
+            Err(_) => {
+                task.abort();
+                Err(self.failure(503, "component_timeout", format!("no response within {:?}", limits.deadline)))
+            }
+        }
+    }
+
+    fn classify(&self, err: wasmtime::Error) -> HandlerFailure {
+        let limits = &self.runtime.inner.limits;
+        if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
+            return self.failure(503, "component_timeout", format!("stopped after its deadline of {:?}", limits.deadline));
+        }
+        let text = format!("{err:#}");
+        if text.contains("forcing trap when growing memory") || text.contains("memory allocation") {
+            return self.failure(
+                500,
+                "component_out_of_memory",
+                format!("stopped at its memory limit of {} MiB", limits.memory_bytes >> 20),
+            );
+        }
+        let why = match err.downcast_ref::<Trap>() {
+            Some(trap) => trap.to_string(),
+            None => format!("{:#}", err.root_cause()),
+        };
+        self.failure(500, "component_trapped", format!("trapped: {why}"))
+    }
+}

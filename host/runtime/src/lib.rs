@@ -1,0 +1,29 @@
+//! The component runtime: where WebAssembly components run and what they can reach.
+//!
+//! - [`Runtime`] (`runtime.rs`) owns the one wasmtime [`wasmtime::Engine`] (pooling
+//!   allocator, epoch interruption), the epoch ticker, and loads [`HttpComponent`]s.
+//! - `compile_cache.rs` compiles each component once and keeps the machine code on disk,
+//!   keyed by the engine's compatibility hash and authenticated with a host secret, so the
+//!   host never deserializes code it did not compile itself.
+//! - `sandbox.rs` is the per-request store: memory cap, epoch deadline, host-resource
+//!   budget ([`SandboxLimits`]), tenant identity.
+//! - `media_host.rs` implements `frameflow:media` over the media core; decoding and
+//!   encoding run on blocking threads, never on the async reactor.
+//! - `video_pool.rs` ([`VideoPool`]) keeps opened videos (packet index + warm decoders)
+//!   between requests and caches each packet index next to its video in the store.
+//! - `store_host.rs` implements `frameflow:store` over a [`frameflow_store::TenantStore`].
+//! - `http_handler.rs` invokes a component's `wasi:http/incoming-handler` for one request.
+
+mod bindings;
+mod compile_cache;
+mod http_handler;
+mod media_host;
+mod runtime;
+mod sandbox;
+mod store_host;
+mod video_pool;
+
+pub use http_handler::{HandlerOutcome, HttpComponent, ResponseBody};
+pub use runtime::{Runtime, RuntimeConfig};
+pub use sandbox::SandboxLimits;
+pub use video_pool::VideoPool;

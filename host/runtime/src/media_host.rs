@@ -1,0 +1,297 @@
+//! The host side of `frameflow:media`: videos and frames as guest-visible resources.
+//!
+//! A `video` handle is a [`PooledVideo`] (index + warm decoders); a `frame` handle is a
+//! decoded, rendered RGB image held in host memory. Decode, render and encode run on
+//! tokio's blocking pool. Every handle counts against the request's [`crate::sandbox::Budget`].
+
+use std::sync::Arc;
+
+use frameflow_media::{Crop, Frame, FrameSelector, ImageFormat, MediaError as CoreError, RenderOptions};
+use wasmtime::component::Resource;
+
+use crate::bindings::frameflow::media::types::{
+    self, FrameId, FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError, RenderOptions as WitRender,
+    VideoInfo,
+};
+use crate::bindings::frameflow::media::video::{Host, HostFrame, HostVideo};
+use crate::sandbox::Sandbox;
+use crate::video_pool::{MediaRootError, PooledVideo};
+
+/// Most frame ids one `frame-ids` call returns.
+const MAX_IDS_PER_CALL: u32 = 1000;
+
+/// A guest's `video`: the pooled video and the name the guest knows it by (for messages).
+pub struct VideoHandle {
+    video: Arc<PooledVideo>,
+    label: String,
+}
+
+/// A guest's `frame`.
+pub struct FrameHandle {
+    frame: Arc<Frame>,
+}
+
+type MediaResult<T> = wasmtime::Result<Result<T, MediaError>>;
+
+/// Maps a media-core error to the WIT error, naming the video as the guest knows it (the
+/// object key), never by its path on the host.
+fn to_wit(err: CoreError, video: &PooledVideoName) -> MediaError {
+    let message = video.redact(&err.to_string());
+    match err {
+        CoreError::NotFound(_) => MediaError::NotFound(message),
+        CoreError::NotMedia { .. }
+        | CoreError::NoVideoStream(_)
+        | CoreError::NotAVideoStream { .. }
+        | CoreError::UnsupportedCodec { .. }
+        | CoreError::NoFrames(_) => MediaError::NotMedia(message),
+        CoreError::IndexOutOfRange { .. } | CoreError::UnknownPts { .. } | CoreError::TimeOutOfRange { .. } => {
+            MediaError::OutOfRange(message)
+        }
+        CoreError::InvalidOption(_) => MediaError::Invalid(message),
+        CoreError::Undecodable { .. } => MediaError::Undecodable(message),
+        _ => MediaError::Internal(message),
+    }
+}
+
+/// The host path of a video and the label that replaces it in messages.
+struct PooledVideoName {
+    path: String,
+    label: String,
+}
+
+impl PooledVideoName {
+    fn new(path: &std::path::Path, label: &str) -> Self {
+        PooledVideoName { path: path.display().to_string(), label: label.to_string() }
+    }
+    fn redact(&self, message: &str) -> String {
+        message.replace(&self.path, &self.label)
+    }
+}
+
+fn selector(at: WitSelector) -> FrameSelector {
+    match at {
+        WitSelector::Index(i) => FrameSelector::Index(i),
+        WitSelector::Pts(p) => FrameSelector::Pts(p),
+        WitSelector::Seconds(s) => FrameSelector::Time(s),
+    }
+}
+
+fn render_options(render: WitRender) -> RenderOptions {
+    RenderOptions {
+        crop: render.crop.map(|c| Crop { x: c.x, y: c.y, width: c.width, height: c.height }),
+        width: render.width,
+        height: render.height,
+        ..RenderOptions::default()
+    }
+}
+
+fn frame_id(id: frameflow_media::FrameId) -> FrameId {
+    FrameId { index: id.index as u64, pts: id.pts, seconds: id.seconds, key: id.key }
+}
+
+/// Runs blocking media work off the async reactor.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> wasmtime::Result<T> {
+    Ok(tokio::task::spawn_blocking(work).await?)
+}
+
+impl Sandbox {
+    /// Opens `path` through the pool, using (and refreshing) the index cached at `index_key`.
+    async fn open_video(&mut self, path: std::path::PathBuf, label: String, index_key: Option<String>) -> MediaResult<Resource<VideoHandle>> {
+        if self.budget.videos >= self.limits.max_videos {
+            return Ok(Err(MediaError::Busy(format!("at most {} videos may be open at once", self.limits.max_videos))));
+        }
+        let pool = self.videos.clone();
+        let pooled = match pool.lookup(&path) {
+            Some(v) => v,
+            None => {
+                let cached = match &index_key {
+                    Some(k) => self.tenant.get(k).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok()),
+                    None => None,
+                };
+                let name = PooledVideoName::new(&path, &label);
+                let opened = blocking(move || pool.open(&path, cached.as_deref())).await?;
+                let (video, fresh_index) = match opened {
+                    Ok(v) => v,
+                    Err(e) => return Ok(Err(to_wit(e, &name))),
+                };
+                if let (Some(k), Some(json)) = (index_key, fresh_index) {
+                    // Caching the index is an optimisation; a failed write only costs a rescan.
+                    let _ = self.tenant.put(&k, json.into(), frameflow_store::WriteMode::Overwrite).await;
+                }
+                video
+            }
+        };
+        self.budget.videos += 1;
+        Ok(Ok(self.table.push(VideoHandle { video: pooled, label })?))
+    }
+
+    fn video(&self, handle: &Resource<VideoHandle>) -> wasmtime::Result<&VideoHandle> {
+        Ok(self.table.get(handle)?)
+    }
+
+    fn push_frames(&mut self, frames: Vec<Frame>) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        let bytes: usize = frames.iter().map(|f| f.image.data.len()).sum();
+        if self.budget.frames + frames.len() > self.limits.max_frames
+            || self.budget.frame_bytes + bytes > self.limits.max_frame_bytes
+        {
+            return Ok(Err(MediaError::Busy(format!(
+                "this request already holds {} frames ({} MiB); drop frames before decoding more",
+                self.budget.frames,
+                self.budget.frame_bytes >> 20
+            ))));
+        }
+        self.budget.frames += frames.len();
+        self.budget.frame_bytes += bytes;
+        let mut handles = Vec::with_capacity(frames.len());
+        // Frames asked twice share one decoded image.
+        let mut last: Option<Arc<Frame>> = None;
+        for f in frames {
+            let frame = match &last {
+                Some(prev) if prev.id.index == f.id.index => prev.clone(),
+                _ => Arc::new(f),
+            };
+            last = Some(frame.clone());
+            handles.push(self.table.push(FrameHandle { frame })?);
+        }
+        Ok(Ok(handles))
+    }
+
+    async fn decode(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        if at.len() > self.limits.max_batch {
+            return Ok(Err(MediaError::TooLarge(format!("{} frames asked in one call; the limit is {}", at.len(), self.limits.max_batch))));
+        }
+        let handle = self.video(video)?;
+        let pooled = handle.video.clone();
+        let name = PooledVideoName::new(pooled.path(), &handle.label);
+        let options = render_options(render);
+        let decoded = blocking(move || {
+            pooled.with_video(|v| {
+                let indices = at.into_iter().map(|s| v.resolve(selector(s))).collect::<Result<Vec<_>, _>>()?;
+                v.frames(&indices, &options)
+            })
+        })
+        .await?;
+        match decoded {
+            Ok(frames) => self.push_frames(frames),
+            Err(e) => Ok(Err(to_wit(e, &name))),
+        }
+    }
+}
+
+impl types::Host for Sandbox {}
+
+impl Host for Sandbox {}
+
+impl HostVideo for Sandbox {
+    async fn open(&mut self, key: String) -> MediaResult<Resource<VideoHandle>> {
+        let path = match self.tenant.local_path(&key).await {
+            Ok(p) => p,
+            Err(frameflow_store::StoreError::NotFound(_)) => return Ok(Err(MediaError::NotFound(format!("no video at key '{key}'")))),
+            Err(e @ frameflow_store::StoreError::InvalidKey { .. }) => return Ok(Err(MediaError::Invalid(e.to_string()))),
+            Err(e) => return Ok(Err(MediaError::Internal(e.to_string()))),
+        };
+        let index_key = format!("{key}.index.json");
+        let index_key = frameflow_store::validate_key(&index_key).is_ok().then_some(index_key);
+        self.open_video(path, key, index_key).await
+    }
+
+    async fn open_in_media_root(&mut self, path: String) -> MediaResult<Resource<VideoHandle>> {
+        let pool = self.videos.clone();
+        let resolved = match pool.resolve_in_media_root(&path) {
+            Ok(p) => p,
+            Err(e @ MediaRootError::Invalid(_)) => return Ok(Err(MediaError::Invalid(e.to_string()))),
+            Err(e) => return Ok(Err(MediaError::NotFound(e.to_string()))),
+        };
+        self.open_video(resolved, path, None).await
+    }
+
+    async fn info(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<VideoInfo> {
+        let info = self.video(&video)?.video.info();
+        Ok(VideoInfo {
+            codec: info.codec.clone(),
+            width: info.width,
+            height: info.height,
+            rotation: info.rotation,
+            time_base_num: info.time_base[0],
+            time_base_den: info.time_base[1],
+            avg_fps: info.avg_fps,
+            start_pts: info.start_pts,
+            start_seconds: info.start_seconds,
+            duration_seconds: info.duration_seconds,
+            frame_count: info.frame_count as u64,
+            keyframes: info.keyframes.iter().map(|&k| k as u64).collect(),
+        })
+    }
+
+    async fn probe_json(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<String> {
+        Ok(serde_json::to_string(self.video(&video)?.video.info())?)
+    }
+
+    async fn locate(&mut self, video: Resource<VideoHandle>, at: WitSelector) -> MediaResult<FrameId> {
+        let handle = self.video(&video)?;
+        let index = handle.video.index();
+        let name = PooledVideoName::new(handle.video.path(), &handle.label);
+        Ok(index.resolve(selector(at)).map(|i| frame_id(index.frame_id(i))).map_err(|e| to_wit(e, &name)))
+    }
+
+    async fn frame_ids(&mut self, video: Resource<VideoHandle>, from_index: u64, count: u32) -> wasmtime::Result<Vec<FrameId>> {
+        let handle = self.video(&video)?;
+        let total = handle.video.index().len() as u64;
+        let end = from_index.saturating_add(count.min(MAX_IDS_PER_CALL) as u64).min(total);
+        Ok((from_index.min(end)..end).map(|i| frame_id(handle.video.index().frame_id(i as usize))).collect())
+    }
+
+    async fn frame(&mut self, video: Resource<VideoHandle>, at: WitSelector, render: WitRender) -> MediaResult<Resource<FrameHandle>> {
+        Ok(self.decode(&video, vec![at], render).await?.map(|mut v| v.remove(0)))
+    }
+
+    async fn frames(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        self.decode(&video, at, render).await
+    }
+
+    async fn drop(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<()> {
+        self.table.delete(video)?;
+        self.budget.videos -= 1;
+        Ok(())
+    }
+}
+
+impl HostFrame for Sandbox {
+    async fn id(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<FrameId> {
+        Ok(frame_id(self.table.get(&frame)?.frame.id))
+    }
+
+    async fn width(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<u32> {
+        Ok(self.table.get(&frame)?.frame.image.width)
+    }
+
+    async fn height(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<u32> {
+        Ok(self.table.get(&frame)?.frame.image.height)
+    }
+
+    async fn encode(&mut self, frame: Resource<FrameHandle>, format: WitFormat, quality: u8) -> MediaResult<Vec<u8>> {
+        if !(1..=100).contains(&quality) {
+            return Ok(Err(MediaError::Invalid(format!("quality {quality} is outside 1..=100"))));
+        }
+        let frame = self.table.get(&frame)?.frame.clone();
+        let format = match format {
+            WitFormat::Jpeg => ImageFormat::Jpeg,
+            WitFormat::Png => ImageFormat::Png,
+            WitFormat::Rgb24 => ImageFormat::Rgb24,
+        };
+        let encoded = blocking(move || frame.encode(format, quality)).await?;
+        Ok(encoded.map_err(|e| MediaError::Internal(e.to_string())))
+    }
+
+    async fn rgb(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.table.get(&frame)?.frame.image.data.clone())
+    }
+
+    async fn drop(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<()> {
+        let handle = self.table.delete(frame)?;
+        self.budget.frames -= 1;
+        // Shared images (a frame asked twice) are counted once per handle; release the same.
+        self.budget.frame_bytes = self.budget.frame_bytes.saturating_sub(handle.frame.image.data.len());
+        Ok(())
+    }
+}

@@ -1,0 +1,121 @@
+//! [`Runtime`]: the one wasmtime engine of the process and how components are loaded.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use crate::bindings::HandlerImports;
+use crate::compile_cache::{CacheOutcome, CompileCache};
+use crate::http_handler::HttpComponent;
+use crate::sandbox::{Sandbox, SandboxLimits};
+use crate::video_pool::VideoPool;
+
+/// How often the epoch advances; deadlines are checked (and long guests yield) this often.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+#[derive(Clone, Debug)]
+pub struct RuntimeConfig {
+    /// Where compiled components are cached.
+    pub cache_dir: PathBuf,
+    /// Per-request limits.
+    pub limits: SandboxLimits,
+    /// Component instances alive at once; requests beyond wait (up to their deadline).
+    pub max_instances: u32,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig { cache_dir: PathBuf::from("data/.cache/components"), limits: SandboxLimits::default(), max_instances: 64 }
+    }
+}
+
+#[derive(Clone)]
+pub struct Runtime {
+    pub(crate) inner: Arc<RuntimeInner>,
+}
+
+pub(crate) struct RuntimeInner {
+    pub engine: Engine,
+    pub linker: Linker<Sandbox>,
+    cache: CompileCache,
+    pub videos: Arc<VideoPool>,
+    pub limits: SandboxLimits,
+    pub instances: Arc<tokio::sync::Semaphore>,
+}
+
+impl Runtime {
+    pub fn new(config: RuntimeConfig, videos: Arc<VideoPool>) -> anyhow::Result<Runtime> {
+        let mut pooling = PoolingAllocationConfig::new();
+        // Room for `max_instances` handlers of a few core instances each (a Rust guest
+        // is its module plus adapter shims).
+        let n = config.max_instances.max(1);
+        pooling
+            .total_component_instances(n)
+            .total_core_instances(n * 16)
+            .total_memories(n * 4)
+            .total_tables(n * 8)
+            .total_stacks(n)
+            .max_memory_size(config.limits.memory_bytes);
+        let mut wasm = Config::new();
+        wasm.wasm_component_model(true)
+            .epoch_interruption(true)
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+        let engine = Engine::new(&wasm).map_err(anyhow::Error::from).context("creating the wasmtime engine")?;
+
+        let ticker = engine.weak();
+        std::thread::Builder::new().name("frameflow-epoch".into()).spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match ticker.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+        HandlerImports::add_to_linker::<_, HasSelf<Sandbox>>(&mut linker, |s| s)?;
+
+        let cache = CompileCache::open(&config.cache_dir)?;
+        Ok(Runtime {
+            inner: Arc::new(RuntimeInner {
+                engine,
+                linker,
+                cache,
+                videos,
+                limits: config.limits.clone(),
+                instances: Arc::new(tokio::sync::Semaphore::new(n as usize)),
+            }),
+        })
+    }
+
+    pub fn limits(&self) -> &SandboxLimits {
+        &self.inner.limits
+    }
+
+    /// Loads (compiling or from cache) an HTTP handler component: anything exporting
+    /// `wasi:http/incoming-handler@0.2`, importing at most WASI, wasi:http and frameflow.
+    pub fn load_http_component(&self, name: &str, path: &Path) -> anyhow::Result<HttpComponent> {
+        let wasm = std::fs::read(path).with_context(|| format!("component '{name}': cannot read {}", path.display()))?;
+        let (component, outcome) = self
+            .inner
+            .cache
+            .load_or_compile(&self.inner.engine, &wasm)
+            .with_context(|| format!("component '{name}' ({})", path.display()))?;
+        let pre = self
+            .inner
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component '{name}' imports something this host does not provide"))?;
+        let pre = ProxyPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component '{name}' does not export wasi:http/incoming-handler@0.2"))?;
+        Ok(HttpComponent::new(name, pre, self.clone(), outcome == CacheOutcome::Hit))
+    }
+}

@@ -1,0 +1,189 @@
+//! [`VideoPool`]: opened videos kept warm between requests.
+//!
+//! Opening a video costs a packet scan; decoding a frame costs a seek and a GOP of decode.
+//! The pool keeps, per file, the packet index and a few idle [`Video`]s (each with its
+//! decoder positioned where the last request left it), so a request for the next frame
+//! decodes one frame, not a GOP. All methods here block: call them from blocking threads.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
+
+use frameflow_media::{FrameIndex, MediaError, OpenOptions, Video, VideoInfo};
+
+/// Idle decoders kept per video; more concurrent requests open more, then drop the excess.
+const IDLE_DECODERS_PER_VIDEO: usize = 4;
+/// Videos whose index and decoders stay in memory.
+const MAX_POOLED_VIDEOS: usize = 64;
+
+/// Identifies the file's content well enough to notice it was replaced.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct FileStamp {
+    size: u64,
+    modified: Option<SystemTime>,
+}
+
+impl FileStamp {
+    fn read(path: &Path) -> Result<FileStamp, MediaError> {
+        let meta = std::fs::metadata(path).map_err(|_| MediaError::NotFound(path.to_path_buf()))?;
+        Ok(FileStamp { size: meta.len(), modified: meta.modified().ok() })
+    }
+}
+
+/// One video file: its index (shared by all its decoders) and idle decoders.
+pub struct PooledVideo {
+    path: PathBuf,
+    stamp: FileStamp,
+    info: VideoInfo,
+    index: FrameIndex,
+    idle: Mutex<Vec<Video>>,
+}
+
+impl PooledVideo {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn info(&self) -> &VideoInfo {
+        &self.info
+    }
+
+    pub fn index(&self) -> &FrameIndex {
+        &self.index
+    }
+
+    /// Runs `work` on an idle decoder of this video (opening one when none is idle) and
+    /// puts it back afterwards, unless it failed: a failed decoder may be mid-GOP.
+    pub fn with_video<R>(&self, work: impl FnOnce(&mut Video) -> Result<R, MediaError>) -> Result<R, MediaError> {
+        let idle = self.idle.lock().expect("video pool lock").pop();
+        let mut video = match idle {
+            Some(v) => v,
+            None => Video::open_with(&self.path, OpenOptions { index: Some(self.index.clone()), ..OpenOptions::default() })?,
+        };
+        let result = work(&mut video);
+        if result.is_ok() {
+            let mut idle = self.idle.lock().expect("video pool lock");
+            if idle.len() < IDLE_DECODERS_PER_VIDEO {
+                idle.push(video);
+            }
+        }
+        result
+    }
+}
+
+/// Where the seed-001 route may read files from, and the pool of opened videos.
+pub struct VideoPool {
+    videos: Mutex<HashMap<PathBuf, Arc<PooledVideo>>>,
+    media_root: Option<PathBuf>,
+}
+
+impl VideoPool {
+    /// `media_root`: the directory `open-in-media-root` serves (seed 001's frame server).
+    pub fn new(media_root: Option<PathBuf>) -> VideoPool {
+        let media_root = media_root.and_then(|r| std::fs::canonicalize(r).ok());
+        VideoPool { videos: Mutex::new(HashMap::new()), media_root }
+    }
+
+    /// The pooled video for `path` if it is open and the file has not changed since.
+    pub fn lookup(&self, path: &Path) -> Option<Arc<PooledVideo>> {
+        let stamp = FileStamp::read(path).ok()?;
+        let videos = self.videos.lock().expect("video pool lock");
+        videos.get(path).filter(|v| v.stamp == stamp).cloned()
+    }
+
+    /// Opens `path`, reusing `cached_index` (a saved [`FrameIndex`] JSON) when it still
+    /// matches the file. Returns the video and, when a new index was built, its JSON so the
+    /// caller can cache it next to the video.
+    pub fn open(&self, path: &Path, cached_index: Option<&str>) -> Result<(Arc<PooledVideo>, Option<String>), MediaError> {
+        if let Some(v) = self.lookup(path) {
+            return Ok((v, None));
+        }
+        let stamp = FileStamp::read(path)?;
+        let cached = cached_index.and_then(|json| FrameIndex::from_json(json).ok());
+        let (video, built) = match cached {
+            Some(index) => match Video::open_with(path, OpenOptions { index: Some(index), ..OpenOptions::default() }) {
+                // A stale cached index (the object was replaced): scan again.
+                Err(MediaError::StaleIndex(_)) => (Video::open(path)?, true),
+                other => (other?, false),
+            },
+            None => (Video::open(path)?, true),
+        };
+        let fresh_index = built.then(|| video.index().to_json());
+        let pooled = Arc::new(PooledVideo {
+            path: path.to_path_buf(),
+            stamp,
+            info: video.info().clone(),
+            index: video.index().clone(),
+            idle: Mutex::new(vec![video]),
+        });
+        let mut videos = self.videos.lock().expect("video pool lock");
+        if videos.len() >= MAX_POOLED_VIDEOS {
+            // Evict an arbitrary entry; requests holding it keep their Arc.
+            if let Some(k) = videos.keys().next().cloned() {
+                videos.remove(&k);
+            }
+        }
+        videos.insert(path.to_path_buf(), pooled.clone());
+        Ok((pooled, fresh_index))
+    }
+
+    /// Resolves a path relative to the media root, refusing anything that leaves it:
+    /// absolute paths, `..`, and symlinks pointing outside.
+    pub fn resolve_in_media_root(&self, relative: &str) -> Result<PathBuf, MediaRootError> {
+        let root = self.media_root.as_ref().ok_or(MediaRootError::NoRoot)?;
+        let rel = Path::new(relative);
+        let plain = !relative.is_empty()
+            && !relative.contains('\0')
+            && !relative.contains('\\')
+            && rel.components().all(|c| matches!(c, Component::Normal(_)));
+        if !plain {
+            return Err(MediaRootError::Invalid(relative.to_string()));
+        }
+        let joined = root.join(rel);
+        let real = std::fs::canonicalize(&joined).map_err(|_| MediaRootError::NotFound(relative.to_string()))?;
+        if !real.starts_with(root) {
+            return Err(MediaRootError::Invalid(relative.to_string()));
+        }
+        if !real.is_file() {
+            return Err(MediaRootError::NotFound(relative.to_string()));
+        }
+        Ok(real)
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum MediaRootError {
+    #[error("this server has no media root configured")]
+    NoRoot,
+    #[error("'{0}' is not a plain relative path inside the media root")]
+    Invalid(String),
+    #[error("no file '{0}' in the media root")]
+    NotFound(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_root_refuses_path_tricks() {
+        let dir = std::env::temp_dir().join(format!("frameflow-root-{}", std::process::id()));
+        let outside = std::env::temp_dir().join(format!("frameflow-outside-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/a.mp4"), b"x").unwrap();
+        std::fs::write(&outside, b"secret").unwrap();
+        let _ = std::fs::remove_file(dir.join("escape"));
+        std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
+        let pool = VideoPool::new(Some(dir.clone()));
+        assert!(pool.resolve_in_media_root("sub/a.mp4").is_ok());
+        for bad in ["../x", "sub/../../x", "/etc/passwd", "", "sub/./a.mp4/..", "a\\b"] {
+            assert!(matches!(pool.resolve_in_media_root(bad), Err(MediaRootError::Invalid(_))), "{bad:?}");
+        }
+        assert_eq!(pool.resolve_in_media_root("escape"), Err(MediaRootError::Invalid("escape".into())));
+        assert_eq!(pool.resolve_in_media_root("nope.mp4"), Err(MediaRootError::NotFound("nope.mp4".into())));
+        assert_eq!(VideoPool::new(None).resolve_in_media_root("a"), Err(MediaRootError::NoRoot));
+        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::remove_file(outside).unwrap();
+    }
+}

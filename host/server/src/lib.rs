@@ -1,0 +1,16 @@
+//! HTTP serving for frameflow.
+//!
+//! - `manifest.rs`: the Spin-style manifest ([`Manifest`]): `[[trigger.http]]` routes,
+//!   `[component.NAME]` sources, and frameflow's own `[frameflow]` settings.
+//! - `routes.rs`: [`Router`], where a request path is bound to a component (Spin's route
+//!   syntax: exact paths, `:name` segments, trailing `/...` wildcards; most specific wins).
+//! - `listener.rs`: the hyper listener ([`serve`]): tenant from the API key, upload size
+//!   limit, then the component; every error is a JSON body.
+
+mod listener;
+mod manifest;
+mod routes;
+
+pub use listener::{serve, Server, ServerOptions};
+pub use manifest::{Manifest, Settings};
+pub use routes::{RoutePattern, Router};

@@ -1,0 +1,481 @@
+//! Object storage for frameflow, scoped by tenant.
+//!
+//! [`ObjectStorage`] opens the backing store from a URL (`file://` under a local directory,
+//! the embedded default, or `s3://bucket/prefix` with the standard AWS environment
+//! variables). [`TenantStore`] is what a request sees: every key it is given is checked by
+//! [`validate_key`] and prefixed with `tenants/{tenant}/` (see [`TenantStore::full_key`]),
+//! so one tenant can never name another's object. [`Upload`] streams a large object in.
+
+use std::path::{Path as FsPath, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::TryStreamExt;
+use object_store::buffered::BufWriter;
+use object_store::path::Path;
+use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
+use tokio::io::AsyncWriteExt;
+
+/// Longest key a guest may use (S3 allows 1024 bytes in all; the tenant prefix needs some).
+pub const MAX_KEY_LEN: usize = 900;
+/// Largest object `get` reads into memory at once.
+pub const MAX_GET_BYTES: u64 = 64 << 20;
+
+#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+pub enum StoreError {
+    #[error("no object at key '{0}'")]
+    NotFound(String),
+    #[error("invalid key '{key}': {why}")]
+    InvalidKey { key: String, why: &'static str },
+    #[error("precondition failed for '{0}'")]
+    PreconditionFailed(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("object store: {0}")]
+    Io(String),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+fn map_err(key: &str, err: object_store::Error) -> StoreError {
+    match err {
+        object_store::Error::NotFound { .. } => StoreError::NotFound(key.to_string()),
+        object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. } => {
+            StoreError::PreconditionFailed(key.to_string())
+        }
+        other => StoreError::Io(format!("{key}: {other}")),
+    }
+}
+
+/// Checks a guest-supplied key: relative, `/`-separated, no empty/`.`/`..` parts, no
+/// control characters or backslashes, at most [`MAX_KEY_LEN`] bytes.
+pub fn validate_key(key: &str) -> Result<()> {
+    let bad = |why| Err(StoreError::InvalidKey { key: key.chars().take(200).collect(), why });
+    if key.is_empty() {
+        return bad("empty");
+    }
+    if key.len() > MAX_KEY_LEN {
+        return bad("longer than 900 bytes");
+    }
+    if key.starts_with('/') {
+        return bad("absolute keys are not allowed");
+    }
+    if key.chars().any(|c| c.is_control() || c == '\\') {
+        return bad("control characters and backslashes are not allowed");
+    }
+    if key.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        return bad("empty, '.' and '..' path parts are not allowed");
+    }
+    Ok(())
+}
+
+/// Prefixes are keys that may end with `/` or be empty (everything of the tenant).
+fn validate_prefix(prefix: &str) -> Result<()> {
+    match prefix.strip_suffix('/').unwrap_or(prefix) {
+        "" => Ok(()),
+        p => validate_key(p),
+    }
+}
+
+/// Tenant names become a key segment: a short, plain identifier.
+pub fn validate_tenant(tenant: &str) -> Result<()> {
+    let ok = !tenant.is_empty()
+        && tenant.len() <= 64
+        && tenant.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(StoreError::InvalidKey { key: tenant.to_string(), why: "tenant names are 1-64 of [A-Za-z0-9_-]" })
+    }
+}
+
+/// How a put treats an existing object.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteMode {
+    Overwrite,
+    Create,
+    IfMatch(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectMeta {
+    /// The key as the tenant names it (without the tenant prefix).
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+    pub last_modified_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    pub objects: Vec<ObjectMeta>,
+    pub next_start_after: Option<String>,
+}
+
+/// The backing store, shared by all tenants and requests.
+pub struct ObjectStorage {
+    inner: Arc<dyn ObjectStore>,
+    /// Set for `file://` stores: objects are plain files under it, which FFmpeg reads in place.
+    local_root: Option<PathBuf>,
+    /// Where remote objects are copied so FFmpeg can seek in them.
+    download_dir: PathBuf,
+    /// The local filesystem store has no native if-match; this makes check-then-write atomic
+    /// within the process (the embedded default is one process).
+    local_cas: tokio::sync::Mutex<()>,
+    url: String,
+}
+
+impl std::fmt::Debug for ObjectStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ObjectStorage").field("url", &self.url).finish()
+    }
+}
+
+impl ObjectStorage {
+    /// Opens `file://DIR` (or a bare directory path) or `s3://bucket[/prefix]`.
+    /// `download_dir` holds local copies of remote videos.
+    pub fn open(url: &str, download_dir: &FsPath) -> Result<ObjectStorage> {
+        let (inner, local_root): (Arc<dyn ObjectStore>, _) = if let Some(rest) = url.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let s3 = object_store::aws::AmazonS3Builder::from_env()
+                .with_bucket_name(bucket)
+                .build()
+                .map_err(|e| StoreError::Io(format!("cannot configure S3 store {url}: {e}")))?;
+            let s3: Arc<dyn ObjectStore> = Arc::new(s3);
+            let prefix = prefix.trim_matches('/');
+            let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
+                s3
+            } else {
+                Arc::new(object_store::prefix::PrefixStore::new(s3, prefix))
+            };
+            (store, None)
+        } else {
+            let dir = url.strip_prefix("file://").unwrap_or(url);
+            if dir.contains("://") {
+                return Err(StoreError::Io(format!("unsupported store URL '{url}': use file://DIR or s3://BUCKET/PREFIX")));
+            }
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("cannot create store directory {dir}: {e}")))?;
+            let root = std::fs::canonicalize(dir).map_err(|e| StoreError::Io(format!("{dir}: {e}")))?;
+            let local = object_store::local::LocalFileSystem::new_with_prefix(&root)
+                .map_err(|e| StoreError::Io(format!("cannot open store directory {}: {e}", root.display())))?
+                .with_automatic_cleanup(true);
+            (Arc::new(local), Some(root))
+        };
+        Ok(ObjectStorage {
+            inner,
+            local_root,
+            download_dir: download_dir.to_path_buf(),
+            local_cas: tokio::sync::Mutex::new(()),
+            url: url.to_string(),
+        })
+    }
+
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The view of one tenant.
+    pub fn tenant(self: &Arc<Self>, tenant: &str) -> Result<TenantStore> {
+        validate_tenant(tenant)?;
+        Ok(TenantStore { storage: self.clone(), prefix: format!("tenants/{tenant}/") })
+    }
+}
+
+/// One tenant's keys. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct TenantStore {
+    storage: Arc<ObjectStorage>,
+    prefix: String,
+}
+
+impl TenantStore {
+    /// Where a tenant's key lives in the backing store: `tenants/{tenant}/{key}`.
+    pub fn full_key(&self, key: &str) -> Result<Path> {
+        validate_key(key)?;
+        Ok(Path::from(format!("{}{key}", self.prefix)))
+    }
+
+    fn meta(&self, meta: object_store::ObjectMeta) -> ObjectMeta {
+        let full = meta.location.to_string();
+        ObjectMeta {
+            key: full.strip_prefix(&self.prefix).unwrap_or(&full).to_string(),
+            size: meta.size,
+            etag: meta.e_tag,
+            last_modified_ms: meta.last_modified.timestamp_millis().max(0) as u64,
+        }
+    }
+
+    pub async fn get(&self, key: &str) -> Result<Bytes> {
+        let path = self.full_key(key)?;
+        let got = self.storage.inner.get(&path).await.map_err(|e| map_err(key, e))?;
+        if got.meta.size > MAX_GET_BYTES {
+            return Err(StoreError::TooLarge(format!(
+                "'{key}' is {} bytes; get reads at most {MAX_GET_BYTES}",
+                got.meta.size
+            )));
+        }
+        got.bytes().await.map_err(|e| map_err(key, e))
+    }
+
+    pub async fn head(&self, key: &str) -> Result<ObjectMeta> {
+        let path = self.full_key(key)?;
+        let meta = self.storage.inner.head(&path).await.map_err(|e| map_err(key, e))?;
+        Ok(self.meta(meta))
+    }
+
+    pub async fn put(&self, key: &str, data: Bytes, mode: WriteMode) -> Result<ObjectMeta> {
+        let path = self.full_key(key)?;
+        let size = data.len() as u64;
+        let payload = PutPayload::from_bytes(data);
+        let put = |mode| PutOptions { mode, ..Default::default() };
+        let result = match mode {
+            WriteMode::Overwrite => self.storage.inner.put_opts(&path, payload, put(PutMode::Overwrite)).await,
+            WriteMode::Create => self.storage.inner.put_opts(&path, payload, put(PutMode::Create)).await,
+            WriteMode::IfMatch(etag) if self.storage.local_root.is_some() => {
+                let _guard = self.storage.local_cas.lock().await;
+                let current = self.storage.inner.head(&path).await.map_err(|e| match e {
+                    object_store::Error::NotFound { .. } => StoreError::PreconditionFailed(key.to_string()),
+                    other => map_err(key, other),
+                })?;
+                if current.e_tag.as_deref() != Some(etag.as_str()) {
+                    return Err(StoreError::PreconditionFailed(key.to_string()));
+                }
+                self.storage.inner.put_opts(&path, payload, put(PutMode::Overwrite)).await
+            }
+            WriteMode::IfMatch(etag) => {
+                let version = UpdateVersion { e_tag: Some(etag), version: None };
+                self.storage.inner.put_opts(&path, payload, put(PutMode::Update(version))).await
+            }
+        }
+        .map_err(|e| map_err(key, e))?;
+        Ok(ObjectMeta {
+            key: key.to_string(),
+            size,
+            etag: result.e_tag,
+            last_modified_ms: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_millis() as u64)
+                .unwrap_or(0),
+        })
+    }
+
+    /// Objects under `prefix` (a key prefix; `""` for all) after `start_after`, in key order.
+    pub async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<ListPage> {
+        validate_prefix(prefix)?;
+        let limit = limit.clamp(1, 1000);
+        // object_store lists by path segments; list the directory part, filter the rest.
+        let dir = match prefix.rfind('/') {
+            Some(i) => &prefix[..i],
+            None => "",
+        };
+        let dir_path = Path::from(format!("{}{dir}", self.prefix));
+        let offset = start_after.map(|s| Path::from(format!("{}{s}", self.prefix)));
+        let stream = match &offset {
+            Some(offset) => self.storage.inner.list_with_offset(Some(&dir_path), offset),
+            None => self.storage.inner.list(Some(&dir_path)),
+        };
+        let mut all: Vec<ObjectMeta> = stream
+            .map_ok(|m| self.meta(m))
+            .try_filter(|m| futures::future::ready(m.key.starts_with(prefix)))
+            .try_collect()
+            .await
+            .map_err(|e| map_err(prefix, e))?;
+        // The local store lists in directory order; S3 in key order. Sort to make pages stable.
+        all.sort_by(|a, b| a.key.cmp(&b.key));
+        if let Some(after) = start_after {
+            all.retain(|m| m.key.as_str() > after);
+        }
+        let more = all.len() > limit;
+        all.truncate(limit);
+        let next_start_after = if more { all.last().map(|m| m.key.clone()) } else { None };
+        Ok(ListPage { objects: all, next_start_after })
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        let path = self.full_key(key)?;
+        match self.storage.inner.delete(&path).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(map_err(key, e)),
+        }
+    }
+
+    /// Starts a streamed write of `key`; nothing is visible until [`Upload::finish`].
+    pub fn upload(&self, key: &str, max_bytes: u64) -> Result<Upload> {
+        let path = self.full_key(key)?;
+        Ok(Upload {
+            key: key.to_string(),
+            writer: Some(BufWriter::new(self.storage.inner.clone(), path)),
+            written: 0,
+            max_bytes,
+            store: self.clone(),
+        })
+    }
+
+    /// A local file FFmpeg can open for `key`: the object itself for a `file://` store, a
+    /// downloaded copy (reused while the object's etag is unchanged) for a remote one.
+    pub async fn local_path(&self, key: &str) -> Result<PathBuf> {
+        let path = self.full_key(key)?;
+        if let Some(root) = &self.storage.local_root {
+            let file = root.join(path.as_ref());
+            return match tokio::fs::metadata(&file).await {
+                Ok(m) if m.is_file() => Ok(file),
+                _ => Err(StoreError::NotFound(key.to_string())),
+            };
+        }
+        let meta = self.storage.inner.head(&path).await.map_err(|e| map_err(key, e))?;
+        let tag: String = format!("{}-{}", path, meta.e_tag.as_deref().unwrap_or("none"))
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '-' { c } else { '_' })
+            .collect();
+        let local = self.storage.download_dir.join(tag);
+        if tokio::fs::metadata(&local).await.map(|m| m.len() == meta.size).unwrap_or(false) {
+            return Ok(local);
+        }
+        tokio::fs::create_dir_all(&self.storage.download_dir)
+            .await
+            .map_err(|e| StoreError::Io(format!("{}: {e}", self.storage.download_dir.display())))?;
+        let partial = local.with_extension("partial");
+        let mut file = tokio::fs::File::create(&partial)
+            .await
+            .map_err(|e| StoreError::Io(format!("{}: {e}", partial.display())))?;
+        let mut stream = self.storage.inner.get(&path).await.map_err(|e| map_err(key, e))?.into_stream();
+        while let Some(chunk) = stream.try_next().await.map_err(|e| map_err(key, e))? {
+            file.write_all(&chunk).await.map_err(|e| StoreError::Io(format!("{}: {e}", partial.display())))?;
+        }
+        file.flush().await.map_err(|e| StoreError::Io(e.to_string()))?;
+        tokio::fs::rename(&partial, &local).await.map_err(|e| StoreError::Io(e.to_string()))?;
+        Ok(local)
+    }
+}
+
+/// A streamed object write. Dropped without `finish`, it leaves nothing behind.
+pub struct Upload {
+    key: String,
+    writer: Option<BufWriter>,
+    written: u64,
+    max_bytes: u64,
+    store: TenantStore,
+}
+
+impl Upload {
+    pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
+        let writer = self.writer.as_mut().ok_or_else(|| StoreError::Io(format!("upload of '{}' already ended", self.key)))?;
+        self.written += chunk.len() as u64;
+        if self.written > self.max_bytes {
+            let mut writer = self.writer.take().expect("checked above");
+            let _ = writer.abort().await;
+            return Err(StoreError::TooLarge(format!(
+                "upload of '{}' is larger than the limit of {} bytes",
+                self.key, self.max_bytes
+            )));
+        }
+        writer.write_all(chunk).await.map_err(|e| StoreError::Io(format!("{}: {e}", self.key)))
+    }
+
+    pub async fn finish(mut self) -> Result<ObjectMeta> {
+        let mut writer = self.writer.take().ok_or_else(|| StoreError::Io(format!("upload of '{}' already ended", self.key)))?;
+        writer.shutdown().await.map_err(|e| StoreError::Io(format!("{}: {e}", self.key)))?;
+        self.store.head(&self.key).await
+    }
+
+    pub fn written(&self) -> u64 {
+        self.written
+    }
+}
+
+impl Drop for Upload {
+    fn drop(&mut self) {
+        if let Some(mut writer) = self.writer.take() {
+            // Abort the multipart upload so no partial object or staging file stays behind.
+            if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                handle.spawn(async move {
+                    let _ = writer.abort().await;
+                });
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_with_path_tricks_are_refused() {
+        for bad in ["", "/abs", "a//b", "a/../b", "..", "./a", "a/", "a\\b", "a\nb", "a/."] {
+            assert!(validate_key(bad).is_err(), "{bad:?} accepted");
+        }
+        for good in ["a", "videos/x.mp4", "jobs/j1/clips/00001/img_00000.jpg", "a..b"] {
+            assert!(validate_key(good).is_ok(), "{good:?} refused");
+        }
+        assert!(validate_key(&"k".repeat(MAX_KEY_LEN + 1)).is_err());
+        assert!(validate_tenant("acme-1").is_ok());
+        assert!(validate_tenant("../x").is_err());
+        assert!(validate_tenant("").is_err());
+    }
+
+    fn temp_store() -> (Arc<ObjectStorage>, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("frameflow-store-test-{}-{}", std::process::id(), rand_suffix()));
+        let storage = ObjectStorage::open(&format!("file://{}", dir.display()), &dir.join(".downloads")).unwrap();
+        (Arc::new(storage), dir)
+    }
+
+    fn rand_suffix() -> u128 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    }
+
+    #[tokio::test]
+    async fn tenants_cannot_see_each_other() {
+        let (storage, dir) = temp_store();
+        let a = storage.tenant("a").unwrap();
+        let b = storage.tenant("b").unwrap();
+        a.put("x/1", Bytes::from_static(b"one"), WriteMode::Overwrite).await.unwrap();
+        assert_eq!(b.get("x/1").await, Err(StoreError::NotFound("x/1".into())));
+        assert!(b.list("", None, 100).await.unwrap().objects.is_empty());
+        assert_eq!(&a.get("x/1").await.unwrap()[..], b"one");
+        assert!(dir.join("tenants/a/x/1").is_file());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn conditional_puts_and_pages() {
+        let (storage, dir) = temp_store();
+        let t = storage.tenant("t").unwrap();
+        let first = t.put("lease", Bytes::from_static(b"1"), WriteMode::Create).await.unwrap();
+        assert_eq!(
+            t.put("lease", Bytes::from_static(b"2"), WriteMode::Create).await,
+            Err(StoreError::PreconditionFailed("lease".into()))
+        );
+        let etag = first.etag.clone().expect("local store gives etags");
+        t.put("lease", Bytes::from_static(b"3"), WriteMode::IfMatch(etag.clone())).await.unwrap();
+        assert_eq!(
+            t.put("lease", Bytes::from_static(b"4"), WriteMode::IfMatch(etag)).await,
+            Err(StoreError::PreconditionFailed("lease".into()))
+        );
+        assert_eq!(&t.get("lease").await.unwrap()[..], b"3");
+
+        for i in 0..5 {
+            t.put(&format!("p/{i}"), Bytes::from(vec![i as u8]), WriteMode::Overwrite).await.unwrap();
+        }
+        let page = t.list("p/", None, 2).await.unwrap();
+        let keys: Vec<_> = page.objects.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["p/0", "p/1"]);
+        let page = t.list("p/", page.next_start_after.as_deref(), 10).await.unwrap();
+        let keys: Vec<_> = page.objects.iter().map(|m| m.key.as_str()).collect();
+        assert_eq!(keys, ["p/2", "p/3", "p/4"]);
+        assert_eq!(page.next_start_after, None);
+        t.delete("p/3").await.unwrap();
+        t.delete("p/3").await.unwrap();
+        assert_eq!(t.list("p/", None, 10).await.unwrap().objects.len(), 4);
+
+        let mut up = t.upload("big", 10).unwrap();
+        up.write(b"12345").await.unwrap();
+        assert!(matches!(up.write(b"678901").await, Err(StoreError::TooLarge(_))));
+        drop(up);
+        let mut up = t.upload("big", 10).unwrap();
+        up.write(b"12345").await.unwrap();
+        assert_eq!(up.finish().await.unwrap().size, 5);
+        assert_eq!(t.local_path("big").await.unwrap(), dir.canonicalize().unwrap().join("tenants/t/big"));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
