@@ -3,11 +3,15 @@
 //!   as big black/white blocks that survive compression, and the decoder for that pattern;
 //! - [`corpus`]: the shared real-video corpus, found through one setting;
 //! - [`reference`]: reference pixels from the FFmpeg CLI on this machine and from
-//!   torchcodec's `.pt` tensors.
+//!   torchcodec's `.pt` tensors;
+//! - [`server`]: the real `frameflow serve` started on a free loopback port, and
+//!   [`http_client`], a raw HTTP/1.1 client for talking to it.
 
 pub mod corpus;
+pub mod http_client;
 pub mod pattern;
 pub mod reference;
+pub mod server;
 
 use std::path::PathBuf;
 

@@ -92,6 +92,8 @@ impl Server {
                     let c = Arc::new(runtime.load_http_component(&trigger.component, &path).with_context(|| {
                         format!("loading component '{}' (build it with `make components`)", trigger.component)
                     })?);
+                    let how = if c.loaded_from_cache() { "from the compile cache" } else { "compiled" };
+                    eprintln!("frameflow: component '{}' {how} ({})", trigger.component, path.display());
                     loaded.insert(&trigger.component, c.clone());
                     c
                 }
