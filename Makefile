@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench build
+.PHONY: setup run test bench build components
 
 setup:
 	./scripts/setup.sh
@@ -10,7 +10,11 @@ setup:
 build: setup
 	$(CARGO) build --release --locked -p frameflow
 
-run: build
+# The WebAssembly components (wasm32-wasip2) into components/dist/.
+components: setup
+	./scripts/build-components.sh
+
+run: build components
 	./scripts/demo.sh
 
 test: setup

@@ -6,7 +6,7 @@ set -euo pipefail
 
 APT_PACKAGES=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
   libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
-  libopencv-dev libopencv-contrib-dev)
+  libopencv-dev libopencv-contrib-dev curl)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
