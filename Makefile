@@ -24,3 +24,4 @@ test: setup
 bench: build
 	./scripts/bench-media.sh
 	./scripts/bench-flow.sh
+	./scripts/bench-http.sh

@@ -287,3 +287,38 @@ fn compiled_components_are_reused_only_when_their_authentication_verifies() {
     assert!(third.stderr().contains("'frames' compiled"), "a tampered entry was loaded: {}", third.stderr());
     assert_eq!(get(third.addr, "/v1/videos").status, 200);
 }
+
+#[test]
+fn flow_over_http_equals_the_flow_module_in_process() {
+    use frameflow_flow::{Algorithm, FlowEngine, FlowField, GrayImage};
+    let server = ServerProcess::start("flow", ServerSetup::default());
+    let pv = pattern_video("h264_vfr.mkv");
+    let id = upload(server.addr, &pv.path)["id"].as_str().unwrap().to_string();
+    let mut core = Video::open(&pv.path).unwrap();
+    let options = RenderOptions { width: Some(160), height: Some(120), ..RenderOptions::default() };
+    let gray = |v: &mut Video, i: usize| {
+        let f = v.frame(i, &options).unwrap();
+        GrayImage::from_rgb(&f.image.data, f.image.width, f.image.height).unwrap()
+    };
+    let want = FlowEngine::new(Algorithm::DisMedium).compute(&gray(&mut core, 10), &gray(&mut core, 12)).unwrap();
+
+    let r = get(server.addr, &format!("/v1/videos/{id}/flow?index=10&step=2&format=flo&width=160&height=120"));
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!((r.header("x-flow-from-index"), r.header("x-flow-to-index")), (Some("10"), Some("12")));
+    let got = FlowField::from_flo(&r.body).unwrap();
+    assert_eq!((got.width, got.height), (160, 120));
+    assert!(got.average_endpoint_error(&want).unwrap() < 1e-6, "HTTP flow differs from the flow module");
+
+    let x = get(server.addr, &format!("/v1/videos/{id}/flow?index=10&step=2&format=x&width=160&height=120&bound=20"));
+    assert_eq!(x.header("content-type"), Some("image/jpeg"));
+    assert!(x.body == want.to_jpeg_plane(20.0, true).unwrap(), "flow_x JPEG differs");
+    let color = get(server.addr, &format!("/v1/videos/{id}/flow?index=0&algorithm=farneback"));
+    assert_eq!(color.header("content-type"), Some("image/png"));
+    let again = get(server.addr, &format!("/v1/videos/{id}/flow?index=0&algorithm=farneback"));
+    assert_eq!(color.header("etag"), again.header("etag"));
+
+    assert_error(&get(server.addr, &format!("/v1/videos/{id}/flow?index=119")), 404, "frame_out_of_range");
+    assert_error(&get(server.addr, &format!("/v1/videos/{id}/flow?index=0&algorithm=magic")), 400, "bad_request");
+    assert_error(&get(server.addr, &format!("/v1/videos/{id}/flow?index=0&format=gif")), 400, "bad_request");
+    assert_error(&get(server.addr, &format!("/v1/videos/{id}/flow")), 400, "bad_request");
+}

@@ -6,7 +6,7 @@
 
 use crate::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
 use crate::bindings::frameflow::media::video::Video;
-use crate::http::{fnv64, ApiError, ApiResult, Query, Reply};
+use crate::http::{ApiError, ApiResult, Query, Reply};
 use crate::videos;
 
 /// Largest output side, as the host's media core allows.
@@ -74,23 +74,15 @@ fn serve_frame(video: &Video, query: &Query, if_none_match: Option<&str>) -> Api
     let bytes = frame.encode(out.format, out.quality)?;
     let id = frame.id();
     let info = video.info();
-    // Strong ETag: a hash of the exact bytes (the same request always encodes the same).
-    let etag = format!("\"{:016x}\"", fnv64(&[&bytes]));
-    let mut headers = vec![
-        ("etag".to_string(), etag.clone()),
-        ("cache-control".into(), "public, max-age=86400".into()),
-        ("x-frame-index".into(), id.index.to_string()),
+    let headers = vec![
+        ("x-frame-index".to_string(), id.index.to_string()),
         ("x-frame-pts".into(), id.pts.to_string()),
         ("x-frame-seconds".into(), format!("{}", id.seconds)),
         ("x-frame-time-base".into(), format!("{}/{}", info.time_base_num, info.time_base_den)),
         ("x-frame-width".into(), frame.width().to_string()),
         ("x-frame-height".into(), frame.height().to_string()),
     ];
-    if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
-        return Ok(Reply { status: 304, headers, body: vec![] });
-    }
-    headers.push(("content-type".into(), content_type(out.format).into()));
-    Ok(Reply { status: 200, headers, body: bytes })
+    Ok(Reply::cacheable(bytes, content_type(out.format), headers, if_none_match))
 }
 
 /// `GET /v1/videos/{id}/frame?index=N|pts=P|time=T[&format&quality&width&height&crop]`.

@@ -42,6 +42,20 @@ impl Reply {
         }
     }
 
+    /// An immutable, cacheable body (a frame, a flow image): a strong ETag over its bytes
+    /// (the same request always encodes the same bytes), a day of caching, and 304 when the
+    /// client's `If-None-Match` already names it.
+    pub fn cacheable(body: Vec<u8>, content_type: &str, mut headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
+        let etag = format!("\"{:016x}\"", fnv64(&[&body]));
+        headers.push(("etag".into(), etag.clone()));
+        headers.push(("cache-control".into(), "public, max-age=86400".into()));
+        if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+            return Reply { status: 304, headers, body: vec![] };
+        }
+        headers.push(("content-type".into(), content_type.into()));
+        Reply { status: 200, headers, body }
+    }
+
     pub fn empty(status: u16) -> Reply {
         Reply { status, headers: vec![], body: vec![] }
     }

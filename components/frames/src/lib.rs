@@ -1,12 +1,14 @@
 //! frameflow's frames API as a WebAssembly component (spin-sdk 5.2, `wasi:http` 0.2).
 //!
 //! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
-//! frames and frame-id pages, `http.rs` parses queries and writes responses, `errors.rs`
-//! maps host errors to statuses. Decoding and encoding happen in the host through
-//! `frameflow:media`; objects live in the tenant's store through `frameflow:store`.
+//! frames and frame-id pages, `flow.rs` optical flow between two frames, `http.rs` parses
+//! queries and writes responses, `errors.rs` maps host errors to statuses. Decoding, flow
+//! and encoding happen in the host through `frameflow:media`; objects live in the
+//! tenant's store through `frameflow:store`.
 
 mod bindings;
 mod errors;
+mod flow;
 mod frames;
 mod http;
 mod videos;
@@ -48,6 +50,7 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
         (Method::Delete, ["v1", "videos", id]) => videos::delete(id),
         (Method::Get, ["v1", "videos", id, "frame"]) => frames::frame(id, &query, inm),
         (Method::Get, ["v1", "videos", id, "frames"]) => frames::ids_page(id, &query),
+        (Method::Get, ["v1", "videos", id, "flow"]) => flow::flow(id, &query, inm),
         (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
             let raw = rest.join("/");
             frames::seed_frame(&percent_decode(&raw)?, &query, inm)

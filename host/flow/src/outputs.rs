@@ -50,6 +50,12 @@ impl FlowField {
         Ok((x, y))
     }
 
+    /// One plane of the denseflow pair as a greyscale JPEG: flow_x when `x`, else flow_y.
+    pub fn to_jpeg_plane(&self, bound: f32, x: bool) -> Result<Vec<u8>> {
+        let (px, py) = self.quantized(bound)?;
+        gray_jpeg(if x { &px } else { &py }, self.width, self.height)
+    }
+
     /// The denseflow pair: (flow_x JPEG, flow_y JPEG).
     pub fn to_jpeg_xy(&self, bound: f32) -> Result<(Vec<u8>, Vec<u8>)> {
         let (x, y) = self.quantized(bound)?;

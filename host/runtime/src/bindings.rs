@@ -7,6 +7,7 @@ wasmtime::component::bindgen!({
     with: {
         "frameflow:media/video.video": crate::media_host::VideoHandle,
         "frameflow:media/video.frame": crate::media_host::FrameHandle,
+        "frameflow:media/flow.flow-field": crate::flow_host::FlowHandle,
         "frameflow:store/objects.upload": crate::store_host::UploadHandle,
     },
 });

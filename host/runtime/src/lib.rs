@@ -9,6 +9,8 @@
 //!   budget ([`SandboxLimits`]), tenant identity.
 //! - `media_host.rs` implements `frameflow:media` over the media core; decoding and
 //!   encoding run on blocking threads, never on the async reactor.
+//! - `flow_host.rs` implements `frameflow:media/flow`: optical flow between two frames on a
+//!   bounded pool of flow workers ([`FLOW_WORKERS`] at a time), encoded in the host.
 //! - `video_pool.rs` ([`VideoPool`]) keeps opened videos (packet index + warm decoders)
 //!   between requests and caches each packet index next to its video in the store.
 //! - `store_host.rs` implements `frameflow:store` over a [`frameflow_store::TenantStore`].
@@ -16,6 +18,7 @@
 
 mod bindings;
 mod compile_cache;
+mod flow_host;
 mod http_handler;
 mod media_host;
 mod runtime;
@@ -23,6 +26,7 @@ mod sandbox;
 mod store_host;
 mod video_pool;
 
+pub use flow_host::FLOW_WORKERS;
 pub use http_handler::{HandlerOutcome, HttpComponent, ResponseBody};
 pub use runtime::{Runtime, RuntimeConfig};
 pub use sandbox::SandboxLimits;

@@ -28,7 +28,7 @@ pub struct VideoHandle {
 
 /// A guest's `frame`.
 pub struct FrameHandle {
-    frame: Arc<Frame>,
+    pub(crate) frame: Arc<Frame>,
 }
 
 type MediaResult<T> = wasmtime::Result<Result<T, MediaError>>;
@@ -90,7 +90,7 @@ fn frame_id(id: frameflow_media::FrameId) -> FrameId {
 }
 
 /// Runs blocking media work off the async reactor.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> wasmtime::Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> wasmtime::Result<T> {
     Ok(tokio::task::spawn_blocking(work).await?)
 }
 
