@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     }
 
     let call = |index: usize| {
-        let req = hyper::Request::get(format!("/v1/videos/00000000000000aa/frame?index={index}"))
+        let req = hyper::Request::get(format!("http://localhost/v1/videos/00000000000000aa/frame?index={index}"))
             .body(Empty::<Bytes>::new().map_err(|e| -> wasmtime_wasi_http::Error { match e {} }))
             .unwrap();
         let tenant = tenant.clone();
