@@ -89,6 +89,9 @@ fn frames_over_http_equal_the_media_core_bit_for_bit() {
     let cached = request(server.addr, "GET", &format!("/v1/videos/{id}/frame?index=7"), &[("if-none-match", &etag)], Body::None);
     assert_eq!(cached.status, 304);
     assert!(cached.body.is_empty());
+    let head = request(server.addr, "HEAD", &format!("/v1/videos/{id}/frame?index=7"), &[], Body::None);
+    assert_eq!((head.status, head.header("etag")), (200, Some(etag.as_str())));
+    assert!(head.body.is_empty(), "HEAD has no body");
 
     // The id pages walk every frame exactly once, in order, with usable URLs.
     let mut seen = Vec::new();

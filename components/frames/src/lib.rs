@@ -35,7 +35,11 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
     let path_and_query = req.path_with_query().unwrap_or_default();
     let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
     let query = Query::parse(query)?;
-    let method = req.method();
+    // HEAD is answered as GET; the server drops the body and keeps the headers.
+    let method = match req.method() {
+        Method::Head => Method::Get,
+        m => m,
+    };
     let if_none_match = header(&req, "if-none-match");
     let inm = if_none_match.as_deref();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
