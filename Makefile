@@ -19,6 +19,8 @@ run: build components
 
 test: setup
 	$(CARGO) test --workspace --locked
+	# the frames component's own unit tests (query parsing, names), natively
+	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-frames --lib
 
 # Not part of `make test`: measures frameflow against its peers (see BENCHMARKS.md).
 bench: build
