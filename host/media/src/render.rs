@@ -121,6 +121,20 @@ impl RenderOptions {
         Ok(())
     }
 
+    /// The size of the rendered frame for a `display_width`×`display_height` video: the crop,
+    /// then the resize (one side given: the other keeps the aspect ratio, which FFmpeg may
+    /// round one pixel differently). For budgeting memory before decoding.
+    pub fn output_size(&self, display_width: u32, display_height: u32) -> (u32, u32) {
+        let (bw, bh) = self.crop.map(|c| (c.width, c.height)).unwrap_or((display_width, display_height));
+        let scaled = |side: u32, num: u32, den: u32| ((side as u64 * num as u64).div_ceil(den.max(1) as u64)).max(1) as u32;
+        match (self.width, self.height) {
+            (Some(w), Some(h)) => (w, h),
+            (Some(w), None) => (w, scaled(w, bh, bw)),
+            (None, Some(h)) => (scaled(h, bw, bh), h),
+            (None, None) => (bw, bh),
+        }
+    }
+
     /// The filter chain after the buffer source, as the CLI would build it.
     fn filter_spec(&self, facts: &StreamFacts) -> String {
         let mut chain: Vec<String> = Vec::new();
@@ -260,4 +274,21 @@ fn raw_format(f: &frame::Video) -> i32 {
 
 fn input_key(f: &frame::Video, options: &RenderOptions) -> (u32, u32, i32, RenderOptions) {
     (f.width(), f.height(), raw_format(f), options.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_size_follows_crop_then_resize() {
+        let o = |crop: Option<Crop>, width, height| RenderOptions { crop, width, height, ..RenderOptions::default() };
+        assert_eq!(o(None, None, None).output_size(1920, 1080), (1920, 1080));
+        assert_eq!(o(None, Some(640), None).output_size(1920, 1080), (640, 360));
+        assert_eq!(o(None, None, Some(100)).output_size(1920, 1080), (178, 100));
+        let crop = Some(Crop { x: 10, y: 20, width: 200, height: 100 });
+        assert_eq!(o(crop, None, None).output_size(320, 240), (200, 100));
+        assert_eq!(o(crop, Some(100), Some(64)).output_size(320, 240), (100, 64));
+        assert_eq!(o(crop, Some(50), None).output_size(320, 240), (50, 25));
+    }
 }

@@ -60,9 +60,8 @@ impl HostFlowField for Sandbox {
                 b.image.width, b.image.height
             ))));
         }
-        let bytes = (w as usize) * (h as usize) * 8;
-        if self.budget.frames + 1 > self.limits.max_frames || self.budget.frame_bytes + bytes > self.limits.max_frame_bytes {
-            return Ok(Err(MediaError::Busy("this request holds too many frames and flow fields to compute another".into())));
+        if let Err(e) = self.check_frame_budget(1, (w as usize) * (h as usize) * 8) {
+            return Ok(Err(e));
         }
         let _slot = flow_slots().clone().acquire_owned().await?;
         let computed = blocking(move || {

@@ -101,7 +101,9 @@ impl Sandbox {
             return Ok(Err(MediaError::Busy(format!("at most {} videos may be open at once", self.limits.max_videos))));
         }
         let pool = self.videos.clone();
-        let pooled = match pool.lookup(&path) {
+        // The lookup stats the file: off the reactor like the rest of the media work.
+        let (lookup_pool, lookup_path) = (pool.clone(), path.clone());
+        let pooled = match blocking(move || lookup_pool.lookup(&lookup_path)).await? {
             Some(v) => v,
             None => {
                 let cached = match &index_key {
@@ -125,33 +127,36 @@ impl Sandbox {
         Ok(Ok(self.table.push(VideoHandle { video: pooled, label })?))
     }
 
+    /// Refuses a decode that would take the request over its frame budget, before any
+    /// memory is spent on it.
+    pub(crate) fn check_frame_budget(&self, count: usize, bytes: usize) -> Result<(), MediaError> {
+        if self.budget.frames + count > self.limits.max_frames || self.budget.frame_bytes + bytes > self.limits.max_frame_bytes {
+            return Err(MediaError::Busy(format!(
+                "{count} more frames ({} MiB) would go over this request's budget of {} frames / {} MiB; it holds {} ({} MiB)",
+                bytes >> 20,
+                self.limits.max_frames,
+                self.limits.max_frame_bytes >> 20,
+                self.budget.frames,
+                self.budget.frame_bytes >> 20
+            )));
+        }
+        Ok(())
+    }
+
     fn video(&self, handle: &Resource<VideoHandle>) -> wasmtime::Result<&VideoHandle> {
         Ok(self.table.get(handle)?)
     }
 
     fn push_frames(&mut self, frames: Vec<Frame>) -> MediaResult<Vec<Resource<FrameHandle>>> {
         let bytes: usize = frames.iter().map(|f| f.image.data.len()).sum();
-        if self.budget.frames + frames.len() > self.limits.max_frames
-            || self.budget.frame_bytes + bytes > self.limits.max_frame_bytes
-        {
-            return Ok(Err(MediaError::Busy(format!(
-                "this request already holds {} frames ({} MiB); drop frames before decoding more",
-                self.budget.frames,
-                self.budget.frame_bytes >> 20
-            ))));
+        if let Err(e) = self.check_frame_budget(frames.len(), bytes) {
+            return Ok(Err(e));
         }
         self.budget.frames += frames.len();
         self.budget.frame_bytes += bytes;
         let mut handles = Vec::with_capacity(frames.len());
-        // Frames asked twice share one decoded image.
-        let mut last: Option<Arc<Frame>> = None;
-        for f in frames {
-            let frame = match &last {
-                Some(prev) if prev.id.index == f.id.index => prev.clone(),
-                _ => Arc::new(f),
-            };
-            last = Some(frame.clone());
-            handles.push(self.table.push(FrameHandle { frame })?);
+        for frame in frames {
+            handles.push(self.table.push(FrameHandle { frame: Arc::new(frame) })?);
         }
         Ok(Ok(handles))
     }
@@ -164,6 +169,10 @@ impl Sandbox {
         let pooled = handle.video.clone();
         let name = PooledVideoName::new(pooled.path(), &handle.label);
         let options = render_options(render);
+        let (w, h) = options.output_size(pooled.info().width, pooled.info().height);
+        if let Err(e) = self.check_frame_budget(at.len(), at.len() * w as usize * h as usize * 3) {
+            return Ok(Err(e));
+        }
         let decoded = blocking(move || {
             pooled.with_video(|v| {
                 let indices = at.into_iter().map(|s| v.resolve(selector(s))).collect::<Result<Vec<_>, _>>()?;
@@ -196,8 +205,8 @@ impl HostVideo for Sandbox {
     }
 
     async fn open_in_media_root(&mut self, path: String) -> MediaResult<Resource<VideoHandle>> {
-        let pool = self.videos.clone();
-        let resolved = match pool.resolve_in_media_root(&path) {
+        let (pool, relative) = (self.videos.clone(), path.clone());
+        let resolved = match blocking(move || pool.resolve_in_media_root(&relative)).await? {
             Ok(p) => p,
             Err(e @ MediaRootError::Invalid(_)) => return Ok(Err(MediaError::Invalid(e.to_string()))),
             Err(e) => return Ok(Err(MediaError::NotFound(e.to_string()))),
@@ -290,7 +299,6 @@ impl HostFrame for Sandbox {
     async fn drop(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<()> {
         let handle = self.table.delete(frame)?;
         self.budget.frames -= 1;
-        // Shared images (a frame asked twice) are counted once per handle; release the same.
         self.budget.frame_bytes = self.budget.frame_bytes.saturating_sub(handle.frame.image.data.len());
         Ok(())
     }
