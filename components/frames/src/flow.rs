@@ -4,10 +4,10 @@
 //! Both frames come from one batch decode; `width`/`height` resize them before the flow as
 //! denseflow does. Cacheable like frames (strong ETag over the bytes, a day of caching).
 
-use crate::bindings::frameflow::media::flow::{Algorithm, FlowEncoding, FlowField};
-use crate::bindings::frameflow::media::types::{FrameSelector, RenderOptions};
-use crate::bindings::frameflow::media::video::Video;
-use crate::http::{ApiError, ApiResult, Query, Reply};
+use frameflow_guest::bindings::frameflow::media::flow::{Algorithm, FlowEncoding, FlowField};
+use frameflow_guest::bindings::frameflow::media::types::{FrameSelector, RenderOptions};
+use frameflow_guest::bindings::frameflow::media::video::Video;
+use frameflow_guest::{ApiError, ApiResult, Query, Reply};
 use crate::videos;
 
 fn algorithm(query: &Query) -> ApiResult<Algorithm> {

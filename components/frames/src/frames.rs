@@ -4,9 +4,9 @@
 //! The host decodes, renders and encodes; this code picks the frame, the options, and the
 //! HTTP headers (strong ETag over the bytes, a day of caching, the frame's three ids).
 
-use crate::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
-use crate::bindings::frameflow::media::video::Video;
-use crate::http::{ApiError, ApiResult, Query, Reply};
+use frameflow_guest::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
+use frameflow_guest::bindings::frameflow::media::video::Video;
+use frameflow_guest::{ApiError, ApiResult, Query, Reply};
 use crate::videos;
 
 /// Largest output side, as the host's media core allows.

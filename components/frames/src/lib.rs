@@ -1,26 +1,19 @@
 //! frameflow's frames API as a WebAssembly component (spin-sdk 5.2, `wasi:http` 0.2).
 //!
 //! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
-//! frames and frame-id pages, `flow.rs` optical flow between two frames, `http.rs` parses
-//! queries and writes responses, `errors.rs` maps host errors to statuses. Decoding, flow
+//! frames and frame-id pages, `flow.rs` optical flow between two frames, the shared `frameflow-guest`
+//! crate parses queries, writes responses and maps host errors to statuses. Decoding, flow
 //! and encoding happen in the host through `frameflow:media`; objects live in the
 //! tenant's store through `frameflow:store`.
 
-mod bindings;
-mod errors;
 mod flow;
 mod frames;
-mod http;
 mod videos;
 
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
-use crate::http::{percent_decode, send, ApiError, ApiResult, Query, Reply};
-
-fn header(req: &IncomingRequest, name: &str) -> Option<String> {
-    req.headers().get(&name.to_string()).into_iter().next().and_then(|v| String::from_utf8(v).ok())
-}
+use frameflow_guest::{header, percent_decode, send, ApiError, ApiResult, Query, Reply};
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {

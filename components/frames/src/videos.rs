@@ -9,9 +9,9 @@ use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use spin_sdk::http::IncomingRequest;
 
-use crate::bindings::frameflow::media::video::Video;
-use crate::bindings::frameflow::store::objects::{self, PutMode, Upload};
-use crate::http::{fnv64, ApiError, ApiResult, Query, Reply};
+use frameflow_guest::bindings::frameflow::media::video::Video;
+use frameflow_guest::bindings::frameflow::store::objects::{self, PutMode, Upload};
+use frameflow_guest::{fnv64, ApiError, ApiResult, Query, Reply};
 
 /// What the registry remembers about a video.
 #[derive(Serialize, Deserialize, Clone, Debug)]

@@ -81,6 +81,8 @@ pub struct Video {
     position: Option<usize>,
     renderer: Option<Renderer>,
     current: frame::Video,
+    /// Pictures the decoder has output since the video was opened (wanted or not).
+    decoded: u64,
 }
 
 impl Video {
@@ -112,7 +114,14 @@ impl Video {
             position: None,
             renderer: None,
             current: frame::Video::empty(),
+            decoded: 0,
         })
+    }
+
+    /// Pictures decoded since this video was opened, including those decoded only to reach
+    /// a later frame (from a key frame up to the one asked for).
+    pub fn frames_decoded(&self) -> u64 {
+        self.decoded
     }
 
     pub fn path(&self) -> &Path {
@@ -299,6 +308,7 @@ impl Video {
                 }
                 return Err(self.undecodable(target, "the stream ended before this frame"));
             }
+            self.decoded += 1;
             let Some(p) = self.locate_current(ordinal) else { continue };
             self.position = Some(p);
             match p.cmp(&target) {

@@ -1,4 +1,7 @@
-//! Host bindings for the `frameflow:sampler/handler-imports` world (media + store).
+//! Host bindings for frameflow's worlds, one module per world: `handler-imports` (what
+//! every HTTP handler may import), `sampler` (what a sampler exports) and
+//! `job-worker-export` (what a job-lifecycle component exports for background work). The
+//! last two reuse the first's types, so a `video-info` or `clip` is one Rust type.
 
 wasmtime::component::bindgen!({
     path: "../../wit",
@@ -11,3 +14,23 @@ wasmtime::component::bindgen!({
         "frameflow:store/objects.upload": crate::store_host::UploadHandle,
     },
 });
+
+pub mod sampler {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "frameflow:sampler/sampler",
+        exports: { default: async },
+        with: {
+            "frameflow:media/types": crate::bindings::frameflow::media::types,
+            "frameflow:sampler/types": crate::bindings::frameflow::sampler::types,
+        },
+    });
+}
+
+pub mod job_worker {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "frameflow:sampler/job-worker-export",
+        exports: { default: async },
+    });
+}

@@ -70,6 +70,12 @@ impl CompileCache {
         mac
     }
 
+    /// A public id derived from the host secret: stable for this cache directory, and
+    /// telling nothing about the secret.
+    pub fn host_id(&self) -> String {
+        hex::encode(&self.mac(b"frameflow host id").finalize().into_bytes()[..8])
+    }
+
     /// The compiled component for `wasm`, from the cache when a verified entry exists.
     pub fn load_or_compile(&self, engine: &Engine, wasm: &[u8]) -> anyhow::Result<(Component, CacheOutcome)> {
         let path = self.dir.join(self.entry_name(engine, wasm));

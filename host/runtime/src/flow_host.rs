@@ -18,7 +18,7 @@ use crate::sandbox::Sandbox;
 /// Flow computations at once, process-wide: the machine's cores.
 pub static FLOW_WORKERS: OnceLock<usize> = OnceLock::new();
 
-fn flow_slots() -> &'static Arc<tokio::sync::Semaphore> {
+pub(crate) fn flow_slots() -> &'static Arc<tokio::sync::Semaphore> {
     static SLOTS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
     SLOTS.get_or_init(|| {
         let n = *FLOW_WORKERS.get_or_init(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
@@ -33,7 +33,7 @@ pub struct FlowHandle {
 
 type MediaResult<T> = wasmtime::Result<Result<T, MediaError>>;
 
-fn algorithm(a: WitAlgorithm) -> Algorithm {
+pub(crate) fn algorithm(a: WitAlgorithm) -> Algorithm {
     match a {
         WitAlgorithm::Farneback => Algorithm::Farneback,
         WitAlgorithm::DisUltrafast => Algorithm::DisUltrafast,

@@ -16,6 +16,7 @@ use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::WasiHttpView;
 
+use crate::bindings::job_worker::JobWorkerExportPre;
 use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
 
@@ -36,13 +37,67 @@ pub type HandlerOutcome = Result<hyper::Response<ResponseBody>, HandlerFailure>;
 pub struct HttpComponent {
     name: String,
     pre: ProxyPre<Sandbox>,
+    worker: Option<JobWorkerExportPre<Sandbox>>,
     runtime: Runtime,
     from_cache: bool,
 }
 
 impl HttpComponent {
-    pub(crate) fn new(name: &str, pre: ProxyPre<Sandbox>, runtime: Runtime, from_cache: bool) -> HttpComponent {
-        HttpComponent { name: name.to_string(), pre, runtime, from_cache }
+    pub(crate) fn new(
+        name: &str,
+        pre: ProxyPre<Sandbox>,
+        worker: Option<JobWorkerExportPre<Sandbox>>,
+        runtime: Runtime,
+        from_cache: bool,
+    ) -> HttpComponent {
+        HttpComponent { name: name.to_string(), pre, worker, runtime, from_cache }
+    }
+
+    /// Whether the component exports `frameflow:sampler/job-worker` (runs jobs).
+    pub fn is_job_worker(&self) -> bool {
+        self.worker.is_some()
+    }
+
+    /// A fresh sandboxed store for `tenant` that stops the guest at `deadline_at`.
+    fn new_store(&self, tenant: TenantStore, deadline_at: Instant) -> Store<Sandbox> {
+        let inner = &self.runtime.inner;
+        let sandbox = Sandbox::new(tenant, inner.videos.clone(), inner.samplers.clone(), inner.limits.clone());
+        let mut store = Store::new(&inner.engine, sandbox);
+        store.limiter(|s| &mut s.store_limits);
+        // Check the deadline at every epoch tick, yielding in between so a busy guest
+        // cannot hold a reactor thread for its whole deadline.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            Ok(if Instant::now() >= deadline_at { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
+        });
+        store
+    }
+
+    /// One background step of the job worker for `tenant`, as host `owner`: whether
+    /// runnable work remains. `deadline` bounds the guest's own time (host calls, such as
+    /// decoding a chunk, are not interrupted).
+    pub async fn job_step(&self, tenant: TenantStore, owner: &str, deadline: std::time::Duration) -> Result<bool, HandlerFailure> {
+        let Some(worker) = self.worker.clone() else {
+            return Err(self.failure(500, "not_a_worker", "does not export frameflow:sampler/job-worker"));
+        };
+        let permit = match self.runtime.inner.instances.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return Err(self.failure(503, "busy", "the runtime is shutting down")),
+        };
+        let mut store = self.new_store(tenant, Instant::now() + deadline);
+        let owner = owner.to_string();
+        let ran = tokio::spawn(async move {
+            let _permit = permit;
+            let instance = worker.instantiate_async(&mut store).await?;
+            instance.frameflow_sampler_job_worker().call_step(&mut store, &owner).await
+        })
+        .await;
+        match ran {
+            Ok(Ok(Ok(more))) => Ok(more),
+            Ok(Ok(Err(message))) => Err(self.failure(500, "job_step_failed", message)),
+            Ok(Err(e)) => Err(self.classify(e)),
+            Err(join) => Err(self.failure(500, "component_crashed", join)),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -75,14 +130,7 @@ impl HttpComponent {
             _ => return Err(self.failure(503, "busy", "no free instance slot before the deadline")),
         };
 
-        let mut store = Store::new(&inner.engine, Sandbox::new(tenant, inner.videos.clone(), limits.clone()));
-        store.limiter(|s| &mut s.store_limits);
-        // Check the deadline at every epoch tick, yielding in between so a busy guest
-        // cannot hold a reactor thread for its whole deadline.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline_at { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
-        });
+        let mut store = self.new_store(tenant, deadline_at);
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = store

@@ -14,14 +14,21 @@
 //! - `video_pool.rs` ([`VideoPool`]) keeps opened videos (packet index + warm decoders)
 //!   between requests and caches each packet index next to its video in the store.
 //! - `store_host.rs` implements `frameflow:store` over a [`frameflow_store::TenantStore`].
-//! - `http_handler.rs` invokes a component's `wasi:http/incoming-handler` for one request.
+//! - `plans_host.rs` implements `frameflow:media/plans`: a chunk of a sampling plan in one
+//!   call ([`frameflow_plans::execute`]), outputs streamed to the tenant's store.
+//! - `sampler_host.rs` ([`SamplerRegistry`]) implements `frameflow:sampler/samplers`: built-in
+//!   and tenant-uploaded sampler components, each call in a pure sandbox.
+//! - `http_handler.rs` invokes a component's `wasi:http/incoming-handler` for one request,
+//!   and a job component's `job-worker.step` for background work.
 
 mod bindings;
 mod compile_cache;
 mod flow_host;
 mod http_handler;
 mod media_host;
+mod plans_host;
 mod runtime;
+mod sampler_host;
 mod sandbox;
 mod store_host;
 mod video_pool;
@@ -29,5 +36,11 @@ mod video_pool;
 pub use flow_host::FLOW_WORKERS;
 pub use http_handler::{HandlerOutcome, HttpComponent, ResponseBody};
 pub use runtime::{Runtime, RuntimeConfig};
+pub use sampler_host::{valid_sampler_name, SamplerRegistry, MAX_SAMPLER_BYTES};
 pub use sandbox::SandboxLimits;
+/// The WIT types a sampler returns, for hosts that run samplers directly (the CLI).
+pub mod sampler_types {
+    pub use crate::bindings::frameflow::media::types::{FrameSelector, VideoInfo};
+    pub use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
+}
 pub use video_pool::VideoPool;

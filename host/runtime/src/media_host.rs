@@ -22,8 +22,8 @@ const MAX_IDS_PER_CALL: u32 = 1000;
 
 /// A guest's `video`: the pooled video and the name the guest knows it by (for messages).
 pub struct VideoHandle {
-    video: Arc<PooledVideo>,
-    label: String,
+    pub(crate) video: Arc<PooledVideo>,
+    pub(crate) label: String,
 }
 
 /// A guest's `frame`.
@@ -53,6 +53,11 @@ fn to_wit(err: CoreError, video: &PooledVideoName) -> MediaError {
     }
 }
 
+/// [`to_wit`] for a video known by its host `path` and guest `label`.
+pub(crate) fn to_wit_error(err: CoreError, path: &std::path::Path, label: &str) -> MediaError {
+    to_wit(err, &PooledVideoName::new(path, label))
+}
+
 /// The host path of a video and the label that replaces it in messages.
 struct PooledVideoName {
     path: String,
@@ -68,7 +73,7 @@ impl PooledVideoName {
     }
 }
 
-fn selector(at: WitSelector) -> FrameSelector {
+pub(crate) fn selector(at: WitSelector) -> FrameSelector {
     match at {
         WitSelector::Index(i) => FrameSelector::Index(i),
         WitSelector::Pts(p) => FrameSelector::Pts(p),
@@ -76,7 +81,7 @@ fn selector(at: WitSelector) -> FrameSelector {
     }
 }
 
-fn render_options(render: WitRender) -> RenderOptions {
+pub(crate) fn render_options(render: WitRender) -> RenderOptions {
     RenderOptions {
         crop: render.crop.map(|c| Crop { x: c.x, y: c.y, width: c.width, height: c.height }),
         width: render.width,
@@ -143,7 +148,7 @@ impl Sandbox {
         Ok(())
     }
 
-    fn video(&self, handle: &Resource<VideoHandle>) -> wasmtime::Result<&VideoHandle> {
+    pub(crate) fn video_handle(&self, handle: &Resource<VideoHandle>) -> wasmtime::Result<&VideoHandle> {
         Ok(self.table.get(handle)?)
     }
 
@@ -165,7 +170,7 @@ impl Sandbox {
         if at.len() > self.limits.max_batch {
             return Ok(Err(MediaError::TooLarge(format!("{} frames asked in one call; the limit is {}", at.len(), self.limits.max_batch))));
         }
-        let handle = self.video(video)?;
+        let handle = self.video_handle(video)?;
         let pooled = handle.video.clone();
         let name = PooledVideoName::new(pooled.path(), &handle.label);
         let options = render_options(render);
@@ -215,7 +220,7 @@ impl HostVideo for Sandbox {
     }
 
     async fn info(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<VideoInfo> {
-        let info = self.video(&video)?.video.info();
+        let info = self.video_handle(&video)?.video.info();
         Ok(VideoInfo {
             codec: info.codec.clone(),
             width: info.width,
@@ -233,18 +238,18 @@ impl HostVideo for Sandbox {
     }
 
     async fn probe_json(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<String> {
-        Ok(serde_json::to_string(self.video(&video)?.video.info())?)
+        Ok(serde_json::to_string(self.video_handle(&video)?.video.info())?)
     }
 
     async fn locate(&mut self, video: Resource<VideoHandle>, at: WitSelector) -> MediaResult<FrameId> {
-        let handle = self.video(&video)?;
+        let handle = self.video_handle(&video)?;
         let index = handle.video.index();
         let name = PooledVideoName::new(handle.video.path(), &handle.label);
         Ok(index.resolve(selector(at)).map(|i| frame_id(index.frame_id(i))).map_err(|e| to_wit(e, &name)))
     }
 
     async fn frame_ids(&mut self, video: Resource<VideoHandle>, from_index: u64, count: u32) -> wasmtime::Result<Vec<FrameId>> {
-        let handle = self.video(&video)?;
+        let handle = self.video_handle(&video)?;
         let total = handle.video.index().len() as u64;
         let end = from_index.saturating_add(count.min(MAX_IDS_PER_CALL) as u64).min(total);
         Ok((from_index.min(end)..end).map(|i| frame_id(handle.video.index().frame_id(i as usize))).collect())

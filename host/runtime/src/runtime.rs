@@ -9,9 +9,11 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+use crate::bindings::job_worker::JobWorkerExportPre;
 use crate::bindings::HandlerImports;
 use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::http_handler::HttpComponent;
+use crate::sampler_host::SamplerRegistry;
 use crate::sandbox::{Sandbox, SandboxLimits};
 use crate::video_pool::VideoPool;
 
@@ -42,8 +44,9 @@ pub struct Runtime {
 pub(crate) struct RuntimeInner {
     pub engine: Engine,
     pub linker: Linker<Sandbox>,
-    cache: CompileCache,
+    cache: Arc<CompileCache>,
     pub videos: Arc<VideoPool>,
+    pub samplers: Arc<SamplerRegistry>,
     pub limits: SandboxLimits,
     pub instances: Arc<tokio::sync::Semaphore>,
 }
@@ -81,13 +84,15 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         HandlerImports::add_to_linker::<_, HasSelf<Sandbox>>(&mut linker, |s| s)?;
 
-        let cache = CompileCache::open(&config.cache_dir)?;
+        let cache = Arc::new(CompileCache::open(&config.cache_dir)?);
+        let samplers = Arc::new(SamplerRegistry::new(engine.clone(), cache.clone()));
         Ok(Runtime {
             inner: Arc::new(RuntimeInner {
                 engine,
                 linker,
                 cache,
                 videos,
+                samplers,
                 limits: config.limits.clone(),
                 instances: Arc::new(tokio::sync::Semaphore::new(n as usize)),
             }),
@@ -96,6 +101,17 @@ impl Runtime {
 
     pub fn limits(&self) -> &SandboxLimits {
         &self.inner.limits
+    }
+
+    /// The samplers: register built-ins here; tenants' own are found in their stores.
+    pub fn samplers(&self) -> &Arc<SamplerRegistry> {
+        &self.inner.samplers
+    }
+
+    /// This host's id, stable across restarts with the same cache directory: the owner
+    /// name of the job leases it takes, so a restarted host resumes its own jobs at once.
+    pub fn host_id(&self) -> String {
+        self.inner.cache.host_id()
     }
 
     /// Loads (compiling or from cache) an HTTP handler component: anything exporting
@@ -113,9 +129,11 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' imports something this host does not provide"))?;
+        // A job-lifecycle component also exports the background worker.
+        let worker = JobWorkerExportPre::new(pre.clone()).ok();
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' does not export wasi:http/incoming-handler@0.2"))?;
-        Ok(HttpComponent::new(name, pre, self.clone(), outcome == CacheOutcome::Hit))
+        Ok(HttpComponent::new(name, pre, worker, self.clone(), outcome == CacheOutcome::Hit))
     }
 }

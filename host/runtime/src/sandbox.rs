@@ -15,6 +15,7 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::sampler_host::SamplerRegistry;
 use crate::video_pool::VideoPool;
 
 /// What one request may use. The defaults suit the frames API on a small machine.
@@ -70,10 +71,11 @@ pub(crate) struct Sandbox {
     pub budget: Budget,
     pub tenant: TenantStore,
     pub videos: Arc<VideoPool>,
+    pub samplers: Arc<SamplerRegistry>,
 }
 
 impl Sandbox {
-    pub fn new(tenant: TenantStore, videos: Arc<VideoPool>, limits: SandboxLimits) -> Sandbox {
+    pub fn new(tenant: TenantStore, videos: Arc<VideoPool>, samplers: Arc<SamplerRegistry>, limits: SandboxLimits) -> Sandbox {
         let wasi = WasiCtx::builder()
             .inherit_stderr()
             .allow_tcp(false)
@@ -97,6 +99,7 @@ impl Sandbox {
             budget: Budget::default(),
             tenant,
             videos,
+            samplers,
         }
     }
 }

@@ -6,11 +6,16 @@
 //!   syntax: exact paths, `:name` segments, trailing `/...` wildcards; most specific wins).
 //! - `listener.rs`: the hyper listener ([`serve`]): tenant from the API key, upload size
 //!   limit, then the component; every error is a JSON body.
+//! - `job_runner.rs`: [`JobRunner`], the background loop that drives job components
+//!   (`frameflow:sampler/job-worker`) for every tenant, so jobs run and resume after a
+//!   restart without any request.
 
+mod job_runner;
 mod listener;
 mod manifest;
 mod routes;
 
+pub use job_runner::JobRunner;
 pub use listener::{serve, Server, ServerOptions};
 pub use manifest::{Manifest, Settings};
 pub use routes::{RoutePattern, Router};

@@ -16,6 +16,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+use crate::job_runner::JobRunner;
 use crate::manifest::Manifest;
 use crate::routes::{RoutePattern, Router};
 
@@ -36,6 +37,7 @@ pub struct Server {
     storage: Arc<ObjectStorage>,
     api_keys: std::collections::BTreeMap<String, String>,
     upload_limit: u64,
+    jobs: JobRunner,
 }
 
 fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
@@ -80,6 +82,15 @@ impl Server {
             ObjectStorage::open(&store_url, &cache_dir.join("downloads")).with_context(|| format!("opening store {store_url}"))?,
         );
         let runtime = Runtime::new(config, Arc::new(VideoPool::new(media_root)))?;
+        for (name, source) in &settings.samplers {
+            let path = manifest.resolve(source);
+            let cached = runtime
+                .samplers()
+                .add_builtin(name, &path)
+                .with_context(|| format!("loading sampler '{name}' (build it with `make components`)"))?;
+            let how = if cached { "from the compile cache" } else { "compiled" };
+            eprintln!("frameflow: sampler '{name}' {how} ({})", path.display());
+        }
 
         let mut loaded: std::collections::BTreeMap<&str, Arc<HttpComponent>> = Default::default();
         let mut routes = Vec::new();
@@ -100,7 +111,16 @@ impl Server {
             };
             routes.push((RoutePattern::parse(&trigger.route)?, component));
         }
-        Ok(Server { router: Router::new(routes), storage, api_keys: settings.api_keys.clone(), upload_limit })
+        let workers: Vec<Arc<HttpComponent>> = loaded.values().filter(|c| c.is_job_worker()).cloned().collect();
+        let mut tenants: Vec<String> = settings.api_keys.values().cloned().collect();
+        if tenants.is_empty() {
+            tenants.push("default".into());
+        }
+        tenants.sort();
+        tenants.dedup();
+        let step_deadline = Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000));
+        let jobs = JobRunner::new(workers, storage.clone(), tenants, runtime.host_id(), step_deadline);
+        Ok(Server { router: Router::new(routes), storage, api_keys: settings.api_keys.clone(), upload_limit, jobs })
     }
 
     fn tenant_of(&self, req: &Request<Incoming>) -> Result<String, Response<ResponseBody>> {
@@ -153,8 +173,15 @@ impl Server {
                 }
             })
         });
+        let changes_state = req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD;
         match component.handle(tenant_store, req).await {
-            Ok(response) => response,
+            Ok(response) => {
+                if changes_state && component.is_job_worker() {
+                    // A job may have been created or stopped: let the worker look now.
+                    self.jobs.wake();
+                }
+                response
+            }
             Err(failure) => {
                 eprintln!("frameflow: {} {path}: {}", failure.status, failure.message);
                 json_error(failure.status, failure.code, &failure.message)
@@ -168,6 +195,7 @@ impl Server {
 pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     ready(listener.local_addr()?);
+    server.jobs.start();
     let server = Arc::new(server);
     loop {
         let (stream, _) = match listener.accept().await {

@@ -71,6 +71,12 @@ pub struct Settings {
     pub deadline_ms: Option<u64>,
     /// Component instances alive at once.
     pub max_instances: Option<u32>,
+    /// Built-in sampler components: name -> component file (`frameflow:sampler/sampler` world).
+    #[serde(default)]
+    pub samplers: BTreeMap<String, String>,
+    /// Wall-clock time a job component's background step may run, milliseconds (default
+    /// 10 minutes; host calls such as decoding a chunk of clips count).
+    pub job_step_deadline_ms: Option<u64>,
     /// API key -> tenant. Empty: no keys, every request is tenant `default`.
     #[serde(default)]
     pub api_keys: BTreeMap<String, String>,

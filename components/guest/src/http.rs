@@ -2,7 +2,12 @@
 //! (`{"error": {"code", "message"}}`), and sending a body through the outparam.
 
 use futures::SinkExt;
-use spin_sdk::http::{Fields, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+
+/// A request header as text, when present and UTF-8.
+pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
+    req.headers().get(&name.to_string()).into_iter().next().and_then(|v| String::from_utf8(v).ok())
+}
 
 /// An error response: HTTP status, stable code, message for people.
 #[derive(Debug)]
