@@ -1,0 +1,90 @@
+//! frameflow's job lifecycle as a WebAssembly component (spin-sdk 5.2 handler plus the
+//! `frameflow:sampler/job-worker` export the host calls in the background).
+//!
+//! - `spec.rs`: what a job asks for ([`spec::JobSpec`]) and its validation.
+//! - `state.rs`: the job record in the store (`jobs/{id}/job.json`), read and written
+//!   with if-match so concurrent writers never lose an update; leases; the job index.
+//! - `worker.rs`: one background step: plan a pending job, run one chunk of clips, or
+//!   finish (assemble `manifest.jsonl`). Every step is idempotent, so a host killed
+//!   mid-step redoes that step and the outputs are neither missing nor duplicated.
+//! - `results.rs`: results pages, output downloads, deleting results by id.
+//! - `api.rs`: the v1 routes; `seed000.rs`: seed 000's `/frame` and `/flow` routes.
+
+mod api;
+mod results;
+mod seed000;
+mod spec;
+mod state;
+mod worker;
+
+use frameflow_guest::{header, send, ApiResult, Query, Reply};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use spin_sdk::http_component;
+
+mod worker_bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "frameflow:sampler/job-worker-export",
+    });
+}
+
+struct Worker;
+
+impl worker_bindings::exports::frameflow::sampler::job_worker::Guest for Worker {
+    fn step(owner: String) -> Result<bool, String> {
+        worker::step(&owner)
+    }
+}
+
+worker_bindings::export!(Worker with_types_in worker_bindings);
+
+#[http_component]
+async fn handle(req: IncomingRequest, out: ResponseOutparam) {
+    let reply = route(req).await;
+    send(out, reply).await;
+}
+
+async fn route(req: IncomingRequest) -> Reply {
+    let path_and_query = req.path_with_query().unwrap_or_default();
+    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
+    let (path, query) = (path.to_string(), query.to_string());
+    let method = match req.method() {
+        Method::Head => Method::Get,
+        m => m,
+    };
+    let inm = header(&req, "if-none-match");
+    let segments: Vec<String> = path.trim_start_matches('/').split('/').map(str::to_string).collect();
+    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    if let ["frame" | "flow"] = segments.as_slice() {
+        // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
+        return seed000::route(req, &method, segments[0], &query).await;
+    }
+    let body = match body_of(req).await {
+        Ok(b) => b,
+        Err(e) => return e.into(),
+    };
+    let result: ApiResult<Reply> = (|| {
+        let query = Query::parse(&query)?;
+        api::route(&method, &segments, &query, &body, inm.as_deref(), &path)
+    })();
+    result.unwrap_or_else(Into::into)
+}
+
+/// Most bytes a JSON request body may have.
+pub(crate) const MAX_JSON_BODY: usize = 1 << 20;
+
+/// The request body (JSON, at most [`MAX_JSON_BODY`] bytes).
+/// Read for every method: seed 000's GETs carry a JSON body too.
+pub(crate) async fn body_of(req: IncomingRequest) -> ApiResult<Vec<u8>> {
+    use futures::StreamExt;
+    let mut stream = req.into_body_stream();
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| frameflow_guest::ApiError::bad_request(format!("reading the request body: {e:?}")))?;
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_JSON_BODY {
+            return Err(frameflow_guest::ApiError::new(413, "too_large", format!("JSON bodies are limited to {MAX_JSON_BODY} bytes")));
+        }
+    }
+    Ok(body)
+}

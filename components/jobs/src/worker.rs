@@ -1,0 +1,326 @@
+//! One background step ([`step`]): the host calls it until it says no work is left.
+//!
+//! A step takes the job's lease (if-match on the record), then does one of: plan a pending
+//! job (every video through its sampler, clips grouped into chunks, `plan.json`), run the
+//! next chunk (one `plans.execute` host call: outputs written, then
+//! `manifest/{chunk:06}.jsonl`, then the cursor advanced), or finish (`manifest.jsonl`
+//! assembled from the parts). A host killed mid-step leaves the cursor where it was; the
+//! next step rewrites the same outputs and manifest part, so nothing is missing or listed
+//! twice.
+
+use frameflow_guest::bindings::frameflow::media::flow::Algorithm;
+use frameflow_guest::bindings::frameflow::media::plans::{self, OutputKind, OutputSpec, PlannedClip};
+use frameflow_guest::bindings::frameflow::media::types::{FrameSelector, ImageFormat, RenderOptions};
+use frameflow_guest::bindings::frameflow::media::video::Video;
+use frameflow_guest::bindings::frameflow::sampler::samplers;
+use frameflow_guest::bindings::frameflow::store::objects::{self, PutMode};
+use frameflow_guest::{ApiError, ApiResult};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::state::{self, Job, Lease, State, LEASE_MS};
+
+/// A frame reference in `plan.json`.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sel {
+    Index(u64),
+    Pts(i64),
+    Seconds(f64),
+}
+
+impl From<FrameSelector> for Sel {
+    fn from(s: FrameSelector) -> Sel {
+        match s {
+            FrameSelector::Index(i) => Sel::Index(i),
+            FrameSelector::Pts(p) => Sel::Pts(p),
+            FrameSelector::Seconds(t) => Sel::Seconds(t),
+        }
+    }
+}
+
+impl From<Sel> for FrameSelector {
+    fn from(s: Sel) -> FrameSelector {
+        match s {
+            Sel::Index(i) => FrameSelector::Index(i),
+            Sel::Pts(p) => FrameSelector::Pts(p),
+            Sel::Seconds(t) => FrameSelector::Seconds(t),
+        }
+    }
+}
+
+impl Sel {
+    /// A position along the video, for ordering clips (same kind within one plan).
+    fn position(self) -> f64 {
+        match self {
+            Sel::Index(i) => i as f64,
+            Sel::Pts(p) => p as f64,
+            Sel::Seconds(t) => t,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanClip {
+    pub number: u32,
+    pub frames: Vec<Sel>,
+    pub flow_to: Vec<Sel>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Chunk {
+    /// Position of the video in the job's spec.
+    pub video: usize,
+    pub clips: Vec<PlanClip>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PlanFile {
+    pub chunks: Vec<Chunk>,
+}
+
+pub fn plan_key(id: &str) -> String {
+    format!("jobs/{id}/plan.json")
+}
+
+pub fn part_key(id: &str, chunk: u64) -> String {
+    format!("jobs/{id}/manifest/{chunk:06}.jsonl")
+}
+
+enum Outcome {
+    Worked,
+    Idle,
+}
+
+/// Advances one runnable job of this tenant by one step.
+pub fn step(owner: &str) -> Result<bool, String> {
+    let page = objects::list("job-active/", None, 100).map_err(|e| format!("listing active jobs: {e:?}"))?;
+    for meta in page.objects {
+        let id = meta.key.trim_start_matches("job-active/").to_string();
+        match step_job(&id, owner) {
+            Ok(Outcome::Worked) => return Ok(true),
+            Ok(Outcome::Idle) => {}
+            Err(e) => eprintln!("frameflow-jobs: job {id}: {}", e.message),
+        }
+    }
+    Ok(false)
+}
+
+fn step_job(id: &str, owner: &str) -> ApiResult<Outcome> {
+    let (mut job, etag) = match state::load(id) {
+        Ok(j) => j,
+        Err(e) if e.status == 404 => {
+            let _ = objects::delete(&format!("job-active/{id}"));
+            return Ok(Outcome::Idle);
+        }
+        Err(e) => return Err(e),
+    };
+    if job.state.finished() {
+        let _ = objects::delete(&format!("job-active/{id}"));
+        return Ok(Outcome::Idle);
+    }
+    let now = state::now_ms();
+    if job.lease.as_ref().is_some_and(|l| l.owner != owner && l.until_ms > now) {
+        return Ok(Outcome::Idle);
+    }
+    job.lease = Some(Lease { owner: owner.to_string(), until_ms: now + LEASE_MS });
+    let Some(etag) = state::save(&mut job, &etag)? else {
+        return Ok(Outcome::Idle);
+    };
+    let done = match job.state {
+        State::Pending => plan(job.clone(), &etag),
+        State::Running if job.cursor < job.chunks => run_chunk(job.clone(), &etag),
+        _ => finish(job.clone(), &etag),
+    };
+    if let Err(e) = done {
+        fail(job, &etag, e.message)?;
+    }
+    Ok(Outcome::Worked)
+}
+
+fn fail(mut job: Job, etag: &str, message: String) -> ApiResult<()> {
+    job.state = State::Failed;
+    job.error = Some(message);
+    job.lease = None;
+    state::save(&mut job, etag)?;
+    Ok(())
+}
+
+fn open(key: &str) -> ApiResult<Video> {
+    Video::open(key).map_err(|e| {
+        let e: ApiError = e.into();
+        ApiError::new(e.status, e.code, format!("video '{key}': {}", e.message))
+    })
+}
+
+/// Runs the sampler on one video of the job: its clips in plan order.
+pub fn plan_video(job: &Job, video: usize) -> ApiResult<Vec<frameflow_guest::bindings::frameflow::sampler::types::Clip>> {
+    let spec = &job.spec;
+    let key = &spec.videos[video].key;
+    let info = open(key)?.info();
+    samplers::plan(&spec.sampler, &info, &spec.sampler_params(), spec.video_seed(video)).map_err(|e| {
+        let at = e.param.map(|p| format!("'{p}': ")).unwrap_or_default();
+        ApiError::new(400, "bad_params", format!("video '{key}': {at}{}", e.message))
+    })
+}
+
+fn plan(mut job: Job, etag: &str) -> ApiResult<()> {
+    let per_output = job.spec.rgb() as u64 + 2 * job.spec.flow() as u64;
+    let mut chunks = Vec::new();
+    let (mut number, mut outputs) = (0u32, 0u64);
+    for video in 0..job.spec.videos.len() {
+        let mut clips: Vec<PlanClip> = plan_video(&job, video)?
+            .into_iter()
+            .map(|c| {
+                let clip = PlanClip {
+                    number,
+                    frames: c.frames.into_iter().map(Sel::from).collect(),
+                    flow_to: c.flow_to.into_iter().map(Sel::from).collect(),
+                };
+                number += 1;
+                outputs += clip.frames.len() as u64 * per_output;
+                clip
+            })
+            .collect();
+        // Chunks in video order: each chunk decodes forward from where the last one ended.
+        clips.sort_by(|a, b| {
+            let first = |c: &PlanClip| c.frames.first().map(|s| s.position()).unwrap_or(0.0);
+            first(a).total_cmp(&first(b)).then(a.number.cmp(&b.number))
+        });
+        for group in clips.chunks(job.spec.chunk_clips as usize) {
+            chunks.push(Chunk { video, clips: group.to_vec() });
+        }
+    }
+    let plan = PlanFile { chunks };
+    objects::put(&plan_key(&job.id), &serde_json::to_vec(&plan).expect("plans serialize"), &PutMode::Overwrite)?;
+    job.state = State::Running;
+    job.chunks = plan.chunks.len() as u64;
+    job.cursor = 0;
+    job.progress.total = outputs;
+    job.progress.clips_total = number as u64;
+    state::save(&mut job, etag)?;
+    Ok(())
+}
+
+fn load_plan(id: &str) -> ApiResult<PlanFile> {
+    let bytes = objects::get(&plan_key(id))?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(500, "internal", format!("plan of job {id} is corrupt: {e}")))
+}
+
+fn algorithm(name: &str) -> Algorithm {
+    match name {
+        "farneback" => Algorithm::Farneback,
+        "dis-ultrafast" => Algorithm::DisUltrafast,
+        "dis-fast" => Algorithm::DisFast,
+        "tvl1" => Algorithm::Tvl1,
+        _ => Algorithm::DisMedium,
+    }
+}
+
+fn kind_name(kind: OutputKind) -> &'static str {
+    match kind {
+        OutputKind::Rgb => "rgb",
+        OutputKind::FlowX => "flow_x",
+        OutputKind::FlowY => "flow_y",
+    }
+}
+
+fn run_chunk(mut job: Job, etag: &str) -> ApiResult<()> {
+    let plan = load_plan(&job.id)?;
+    let chunk = plan
+        .chunks
+        .get(job.cursor as usize)
+        .ok_or_else(|| ApiError::new(500, "internal", format!("job {} has no chunk {}", job.id, job.cursor)))?;
+    let spec = &job.spec;
+    let video = &spec.videos[chunk.video];
+    let source = open(&video.key)?;
+    let clips: Vec<PlannedClip> = chunk
+        .clips
+        .iter()
+        .map(|c| PlannedClip {
+            number: c.number,
+            frames: c.frames.iter().map(|&s| s.into()).collect(),
+            flow_to: c.flow_to.iter().map(|&s| s.into()).collect(),
+        })
+        .collect();
+    let prefix = format!("jobs/{}/clips", job.id);
+    let output_spec = OutputSpec {
+        prefix: prefix.clone(),
+        rgb: spec.rgb(),
+        flow: spec.flow(),
+        format: if spec.format == "png" { ImageFormat::Png } else { ImageFormat::Jpeg },
+        quality: spec.quality,
+        render: RenderOptions { crop: None, width: spec.width, height: spec.height },
+        algorithm: algorithm(&spec.flow.algorithm),
+        bound: spec.flow.bound,
+    };
+    let mut run = plans::execute(&source, &clips, &output_spec).map_err(|e| {
+        let e: ApiError = e.into();
+        ApiError::new(e.status, e.code, format!("video '{}': {}", video.key, e.message))
+    })?;
+    run.outputs.sort_by(|a, b| (a.clip, a.k, kind_name(a.kind)).cmp(&(b.clip, b.k, kind_name(b.kind))));
+    let mut lines = String::new();
+    for out in &run.outputs {
+        let file = out.key.strip_prefix(&format!("{prefix}/")).unwrap_or(&out.key);
+        let stem = file.rsplit_once('.').map(|(s, _)| s).unwrap_or(file);
+        let mut line = json!({
+            "id": format!("{}:{stem}", job.id),
+            "clip": out.clip,
+            "k": out.k,
+            "kind": kind_name(out.kind),
+            "video": video.key,
+            "index": out.index,
+            "pts": out.pts,
+            "seconds": out.seconds,
+            "label": video.label,
+            "path": out.key,
+            "url": format!("/v1/jobs/{}/outputs/{file}", job.id),
+            "bytes": out.bytes,
+        });
+        if let Some(to) = out.to_index {
+            line["to_index"] = to.into();
+            line["bound"] = spec.flow.bound.into();
+        }
+        lines.push_str(&line.to_string());
+        lines.push('\n');
+    }
+    objects::put(&part_key(&job.id, job.cursor), lines.as_bytes(), &PutMode::Overwrite)?;
+
+    job.cursor += 1;
+    job.progress.done += run.outputs.len() as u64;
+    job.progress.clips_done += chunk.clips.len() as u64;
+    job.stats.frames_needed += run.stats.frames_needed;
+    job.stats.frames_decoded += run.stats.frames_decoded;
+    job.stats.flows_computed += run.stats.flows_computed;
+    job.lease = Some(Lease { owner: job.lease.map(|l| l.owner).unwrap_or_default(), until_ms: state::now_ms() + LEASE_MS });
+    if state::save(&mut job, etag)?.is_none() && objects::head(&state::record_key(&job.id)).is_err() {
+        // Deleted while this chunk ran: take its outputs with it.
+        let _ = state::delete_prefix(&format!("jobs/{}/", job.id));
+    }
+    Ok(())
+}
+
+/// Every manifest line written so far, in chunk order.
+pub fn manifest_parts(id: &str) -> ApiResult<Vec<u8>> {
+    let mut all = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = objects::list(&format!("jobs/{id}/manifest/"), after.as_deref(), 1000)?;
+        for meta in &page.objects {
+            all.extend_from_slice(&objects::get(&meta.key)?);
+        }
+        match page.next_start_after {
+            Some(next) => after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+fn finish(mut job: Job, etag: &str) -> ApiResult<()> {
+    let manifest = manifest_parts(&job.id)?;
+    objects::put(&format!("jobs/{}/manifest.jsonl", job.id), &manifest, &PutMode::Overwrite)?;
+    job.state = State::Succeeded;
+    job.lease = None;
+    state::save(&mut job, etag)?;
+    Ok(())
+}
