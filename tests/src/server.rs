@@ -24,6 +24,19 @@ pub fn components_dir() -> PathBuf {
         .clone()
 }
 
+/// Routes for the jobs component, for [`ServerSetup::extra_manifest`].
+pub const JOBS_ROUTES: &str = "[[trigger.http]]\nroute = \"/v1/jobs/...\"\ncomponent = \"jobs\"\n\
+    [[trigger.http]]\nroute = \"/v1/samplers/...\"\ncomponent = \"jobs\"\n\
+    [[trigger.http]]\nroute = \"/frame\"\ncomponent = \"jobs\"\n\
+    [[trigger.http]]\nroute = \"/flow\"\ncomponent = \"jobs\"\n\
+    [component.jobs]\nsource = \"{components}/frameflow_jobs.wasm\"\n";
+
+/// The built-in samplers, for the end of [`ServerSetup::settings`].
+pub const BUILTIN_SAMPLERS: &str = "[frameflow.samplers]\n\
+    random-clip = \"{components}/frameflow_sampler_random_clip.wasm\"\n\
+    uniform = \"{components}/frameflow_sampler_uniform.wasm\"\n\
+    regular-clip = \"{components}/frameflow_sampler_regular_clip.wasm\"\n";
+
 /// A running `frameflow serve`; killed when dropped.
 pub struct ServerProcess {
     child: Child,
@@ -36,7 +49,7 @@ pub struct ServerProcess {
 pub struct ServerSetup<'a> {
     /// Extra `[[trigger.http]]`/`[component.*]` TOML beyond the frames component's routes.
     pub extra_manifest: &'a str,
-    /// Extra lines for the `[frameflow]` table.
+    /// Extra lines for the `[frameflow]` table (`{components}` is replaced too).
     pub settings: &'a str,
     pub media_root: Option<&'a Path>,
     pub args: &'a [&'a str],
@@ -72,7 +85,7 @@ impl ServerProcess {
             setup.extra_manifest.replace("{components}", &components.display().to_string()),
             dir.join("store").display(),
             cache.display(),
-            setup.settings,
+            setup.settings.replace("{components}", &components.display().to_string()),
         );
         let manifest_path = dir.join("frameflow.toml");
         std::fs::write(&manifest_path, manifest).unwrap();
@@ -97,6 +110,12 @@ impl ServerProcess {
     /// What the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// Kills the process at once (SIGKILL): no shutdown code runs.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     /// Whether the process is still running.
