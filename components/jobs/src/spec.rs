@@ -66,10 +66,10 @@ impl JobSpec {
         }
         params.to_string()
     }
-    /// The seed a video's plan uses: the job's seed mixed with the video's position, so
-    /// videos differ and a job replays exactly.
+    /// The seed video `i`'s plan uses: `seed + i * 0x9E3779B97F4A7C15` (wrapping), so
+    /// videos differ and a job replays exactly. `frameflow sample` uses the same rule.
     pub fn video_seed(&self, video: usize) -> u64 {
-        frameflow_guest::fnv64(&[&self.seed.to_le_bytes(), &(video as u64).to_le_bytes()])
+        self.seed.wrapping_add((video as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
     }
 }
 

@@ -129,6 +129,41 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+    /// Run a sampling job locally with the sampler components: clips of RGB frames, flow
+    /// or both into OUT/clips/{clip}/ plus OUT/manifest.jsonl, with a progress bar.
+    Sample {
+        #[arg(required = true)]
+        videos: Vec<PathBuf>,
+        /// A built-in sampler (random-clip, uniform, regular-clip) or a sampler .wasm file.
+        #[arg(long, default_value = "random-clip")]
+        sampler: String,
+        /// The sampler's JSON params, e.g. '{"num_clips": 4, "frames_per_clip": 16}'.
+        #[arg(long, default_value = "{}")]
+        params: String,
+        /// rgb, flow or rgb+flow.
+        #[arg(long, default_value = "rgb")]
+        modality: String,
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// The manifest naming the built-in samplers.
+        #[arg(long, default_value = "infra/frameflow.toml", value_name = "FILE")]
+        config: PathBuf,
+        /// jpeg or png for RGB frames.
+        #[arg(long, default_value = "jpeg")]
+        format: ImageFormat,
+        #[arg(long, default_value_t = 90)]
+        quality: u8,
+        #[arg(long, default_value = "dis-medium")]
+        algorithm: Algorithm,
+        #[arg(long, default_value_t = DEFAULT_BOUND)]
+        bound: f32,
+        #[arg(long)]
+        width: Option<u32>,
+        #[arg(long)]
+        height: Option<u32>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -295,6 +330,14 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::FlowPair { first, second, algorithm, format, bound, output } => {
             crate::flow_cmd::pair_flow(&first, &second, algorithm, format, bound, &output)?;
+        }
+        Command::Sample { videos, sampler, params, modality, seed, out, config, format, quality, algorithm, bound, width, height } => {
+            if format == ImageFormat::Rgb24 {
+                bail!("--format must be jpeg or png for sampled frames");
+            }
+            let render = RenderOptions { width, height, ..RenderOptions::default() };
+            let args = crate::sample_cmd::SampleArgs { videos, sampler, params, modality, seed, out, config, format, quality, algorithm, bound, render };
+            crate::sample_cmd::sample(args)?;
         }
     }
     Ok(())

@@ -1,9 +1,11 @@
 //! The `frameflow` binary: a thin command line over the media core (probe, frames,
-//! optical flow) and the HTTP server (`serve`, see the frameflow-server crate).
+//! optical flow), local sampling jobs (`sample`) and the HTTP server (`serve`, see the
+//! frameflow-server crate).
 //! Every failure exits non-zero with one line naming the problem.
 
 mod cli;
 mod flow_cmd;
+mod sample_cmd;
 mod serve_cmd;
 
 fn main() {

@@ -42,5 +42,6 @@ pub use sandbox::SandboxLimits;
 pub mod sampler_types {
     pub use crate::bindings::frameflow::media::types::{FrameSelector, VideoInfo};
     pub use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
+    pub use crate::media_host::video_info;
 }
 pub use video_pool::VideoPool;

@@ -94,6 +94,24 @@ fn frame_id(id: frameflow_media::FrameId) -> FrameId {
     FrameId { index: id.index as u64, pts: id.pts, seconds: id.seconds, key: id.key }
 }
 
+/// The WIT `video-info` of a media-core [`frameflow_media::VideoInfo`].
+pub fn video_info(info: &frameflow_media::VideoInfo) -> VideoInfo {
+    VideoInfo {
+        codec: info.codec.clone(),
+        width: info.width,
+        height: info.height,
+        rotation: info.rotation,
+        time_base_num: info.time_base[0],
+        time_base_den: info.time_base[1],
+        avg_fps: info.avg_fps,
+        start_pts: info.start_pts,
+        start_seconds: info.start_seconds,
+        duration_seconds: info.duration_seconds,
+        frame_count: info.frame_count as u64,
+        keyframes: info.keyframes.iter().map(|&k| k as u64).collect(),
+    }
+}
+
 /// Runs blocking media work off the async reactor.
 pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> wasmtime::Result<T> {
     Ok(tokio::task::spawn_blocking(work).await?)
@@ -220,21 +238,7 @@ impl HostVideo for Sandbox {
     }
 
     async fn info(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<VideoInfo> {
-        let info = self.video_handle(&video)?.video.info();
-        Ok(VideoInfo {
-            codec: info.codec.clone(),
-            width: info.width,
-            height: info.height,
-            rotation: info.rotation,
-            time_base_num: info.time_base[0],
-            time_base_den: info.time_base[1],
-            avg_fps: info.avg_fps,
-            start_pts: info.start_pts,
-            start_seconds: info.start_seconds,
-            duration_seconds: info.duration_seconds,
-            frame_count: info.frame_count as u64,
-            keyframes: info.keyframes.iter().map(|&k| k as u64).collect(),
-        })
+        Ok(video_info(self.video_handle(&video)?.video.info()))
     }
 
     async fn probe_json(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<String> {
