@@ -19,11 +19,12 @@ run: build components
 
 test: setup
 	$(CARGO) test --workspace --locked
-	# the frames component's own unit tests (query parsing, names), natively
-	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-frames --lib
+	# the components' own unit tests, natively: query parsing, names, sampling strategies
+	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-sampling --lib
 
 # Not part of `make test`: measures frameflow against its peers (see BENCHMARKS.md).
 bench: build
 	./scripts/bench-media.sh
 	./scripts/bench-flow.sh
 	./scripts/bench-http.sh
+	./scripts/bench-clips.sh

@@ -83,6 +83,10 @@ pub struct Video {
     current: frame::Video,
     /// Pictures the decoder has output since the video was opened (wanted or not).
     decoded: u64,
+    /// Seek points (by pts) where a seek was seen to land earlier than the point itself
+    /// (an I-frame the demuxer does not treat as a sync sample): seeking to them skips
+    /// nothing, so they are passed over when deciding whether and where to seek.
+    landed_early: Vec<i64>,
 }
 
 impl Video {
@@ -115,6 +119,7 @@ impl Video {
             renderer: None,
             current: frame::Video::empty(),
             decoded: 0,
+            landed_early: Vec::new(),
         })
     }
 
@@ -285,7 +290,7 @@ impl Video {
         let mut seeked_to: Option<SeekPoint> = None;
         let mut rewound = false;
         if !forward {
-            match self.index.seek_point_for(target).filter(|_| !ordinal) {
+            match self.seek_point_for(target).filter(|_| !ordinal) {
                 Some(sp) => {
                     self.decoder.seek(sp.ts)?;
                     seeked_to = Some(sp);
@@ -310,6 +315,11 @@ impl Video {
             }
             self.decoded += 1;
             let Some(p) = self.locate_current(ordinal) else { continue };
+            if let Some(sp) = seeked_to.filter(|_| just_seeked) {
+                if p < self.index.frames.partition_point(|f| f.pts < sp.pts) && !self.landed_early.contains(&sp.pts) {
+                    self.landed_early.push(sp.pts);
+                }
+            }
             self.position = Some(p);
             match p.cmp(&target) {
                 std::cmp::Ordering::Equal => return Ok(()),
@@ -355,8 +365,18 @@ impl Video {
         }
     }
 
+    /// The seek point to reach frame `pos` from: the index's, passing over those seen to
+    /// land early.
+    fn seek_point_for(&self, pos: usize) -> Option<SeekPoint> {
+        let mut sp = self.index.seek_point_for(pos);
+        while let Some(p) = sp.filter(|p| self.landed_early.contains(&p.pts)) {
+            sp = self.seek_point_before(p);
+        }
+        sp
+    }
+
     fn frames_skipped_by_seek(&self, from: usize, to: usize) -> usize {
-        match self.index.seek_point_for(to) {
+        match self.seek_point_for(to) {
             Some(sp) => {
                 let sp_pos = self.index.frames.partition_point(|f| f.pts < sp.pts);
                 sp_pos.saturating_sub(from)
