@@ -340,3 +340,27 @@ fn seed_000_routes_work_as_the_seed_writes_them() {
     let stop = send_json(server.addr, "POST", "/frame", &json!({"pattern": "random", "op": "stop"}));
     assert_eq!(stop.status, 409, "a finished job is not stopped again: {}", String::from_utf8_lossy(&stop.body));
 }
+
+#[test]
+fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported() {
+    let mut server = ServerProcess::start("jobs-hostile-sampler", setup());
+    let key = upload_pattern(server.addr);
+    let wasm = frameflow_testkit::server::components_dir().join("frameflow_hostile_sampler_fixture.wasm");
+    let samplers = server.dir.join("store/tenants/default/samplers");
+    std::fs::create_dir_all(&samplers).unwrap();
+    std::fs::copy(&wasm, samplers.join("evil.wasm")).unwrap();
+    assert!(get(server.addr, "/v1/samplers").json()["samplers"].as_array().unwrap().iter().any(|s| s == "evil"));
+
+    for (mode, needle) in [("clock", "may not use clocks"), ("loop", "deadline"), ("alloc", "memory limit")] {
+        let started = Instant::now();
+        let r = send_json(server.addr, "POST", "/v1/jobs", &json!({"videos": [key], "sampler": "evil", "params": {"mode": mode}}));
+        assert_eq!(r.status, 400, "{mode}: {}", String::from_utf8_lossy(&r.body));
+        let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+        assert!(message.contains("evil") && message.contains(needle), "{mode}: '{message}' should say {needle}");
+        assert!(started.elapsed() < Duration::from_secs(20), "{mode} took {:?}", started.elapsed());
+        assert!(server.alive(), "the server survives a hostile sampler");
+    }
+    let id = create_job(server.addr, json!({"videos": [key], "sampler": "evil", "params": {"mode": "fine"}}));
+    let done = wait_for(server.addr, &id, "succeeded", Duration::from_secs(60));
+    assert_eq!(done["progress"]["done"], 1);
+}

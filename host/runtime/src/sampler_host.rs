@@ -135,6 +135,10 @@ impl SamplerRegistry {
                         format!("went over its memory limit of {} MiB", SAMPLER_MEMORY >> 20)
                     }
                     Some(trap) => format!("trapped: {trap} (a sampler may not use clocks, files, randomness or the network)"),
+                    None if format!("{e:#}").contains("unknown import") => format!(
+                        "was stopped: {} (a sampler may not use clocks, files, randomness or the network)",
+                        e.root_cause()
+                    ),
                     None => format!("failed: {:#}", e.root_cause()),
                 };
                 return Err(plan_error(format!("sampler '{name}' {why}")));
