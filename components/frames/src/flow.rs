@@ -11,18 +11,7 @@ use frameflow_guest::{ApiError, ApiResult, Query, Reply};
 use crate::videos;
 
 fn algorithm(query: &Query) -> ApiResult<Algorithm> {
-    Ok(match query.get("algorithm").unwrap_or("dis-medium") {
-        "farneback" => Algorithm::Farneback,
-        "dis-ultrafast" => Algorithm::DisUltrafast,
-        "dis-fast" => Algorithm::DisFast,
-        "dis-medium" => Algorithm::DisMedium,
-        "tvl1" => Algorithm::Tvl1,
-        other => {
-            return Err(ApiError::bad_request(format!(
-                "'algorithm' must be farneback, dis-ultrafast, dis-fast, dis-medium or tvl1, got '{other}'"
-            )))
-        }
-    })
+    frameflow_guest::flow_algorithm("algorithm", query.get("algorithm").unwrap_or("dis-medium"))
 }
 
 fn encoding(query: &Query) -> ApiResult<(FlowEncoding, &'static str)> {

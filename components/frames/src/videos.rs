@@ -72,10 +72,7 @@ fn clean_name(name: Option<&str>) -> String {
 }
 
 fn random_id() -> String {
-    use std::hash::BuildHasher;
-    // RandomState draws its keys from the host's wasi:random on each construction.
-    let a = std::collections::hash_map::RandomState::new().hash_one(0u8);
-    format!("{a:016x}")
+    format!("{:016x}", frameflow_guest::random_u64())
 }
 
 /// `POST /v1/videos`: a JSON body `{"key": ...}` registers a stored object; any other body

@@ -4,10 +4,13 @@
 //!   host's media, plans, store and samplers).
 //! - `http.rs`: [`ApiError`] and [`Reply`], query strings ([`Query`]), percent-decoding,
 //!   [`send`] through the response outparam, [`fnv64`].
+//! - `choices.rs`: flow algorithm names ([`flow_algorithm`]) and [`random_u64`].
 //! - `errors.rs`: one HTTP status per `media-error` and `store-error` case.
 
 pub mod bindings;
+mod choices;
 mod errors;
 mod http;
 
+pub use choices::{flow_algorithm, random_u64, FLOW_ALGORITHMS};
 pub use http::{fnv64, header, percent_decode, send, ApiError, ApiResult, Query, Reply};

@@ -53,8 +53,7 @@ async fn route(req: IncomingRequest) -> Reply {
         m => m,
     };
     let inm = header(&req, "if-none-match");
-    let segments: Vec<String> = path.trim_start_matches('/').split('/').map(str::to_string).collect();
-    let segments: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if let ["frame" | "flow"] = segments.as_slice() {
         // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
         return seed000::route(req, &method, segments[0], &query).await;

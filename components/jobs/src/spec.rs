@@ -77,11 +77,6 @@ fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!("'{param}': {message}"))
 }
 
-fn random_seed() -> u64 {
-    use std::hash::BuildHasher;
-    std::collections::hash_map::RandomState::new().hash_one(1u8) >> 12
-}
-
 /// A registered video's key (`videos/{id}/video.json`, written by the frames component).
 fn registered_key(id: &str) -> Option<String> {
     if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -221,7 +216,8 @@ pub fn build(videos: Vec<JobVideo>, o: &mut serde_json::Map<String, Value>) -> A
         "rgb_flow" | "both" => "rgb+flow".to_string(),
         other => return Err(bad("modality", format!("must be rgb, flow or rgb+flow, got '{other}'"))),
     };
-    let seed = number(o, "seed", u64::MAX)?.unwrap_or_else(random_seed);
+    // A drawn seed stays below 2^52, so JSON readers that use doubles keep it exact.
+    let seed = number(o, "seed", u64::MAX)?.unwrap_or_else(|| frameflow_guest::random_u64() >> 12);
     let format = text(o, "format", "jpeg")?;
     if !matches!(format.as_str(), "jpeg" | "png") {
         return Err(bad("format", format!("must be jpeg or png, got '{format}'")));
@@ -239,9 +235,7 @@ pub fn build(videos: Vec<JobVideo>, o: &mut serde_json::Map<String, Value>) -> A
         None | Some(Value::Null) => FlowSpec { algorithm: "dis-medium".into(), bound: 20.0 },
         Some(Value::Object(mut f)) => {
             let algorithm = text(&mut f, "algorithm", "dis-medium")?;
-            if !matches!(algorithm.as_str(), "farneback" | "dis-ultrafast" | "dis-fast" | "dis-medium" | "tvl1") {
-                return Err(bad("flow.algorithm", format!("must be farneback, dis-ultrafast, dis-fast, dis-medium or tvl1, got '{algorithm}'")));
-            }
+            frameflow_guest::flow_algorithm("flow.algorithm", &algorithm)?;
             let bound = match f.remove("bound") {
                 None | Some(Value::Null) => 20.0,
                 Some(v) => match v.as_f64() {

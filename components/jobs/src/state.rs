@@ -74,9 +74,7 @@ pub fn now_ms() -> u64 {
 
 /// Job ids: `j`, the creation time in hex milliseconds (so ids sort by age), 4 random hex.
 pub fn new_id() -> String {
-    use std::hash::BuildHasher;
-    let r = std::collections::hash_map::RandomState::new().hash_one(2u8) & 0xffff;
-    format!("j{:011x}{r:04x}", now_ms())
+    format!("j{:011x}{:04x}", now_ms(), frameflow_guest::random_u64() & 0xffff)
 }
 
 pub fn valid_id(id: &str) -> bool {

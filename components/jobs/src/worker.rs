@@ -8,7 +8,6 @@
 //! next step rewrites the same outputs and manifest part, so nothing is missing or listed
 //! twice.
 
-use frameflow_guest::bindings::frameflow::media::flow::Algorithm;
 use frameflow_guest::bindings::frameflow::media::plans::{self, OutputKind, OutputSpec, PlannedClip};
 use frameflow_guest::bindings::frameflow::media::types::{FrameSelector, ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
@@ -207,16 +206,6 @@ fn load_plan(id: &str) -> ApiResult<PlanFile> {
     serde_json::from_slice(&bytes).map_err(|e| ApiError::new(500, "internal", format!("plan of job {id} is corrupt: {e}")))
 }
 
-fn algorithm(name: &str) -> Algorithm {
-    match name {
-        "farneback" => Algorithm::Farneback,
-        "dis-ultrafast" => Algorithm::DisUltrafast,
-        "dis-fast" => Algorithm::DisFast,
-        "tvl1" => Algorithm::Tvl1,
-        _ => Algorithm::DisMedium,
-    }
-}
-
 fn kind_name(kind: OutputKind) -> &'static str {
     match kind {
         OutputKind::Rgb => "rgb",
@@ -251,7 +240,8 @@ fn run_chunk(mut job: Job, etag: &str) -> ApiResult<()> {
         format: if spec.format == "png" { ImageFormat::Png } else { ImageFormat::Jpeg },
         quality: spec.quality,
         render: RenderOptions { crop: None, width: spec.width, height: spec.height },
-        algorithm: algorithm(&spec.flow.algorithm),
+        // Checked when the job was created.
+        algorithm: frameflow_guest::flow_algorithm("flow.algorithm", &spec.flow.algorithm)?,
         bound: spec.flow.bound,
     };
     let mut run = plans::execute(&source, &clips, &output_spec).map_err(|e| {

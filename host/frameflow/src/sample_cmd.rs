@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use frameflow_flow::Algorithm;
 use frameflow_media::{FrameSelector, ImageFormat, RenderOptions, Video};
-use frameflow_plans::{OutputKind, OutputSpec, PlannedClip};
+use frameflow_plans::{OutputSpec, PlannedClip};
 use frameflow_runtime::sampler_types::{video_info, FrameSelector as WitSelector};
 use frameflow_runtime::{Runtime, RuntimeConfig, VideoPool};
 use frameflow_server::Manifest;
@@ -145,11 +145,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
             }
             std::fs::write(&file, &bytes).map_err(|e| format!("{}: {e}", file.display()))?;
             let stem = out.name.rsplit_once('.').map(|(s, _)| s).unwrap_or(&out.name);
-            let kind = match out.kind {
-                OutputKind::Rgb => "rgb",
-                OutputKind::FlowX => "flow_x",
-                OutputKind::FlowY => "flow_y",
-            };
+            let kind = out.kind.as_str();
             let mut line = json!({"id": stem, "clip": out.clip, "k": out.k, "kind": kind, "video": path.display().to_string(),
                 "index": out.frame.index, "pts": out.frame.pts, "seconds": out.frame.seconds, "path": format!("clips/{}", out.name)});
             if let Some(to) = out.to {

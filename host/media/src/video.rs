@@ -316,7 +316,7 @@ impl Video {
             self.decoded += 1;
             let Some(p) = self.locate_current(ordinal) else { continue };
             if let Some(sp) = seeked_to.filter(|_| just_seeked) {
-                if p < self.index.frames.partition_point(|f| f.pts < sp.pts) && !self.landed_early.contains(&sp.pts) {
+                if p < self.position_of(sp) && !self.landed_early.contains(&sp.pts) {
                     self.landed_early.push(sp.pts);
                 }
             }
@@ -375,12 +375,14 @@ impl Video {
         sp
     }
 
+    /// The presentation index of the first frame at or after a seek point.
+    fn position_of(&self, sp: SeekPoint) -> usize {
+        self.index.frames.partition_point(|f| f.pts < sp.pts)
+    }
+
     fn frames_skipped_by_seek(&self, from: usize, to: usize) -> usize {
         match self.seek_point_for(to) {
-            Some(sp) => {
-                let sp_pos = self.index.frames.partition_point(|f| f.pts < sp.pts);
-                sp_pos.saturating_sub(from)
-            }
+            Some(sp) => self.position_of(sp).saturating_sub(from),
             None => 0,
         }
     }

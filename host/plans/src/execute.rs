@@ -39,6 +39,17 @@ pub enum OutputKind {
     FlowY,
 }
 
+impl OutputKind {
+    /// The name manifests use: `rgb`, `flow_x`, `flow_y`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Rgb => "rgb",
+            OutputKind::FlowX => "flow_x",
+            OutputKind::FlowY => "flow_y",
+        }
+    }
+}
+
 /// One encoded output.
 #[derive(Clone, Debug, Serialize)]
 pub struct Output {
