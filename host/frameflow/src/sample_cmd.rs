@@ -100,6 +100,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let mut number = 0u32;
     for (i, path) in args.videos.iter().enumerate() {
         let video = Video::open(path).with_context(|| format!("opening {}", path.display()))?;
+        // The same per-video seed as a job (`JobSpec::video_seed` in components/jobs).
         let seed = args.seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let clips = tokio
             .block_on(runtime.samplers().plan_builtin(&name, &video_info(video.info()), &params, seed))
