@@ -20,7 +20,7 @@ use crate::error::{MediaError, Result};
 use crate::video::{FrameId, FrameSelector};
 
 /// Bumped whenever the serialized layout or the scanning rules change.
-pub const INDEX_FORMAT_VERSION: u32 = 1;
+pub const INDEX_FORMAT_VERSION: u32 = 2;
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -59,7 +59,9 @@ pub struct IndexedFrame {
 pub struct SeekPoint {
     /// Presentation time of the key frame.
     pub pts: i64,
-    /// Timestamp to hand to `av_seek_frame` (the packet's dts, or pts without one).
+    /// Timestamp to hand to `av_seek_frame`: the key frame's pts where the demuxer seeks in
+    /// its own index (MP4, Matroska/WebM...), its dts where it searches the stream for
+    /// timestamps (MPEG-TS/PS), so that the seek lands on this key frame and not the one before.
     pub ts: i64,
 }
 
@@ -83,7 +85,7 @@ impl FrameIndex {
         let tb = stream.time_base();
         let time_base = [tb.numerator(), tb.denominator()];
         let interlaced = field_coded_candidate(&stream);
-        let scan = scan_packets(input, stream_index);
+        let scan = scan_packets(input, stream_index, seeks_by_dts(input));
         let mut index = match scan {
             Some(scan) if !interlaced => FrameIndex {
                 format_version: INDEX_FORMAT_VERSION,
@@ -255,9 +257,19 @@ struct PacketScan {
     seek_points: Vec<SeekPoint>,
 }
 
+/// Whether the container's seek compares dts while searching the stream (formats whose
+/// timestamps may jump: MPEG-TS/PS, FLV) rather than looking up an index keyed by pts.
+/// Measured: seeking MP4/MKV/MOV by a key frame's dts lands one GOP early (3× the frames
+/// decoded for random access); seeking MPEG-TS by its pts lands after it.
+fn seeks_by_dts(input: &Input) -> bool {
+    // SAFETY: reading the flags of the demuxer's static AVInputFormat, valid while `input` is.
+    let flags = unsafe { (*input.format().as_ptr()).flags };
+    flags & ffmpeg::ffi::AVFMT_TS_DISCONT as i32 != 0
+}
+
 /// Demuxes every packet of the stream. `None` when packets cannot stand for frames
 /// (a packet without pts, or two packets with the same pts).
-fn scan_packets(input: &mut Input, stream_index: usize) -> Option<PacketScan> {
+fn scan_packets(input: &mut Input, stream_index: usize, by_dts: bool) -> Option<PacketScan> {
     let mut frames = Vec::new();
     let mut seek_points = Vec::new();
     let mut packet = ffmpeg::Packet::empty();
@@ -277,7 +289,8 @@ fn scan_packets(input: &mut Input, stream_index: usize) -> Option<PacketScan> {
             continue;
         };
         if packet.is_key() {
-            seek_points.push(SeekPoint { pts, ts: packet.dts().unwrap_or(pts) });
+            let ts = if by_dts { packet.dts().unwrap_or(pts).min(pts) } else { pts };
+            seek_points.push(SeekPoint { pts, ts });
         }
         if !discard {
             frames.push(IndexedFrame { pts, key: packet.is_key(), duration: packet.duration() });

@@ -81,6 +81,27 @@ fn single_frames_in_random_order_and_backwards() {
     }
 }
 
+/// Regression: key frames were sought by their dts, and MP4/Matroska demuxers, whose seek
+/// looks up an index keyed by presentation time, then landed one GOP early (random access in
+/// MP4 decoded 3× the frames it needed).
+#[test]
+fn seek_lands_on_the_key_frame_not_the_one_before() {
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let key = *v.info().keyframes.iter().rev().find(|&&k| k > 0).expect("more than one key frame");
+        let target = (key + 5).min(pv.frames as usize - 1);
+        let f = v.frame(target, &RenderOptions::default()).unwrap();
+        assert_eq!(shown_index(&f) as usize, target, "{}", pv.traits);
+        let needed = (target - key + 1) as u64;
+        assert!(
+            v.frames_decoded() <= needed + 2,
+            "{}: frame {target} after key frame {key} took {} decoded pictures (needs {needed})",
+            pv.traits,
+            v.frames_decoded()
+        );
+    }
+}
+
 #[test]
 fn pts_and_time_select_the_same_frame_as_index() {
     for pv in pattern_videos() {
