@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench build components
+.PHONY: setup run test bench bench-http build components
 
 setup:
 	./scripts/setup.sh
@@ -22,9 +22,10 @@ test: setup
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
 	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-sampling --lib
 
-# Not part of `make test`: measures frameflow against its peers (see BENCHMARKS.md).
-bench: build
-	./scripts/bench-media.sh
-	./scripts/bench-flow.sh
+# Not part of `make test`: frameflow against its peers, side by side (writes BENCHMARKS.md).
+bench: setup
+	./scripts/bench.sh
+
+# The HTTP server under load (wrk), and the component path vs the media core in-process.
+bench-http: build components
 	./scripts/bench-http.sh
-	./scripts/bench-clips.sh
