@@ -357,7 +357,7 @@ def render(results):
              f"FFmpeg's automatic choice in every tool.\n")
     p.append("Versions: " + "; ".join(f"{v}" for v in results["versions"].values()) + ".\n")
     p.append("Inputs: " + "; ".join(f"`{k}` {v['width']}×{v['height']} {v['codec']}, {v['frames']} frames at "
-                                    f"{v['fps']:g} fps, {v['keyframes']} key frames" for k, v in results["videos"].items()) + ".\n")
+                                    f"{v['fps']:g} fps, {v['keyframes']} key frame{'s' if v['keyframes'] != 1 else ''}" for k, v in results["videos"].items()) + ".\n")
     p.append(f"\n![frameflow ÷ peer, per task](docs/benchmarks/peers.png)\n")
 
     p.append(f"\n### 1. Sequential decode to RGB24 (frames/s; 1 warm-up + {s['seq_reps']} runs, median)\n\n"
