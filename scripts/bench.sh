@@ -13,7 +13,14 @@ REQ=scripts/peers/requirements.txt
 mkdir -p .bench
 
 # 1. the peers, pinned (reinstalled when the pins change)
-if [ ! -x "$VENV/bin/python" ]; then python3 -m venv "$VENV"; fi
+if [ ! -x "$VENV/bin/python" ]; then
+  # Debian ships venv support (ensurepip) separately.
+  if ! python3 -c "import ensurepip" 2>/dev/null; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO=sudo
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq python3-venv >/dev/null
+  fi
+  python3 -m venv "$VENV"
+fi
 if ! cmp -s "$REQ" "$VENV/.frameflow-requirements"; then
   echo "bench: installing the peers into $VENV (torch is a large download)" >&2
   "$VENV/bin/pip" install -q --upgrade pip
