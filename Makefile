@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-http build components
+.PHONY: setup run test bench bench-soak bench-http build components
 
 setup:
 	./scripts/setup.sh
@@ -22,9 +22,14 @@ test: setup
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
 	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-sampling --lib
 
-# Not part of `make test`: frameflow against its peers, side by side (writes BENCHMARKS.md).
+# Not part of `make test`: frameflow against its peers, side by side, then the soak run
+# (32 and 128 clients, 10 minutes each); both write BENCHMARKS.md.
 bench: setup
 	./scripts/bench.sh
+	./scripts/bench-soak.sh
+
+bench-soak: setup
+	./scripts/bench-soak.sh
 
 # The HTTP server under load (wrk), and the component path vs the media core in-process.
 bench-http: build components

@@ -268,7 +268,7 @@ fn stop_and_delete_do_what_they_say() {
     let store = server.dir.join("store/tenants/default");
     assert!(files_under(&store.join(format!("jobs/{id}"))).is_empty(), "the job's objects are gone");
     assert!(files_under(&store).iter().all(|f| !f.contains(&id)), "no marker of the job is left");
-    assert!(files_under(&store).iter().any(|f| f.starts_with("videos/")), "the video is untouched");
+    assert!(files_under(&store).iter().any(|f| f.starts_with("uploads/")), "the video is untouched");
     for bad in ["/v1/jobs/nope", "/v1/jobs/j0000000000000000", "/v1/jobs/..%2F..%2Fvideos"] {
         assert_eq!(get(server.addr, bad).status, 404, "{bad}");
     }

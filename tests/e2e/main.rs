@@ -4,3 +4,4 @@ mod cli;
 mod flow;
 mod http;
 mod jobs;
+mod limits;

@@ -133,6 +133,27 @@ pub fn pattern_videos() -> Vec<PatternVideo> {
         .collect()
 }
 
+/// A 20 s 640×360 H.264 (B-frames, GOP 50) MP4 with an AAC audio track, as most real videos
+/// have: packets of other streams are read (and must be released) on every decode.
+pub fn video_with_audio() -> PathBuf {
+    static GENERATING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one_at_a_time = GENERATING.lock().unwrap_or_else(|e| e.into_inner());
+    let path = crate::scratch_dir("generated-v1").join("h264_aac_640x360.mp4");
+    if !path.exists() {
+        let tmp = path.with_extension(format!("tmp{}.mp4", std::process::id()));
+        let status = Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=640x360:r=25:d=20", "-f", "lavfi", "-i"])
+            .args(["sine=frequency=440:sample_rate=48000:d=20", "-c:v", "libx264", "-preset", "veryfast", "-g", "50"])
+            .args(["-bf", "2", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest"])
+            .arg(&tmp)
+            .status()
+            .expect("ffmpeg CLI must be installed (make test installs it)");
+        assert!(status.success(), "generating a video with audio");
+        std::fs::rename(&tmp, &path).expect("publish generated video");
+    }
+    path
+}
+
 /// The pattern video with this file name.
 pub fn pattern_video(name: &str) -> PatternVideo {
     pattern_videos().into_iter().find(|v| v.path.file_name().unwrap() == name).expect("known pattern video")

@@ -1,9 +1,10 @@
 //! The video registry: `POST/GET/DELETE /v1/videos[/{id}]`.
 //!
 //! A video is an object in the tenant's store. Its record lives at `videos/{id}/video.json`;
-//! uploads are stored at `videos/{id}/{name}`, and the host caches the packet index at
-//! `{key}.index.json`. Ids of registered keys derive from the key (registering twice gives
-//! the same id); ids of uploads are random.
+//! uploads are stored at `uploads/{id}/{name}` (a folder holding nothing else, so no name
+//! can overwrite a record), and the host caches the packet index at `indexes/{key}.json`.
+//! Ids of registered keys derive from the key (registering twice gives the same id); ids
+//! of uploads are random. Keys under frameflow's own prefixes cannot be registered.
 
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use spin_sdk::http::IncomingRequest;
 
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::store::objects::{self, PutMode, Upload};
-use frameflow_guest::{fnv64, ApiError, ApiResult, Query, Reply};
+use frameflow_guest::{fnv64, index_key, read_json_body, reserved_prefix, ApiError, ApiResult, Query, Reply};
 
 /// What the registry remembers about a video.
 #[derive(Serialize, Deserialize, Clone, Debug)]
@@ -79,25 +80,33 @@ fn random_id() -> String {
 /// is the video itself (`?name=` names it).
 pub async fn create(req: IncomingRequest, query: &Query, content_type: &str) -> ApiResult<Reply> {
     if content_type.starts_with("application/json") {
-        let body = req.into_body().await.map_err(|_| ApiError::bad_request("the request body could not be read"))?;
+        let body = read_json_body(req).await?;
         #[derive(Deserialize)]
         struct Register {
             key: String,
         }
         let Register { key } = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("expected {{\"key\": \"...\"}}: {e}")))?;
-        let id = format!("{:016x}", fnv64(&[key.as_bytes()]));
+        // Opened first: a missing key is a 404 whatever its name (nothing is said about
+        // other tenants' names), a bad one a 400.
         let video = Video::open(&key)?;
+        if let Some(prefix) = reserved_prefix(&key) {
+            return Err(ApiError::bad_request(format!(
+                "'{key}' is under '{prefix}', which frameflow keeps for its own records; upload the video instead"
+            )));
+        }
+        let id = format!("{:016x}", fnv64(&[key.as_bytes()]));
         let meta = objects::head(&key)?;
         let name = clean_name(Some(&key));
         let record = VideoRecord { id: id.clone(), key, name, size: meta.size, uploaded: false };
-        save(&record)?;
+        // Registering the same key again is idempotent: same id, same record.
+        save(&record, &PutMode::Overwrite)?;
         return Ok(Reply::json(201, &describe(&record, &video)));
     }
 
     let id = random_id();
     let name = clean_name(query.get("name"));
-    let key = format!("videos/{id}/{name}");
+    let key = format!("uploads/{id}/{name}");
     let upload = Upload::new(&key);
     let mut body = req.into_body_stream();
     while let Some(chunk) = body.next().await {
@@ -111,23 +120,30 @@ pub async fn create(req: IncomingRequest, query: &Query, content_type: &str) -> 
         let _ = objects::delete(&key);
         return Err(ApiError::bad_request("the request body is empty: send the video bytes, or JSON {\"key\": ...}"));
     }
+    // Nothing is kept of an upload that is not a video, or whose record cannot be written.
+    let discard = |key: &str| {
+        let _ = objects::delete(key);
+        let _ = objects::delete(&index_key(key));
+    };
     let video = match Video::open(&key) {
         Ok(v) => v,
         Err(e) => {
-            // Nothing is kept of an upload that is not a video.
-            let _ = objects::delete(&key);
-            let _ = objects::delete(&format!("{key}.index.json"));
+            discard(&key);
             return Err(e.into());
         }
     };
     let record = VideoRecord { id, key, name, size: meta.size, uploaded: true };
-    save(&record)?;
+    // A fresh id: the record is created, never written over another.
+    if let Err(e) = save(&record, &PutMode::Create) {
+        discard(&record.key);
+        return Err(e);
+    }
     Ok(Reply::json(201, &describe(&record, &video)))
 }
 
-fn save(record: &VideoRecord) -> ApiResult<()> {
+fn save(record: &VideoRecord, mode: &PutMode) -> ApiResult<()> {
     let json = serde_json::to_vec(record).expect("records serialize");
-    objects::put(&record_key(&record.id), &json, &PutMode::Overwrite)?;
+    objects::put(&record_key(&record.id), &json, mode)?;
     Ok(())
 }
 
@@ -171,9 +187,11 @@ pub fn get(id: &str) -> ApiResult<Reply> {
 /// they were uploaded here (a registered key belongs to whoever stored it).
 pub fn delete(id: &str) -> ApiResult<Reply> {
     let record = load(id)?;
-    objects::delete(&format!("{}.index.json", record.key))?;
+    objects::delete(&index_key(&record.key))?;
     if record.uploaded {
         objects::delete(&record.key)?;
+        // Uploads made before indexes moved to `indexes/` kept theirs beside the bytes.
+        objects::delete(&format!("{}.index.json", record.key))?;
     }
     objects::delete(&record_key(id))?;
     Ok(Reply::empty(204))

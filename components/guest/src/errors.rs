@@ -14,6 +14,7 @@ impl From<MediaError> for ApiError {
             MediaError::Undecodable(m) => ApiError::new(422, "undecodable", m),
             MediaError::TooLarge(m) => ApiError::new(413, "too_large", m),
             MediaError::Busy(m) => ApiError::new(503, "busy", m),
+            MediaError::OverLimit(m) => ApiError::new(422, "over_limit", m),
             MediaError::Internal(m) => ApiError::new(500, "internal", m),
         }
     }

@@ -6,11 +6,15 @@
 //!   [`send`] through the response outparam, [`fnv64`].
 //! - `choices.rs`: flow algorithm names ([`flow_algorithm`]) and [`random_u64`].
 //! - `errors.rs`: one HTTP status per `media-error` and `store-error` case.
+//! - `keys.rs`: frameflow's own namespaces in a tenant's store ([`RESERVED_PREFIXES`]) and
+//!   where the host caches a video's packet index ([`index_key`]).
 
 pub mod bindings;
 mod choices;
 mod errors;
 mod http;
+mod keys;
 
 pub use choices::{flow_algorithm, random_u64, FLOW_ALGORITHMS};
-pub use http::{fnv64, header, percent_decode, send, ApiError, ApiResult, Query, Reply};
+pub use http::{fnv64, header, percent_decode, read_json_body, send, ApiError, ApiResult, Query, Reply, MAX_JSON_BODY};
+pub use keys::{index_key, reserved_prefix, RESERVED_PREFIXES};

@@ -58,7 +58,7 @@ async fn route(req: IncomingRequest) -> Reply {
         // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
         return seed000::route(req, &method, segments[0], &query).await;
     }
-    let body = match body_of(req).await {
+    let body = match frameflow_guest::read_json_body(req).await {
         Ok(b) => b,
         Err(e) => return e.into(),
     };
@@ -67,23 +67,4 @@ async fn route(req: IncomingRequest) -> Reply {
         api::route(&method, &segments, &query, &body, inm.as_deref(), &path)
     })();
     result.unwrap_or_else(Into::into)
-}
-
-/// Most bytes a JSON request body may have.
-pub(crate) const MAX_JSON_BODY: usize = 1 << 20;
-
-/// The request body (JSON, at most [`MAX_JSON_BODY`] bytes).
-/// Read for every method: seed 000's GETs carry a JSON body too.
-pub(crate) async fn body_of(req: IncomingRequest) -> ApiResult<Vec<u8>> {
-    use futures::StreamExt;
-    let mut stream = req.into_body_stream();
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| frameflow_guest::ApiError::bad_request(format!("reading the request body: {e:?}")))?;
-        body.extend_from_slice(&chunk);
-        if body.len() > MAX_JSON_BODY {
-            return Err(frameflow_guest::ApiError::new(413, "too_large", format!("JSON bodies are limited to {MAX_JSON_BODY} bytes")));
-        }
-    }
-    Ok(body)
 }

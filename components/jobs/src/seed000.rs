@@ -28,7 +28,7 @@ fn message(status: u16, text: impl Into<String>) -> Reply {
 
 pub async fn route(req: IncomingRequest, method: &Method, which: &str, query: &str) -> Reply {
     let result = async {
-        let body = crate::body_of(req).await?;
+        let body = frameflow_guest::read_json_body(req).await?;
         match method {
             Method::Post => start_or_stop(which, &body),
             Method::Get => page(which, query, &body),

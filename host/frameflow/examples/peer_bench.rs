@@ -107,7 +107,7 @@ fn clips(spec: &Value) -> Result<Value> {
     let cache = std::env::temp_dir().join("frameflow-bench-components");
     let runtime = Runtime::new(
         RuntimeConfig { cache_dir: cache, max_instances: 4, ..RuntimeConfig::default() },
-        Arc::new(VideoPool::new(None)),
+        Arc::new(VideoPool::new(None, None)),
     )?;
     runtime.samplers().add_builtin("random-clip", std::path::Path::new(str_field(spec, "sampler")?))?;
     let params = json!({"num_clips": clips, "frames_per_clip": per_clip}).to_string();

@@ -236,7 +236,7 @@ fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
         }
         None => None,
     };
-    Ok(Video::open_with(video, OpenOptions { stream: args.stream, threads: args.threads, index })?)
+    Ok(Video::open_with(video, OpenOptions { stream: args.stream, threads: args.threads, index, max_pixels: None })?)
 }
 
 pub fn run(cli: Cli) -> Result<()> {

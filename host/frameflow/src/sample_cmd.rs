@@ -92,7 +92,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let params = sampler_params(&args.params, &args.modality)?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let cache = std::env::temp_dir().join("frameflow-cli-components");
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: cache, max_instances: 4, ..RuntimeConfig::default() }, std::sync::Arc::new(VideoPool::new(None)))?;
+    let runtime = Runtime::new(RuntimeConfig { cache_dir: cache, max_instances: 4, ..RuntimeConfig::default() }, std::sync::Arc::new(VideoPool::new(None, None)))?;
     let name = register_sampler(&runtime, &args.sampler, &args.config)?;
 
     // Plan every video first, so bad params fail before anything is written.

@@ -11,15 +11,21 @@ use ffmpeg::frame;
 use crate::error::{FfmpegContext, MediaError, Result};
 use crate::probe::open_input;
 
-/// Decoder threads: 0 lets FFmpeg pick (one per core, as the ffmpeg CLI does).
+/// How decoders are opened.
 #[derive(Clone, Copy, Debug, Default)]
-pub struct DecodeThreads(pub usize);
+pub struct DecoderSettings {
+    /// Decoder threads: 0 lets FFmpeg pick (one per core, as the ffmpeg CLI does).
+    pub threads: usize,
+    /// Largest picture (width × height) the decoder may allocate; larger pictures, even
+    /// ones announced only mid-stream, are refused by libavcodec instead of allocated.
+    pub max_pixels: Option<u64>,
+}
 
 pub(crate) struct StreamDecoder {
     path: PathBuf,
     input: Input,
     stream_index: usize,
-    threads: DecodeThreads,
+    threads: DecoderSettings,
     decoder: ffmpeg::decoder::Video,
     /// The demuxer has no more packets for us.
     packets_done: bool,
@@ -32,12 +38,12 @@ pub(crate) struct StreamDecoder {
 }
 
 impl StreamDecoder {
-    pub fn open(path: &Path, stream_index: usize, threads: DecodeThreads) -> Result<StreamDecoder> {
+    pub fn open(path: &Path, stream_index: usize, threads: DecoderSettings) -> Result<StreamDecoder> {
         let input = open_input(path)?;
         Self::with_input(path, input, stream_index, threads)
     }
 
-    pub fn with_input(path: &Path, input: Input, stream_index: usize, threads: DecodeThreads) -> Result<StreamDecoder> {
+    pub fn with_input(path: &Path, input: Input, stream_index: usize, threads: DecoderSettings) -> Result<StreamDecoder> {
         let decoder = open_decoder(path, &input, stream_index, threads)?;
         Ok(StreamDecoder {
             path: path.to_path_buf(),
@@ -79,8 +85,10 @@ impl StreamDecoder {
 
     /// Reads packets until one of our stream is sent to the decoder or the input ends.
     fn feed_one_packet(&mut self) {
-        let mut packet = ffmpeg::Packet::empty();
         loop {
+            // A fresh packet per read: av_read_frame overwrites the packet it is given without
+            // releasing it, so reusing one leaked every packet of the other streams (audio).
+            let mut packet = ffmpeg::Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.stream_index => {
                     if let Err(e) = self.decoder.send_packet(&packet) {
@@ -142,7 +150,7 @@ impl StreamDecoder {
     }
 }
 
-fn open_decoder(path: &Path, input: &Input, stream_index: usize, threads: DecodeThreads) -> Result<ffmpeg::decoder::Video> {
+fn open_decoder(path: &Path, input: &Input, stream_index: usize, threads: DecoderSettings) -> Result<ffmpeg::decoder::Video> {
     let stream = input.stream(stream_index).expect("stream index validated by select_stream");
     let params = stream.parameters();
     let codec_name = params.id().name().to_string();
@@ -153,9 +161,14 @@ fn open_decoder(path: &Path, input: &Input, stream_index: usize, threads: Decode
     }
     // Packet timestamps are in the stream time base; tell the decoder so its outputs match.
     ctx.set_time_base(stream.time_base());
-    // SAFETY: plain field write on the codec context we own, before it is opened. The
+    // SAFETY: plain field writes on the codec context we own, before it is opened. The
     // thread type stays FFmpeg's default (frame and slice), as in the ffmpeg CLI.
-    unsafe { (*ctx.as_mut_ptr()).thread_count = threads.0 as i32 };
+    unsafe {
+        (*ctx.as_mut_ptr()).thread_count = threads.threads as i32;
+        if let Some(max) = threads.max_pixels {
+            (*ctx.as_mut_ptr()).max_pixels = max.min(i64::MAX as u64) as i64;
+        }
+    }
     ctx.decoder().video().map_err(|e| match e {
         ffmpeg::Error::DecoderNotFound => MediaError::UnsupportedCodec { path: path.to_path_buf(), codec: codec_name },
         other => MediaError::Ffmpeg { context: format!("{}: opening {codec_name} decoder", path.display()), source: other },

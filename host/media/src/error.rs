@@ -24,6 +24,9 @@ pub enum MediaError {
     #[error("{}: no decoder for codec '{codec}' in this FFmpeg build", path.display())]
     UnsupportedCodec { path: PathBuf, codec: String },
 
+    #[error("{}: the picture is {width}x{height} ({:.1} megapixels), over this host's limit of {:.1} megapixels", path.display(), *width as f64 * *height as f64 / 1e6, *limit as f64 / 1e6)]
+    TooManyPixels { path: PathBuf, width: u32, height: u32, limit: u64 },
+
     #[error("{}: the video stream has no decodable frames", .0.display())]
     NoFrames(PathBuf),
 
@@ -38,6 +41,9 @@ pub enum MediaError {
 
     #[error("undecodable data at pts {pts} (frame index {index}): {reason}")]
     Undecodable { index: usize, pts: i64, reason: String },
+
+    #[error("stopped: the work was cancelled (its deadline passed or its client went away)")]
+    Interrupted,
 
     #[error("invalid option: {0}")]
     InvalidOption(String),

@@ -15,7 +15,7 @@ use ffmpeg::codec::packet::Ref as _;
 use ffmpeg::format::context::Input;
 use serde::{Deserialize, Serialize};
 
-use crate::decode::{DecodeThreads, StreamDecoder};
+use crate::decode::{DecoderSettings, StreamDecoder};
 use crate::error::{MediaError, Result};
 use crate::video::{FrameId, FrameSelector};
 
@@ -79,7 +79,7 @@ pub struct FrameIndex {
 
 impl FrameIndex {
     /// Builds the index: a packet scan, or a decode pass when packets cannot tell.
-    pub(crate) fn build(path: &Path, input: &mut Input, stream_index: usize, threads: DecodeThreads) -> Result<FrameIndex> {
+    pub(crate) fn build(path: &Path, input: &mut Input, stream_index: usize, threads: DecoderSettings) -> Result<FrameIndex> {
         let source_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         let stream = input.stream(stream_index).expect("validated stream index");
         let tb = stream.time_base();
@@ -272,9 +272,10 @@ fn seeks_by_dts(input: &Input) -> bool {
 fn scan_packets(input: &mut Input, stream_index: usize, by_dts: bool) -> Option<PacketScan> {
     let mut frames = Vec::new();
     let mut seek_points = Vec::new();
-    let mut packet = ffmpeg::Packet::empty();
     let mut missing_pts = false;
     loop {
+        // A fresh packet per read: av_read_frame does not release the packet it overwrites.
+        let mut packet = ffmpeg::Packet::empty();
         match packet.read(input) {
             Ok(()) if packet.stream() == stream_index => {}
             Ok(()) => continue,
@@ -302,7 +303,7 @@ fn scan_packets(input: &mut Input, stream_index: usize, by_dts: bool) -> Option<
 }
 
 /// One decode pass, recording what the decoder actually outputs.
-fn scan_decoded(path: &Path, stream_index: usize, threads: DecodeThreads, source_size: u64, time_base: [i32; 2]) -> Result<FrameIndex> {
+fn scan_decoded(path: &Path, stream_index: usize, threads: DecoderSettings, source_size: u64, time_base: [i32; 2]) -> Result<FrameIndex> {
     let mut decoder = StreamDecoder::open(path, stream_index, threads)?;
     let mut frame = ffmpeg::frame::Video::empty();
     let mut frames = Vec::new();

@@ -3,12 +3,14 @@
 //! The decoder stays open between calls, so sequential and nearby requests never re-seek.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use ffmpeg_next as ffmpeg;
 use ffmpeg::frame;
 use serde::{Deserialize, Serialize};
 
-use crate::decode::{DecodeThreads, StreamDecoder};
+use crate::decode::{DecoderSettings, StreamDecoder};
 use crate::encode::{encode_image, ImageFormat};
 use crate::error::{MediaError, Result};
 use crate::index::{FrameIndex, IndexMethod, SeekPoint};
@@ -28,6 +30,10 @@ pub struct OpenOptions {
     pub threads: usize,
     /// A packet index saved earlier with [`FrameIndex::to_json`], to skip the scan.
     pub index: Option<FrameIndex>,
+    /// Largest picture (width × height) accepted: a bigger stream is refused at open with
+    /// [`MediaError::TooManyPixels`], and the decoder refuses bigger pictures mid-stream.
+    /// `None`: FFmpeg's own limit.
+    pub max_pixels: Option<u64>,
 }
 
 /// Which frame: by 0-based presentation index, by exact pts, or by time (`ffmpeg -ss` rule).
@@ -87,6 +93,8 @@ pub struct Video {
     /// (an I-frame the demuxer does not treat as a sync sample): seeking to them skips
     /// nothing, so they are passed over when deciding whether and where to seek.
     landed_early: Vec<i64>,
+    /// When set, decoding stops with [`MediaError::Interrupted`] at the next picture.
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 impl Video {
@@ -99,7 +107,13 @@ impl Video {
         let mut input = open_input(path)?;
         let stream_index = select_stream(&input, path, options.stream)?;
         let facts = StreamFacts::read(&input, stream_index);
-        let threads = DecodeThreads(options.threads);
+        if let Some(limit) = options.max_pixels {
+            let (width, height) = (facts.coded_width, facts.coded_height);
+            if width as u64 * height as u64 > limit {
+                return Err(MediaError::TooManyPixels { path: path.to_path_buf(), width, height, limit });
+            }
+        }
+        let threads = DecoderSettings { threads: options.threads, max_pixels: options.max_pixels };
         let index = match options.index {
             Some(index) => {
                 check_index(path, &index, stream_index)?;
@@ -120,7 +134,14 @@ impl Video {
             current: frame::Video::empty(),
             decoded: 0,
             landed_early: Vec::new(),
+            interrupt: None,
         })
+    }
+
+    /// A flag that, once set, makes every decode stop at its next picture with
+    /// [`MediaError::Interrupted`] (work nobody waits for any more). `None` clears it.
+    pub fn set_interrupt(&mut self, flag: Option<Arc<AtomicBool>>) {
+        self.interrupt = flag;
     }
 
     /// Pictures decoded since this video was opened, including those decoded only to reach
@@ -303,6 +324,10 @@ impl Video {
             self.position = None;
         }
         loop {
+            if self.interrupt.as_ref().is_some_and(|f| f.load(Ordering::Relaxed)) {
+                self.position = None;
+                return Err(MediaError::Interrupted);
+            }
             let just_seeked = self.position.is_none();
             if !self.decoder.next_frame(&mut self.current)? {
                 self.position = None;

@@ -82,6 +82,9 @@ pub enum PlanError {
     Flow(#[from] frameflow_flow::FlowError),
     #[error("writing {name}: {reason}")]
     Emit { name: String, reason: String },
+    /// The host would not grant what the plan needs (memory): now (`busy`), or ever.
+    #[error("{reason}")]
+    Refused { reason: String, busy: bool },
 }
 
 /// What a decoded frame is wanted for.
@@ -108,8 +111,57 @@ pub fn execute(
     video: &mut Video,
     clips: &[PlannedClip],
     spec: &OutputSpec,
-    mut emit: impl FnMut(Output, Vec<u8>) -> Result<(), String>,
+    emit: impl FnMut(Output, Vec<u8>) -> Result<(), String>,
 ) -> Result<RunStats, PlanError> {
+    prepare(video, clips, spec)?.run(video, spec, emit)
+}
+
+/// A plan resolved against its video, before anything is decoded: which frames are needed
+/// for what, and how many greyscale frames the flow pairs will hold at once.
+pub struct Prepared {
+    uses: BTreeMap<usize, Uses>,
+    pairs: Vec<FlowPair>,
+}
+
+impl Prepared {
+    /// Distinct frames the plan decodes.
+    pub fn frames_needed(&self) -> usize {
+        self.uses.len()
+    }
+
+    /// The most greyscale frames held at once while the plan runs: a flow pair's earlier
+    /// frame is held from its decode until its later frame arrives, so far-apart pairs
+    /// hold many. What a chunk costs in memory beyond one decoded frame.
+    pub fn peak_held_frames(&self) -> usize {
+        let mut pending: HashMap<usize, usize> = HashMap::new();
+        let mut peak = 0;
+        for (&i, wanted) in &self.uses {
+            if wanted.pairs.is_empty() {
+                continue;
+            }
+            pending.insert(i, wanted.pairs.len());
+            peak = peak.max(pending.len());
+            for &p in &wanted.pairs {
+                let pair = &self.pairs[p];
+                if pair.from.max(pair.to) != i {
+                    continue;
+                }
+                for end in [pair.from, pair.to].into_iter().take(if pair.from == pair.to { 1 } else { 2 }) {
+                    if let Some(n) = pending.get_mut(&end) {
+                        *n -= 1;
+                        if *n == 0 {
+                            pending.remove(&end);
+                        }
+                    }
+                }
+            }
+        }
+        peak
+    }
+}
+
+/// Resolves `clips` against `video` and works out what each needed frame is for.
+pub fn prepare(video: &Video, clips: &[PlannedClip], spec: &OutputSpec) -> Result<Prepared, PlanError> {
     let references: usize = clips.iter().map(|c| c.frames.len() + c.flow_to.len()).sum();
     if references > MAX_REFERENCES {
         return Err(PlanError::TooLarge(references));
@@ -147,72 +199,85 @@ pub fn execute(
         }
     }
 
-    let needed: Vec<usize> = uses.keys().copied().collect();
-    let decoded_before = video.frames_decoded();
-    let mut stats = RunStats { frames_needed: needed.len() as u64, ..RunStats::default() };
-    let engine = FlowEngine::new(spec.algorithm);
-    // Greyscale copies of frames that a pending flow pair still needs, and how many pairs.
-    let mut held: HashMap<usize, (FrameId, GrayImage, usize)> = HashMap::new();
-    let ext = spec.format.extension();
+    Ok(Prepared { uses, pairs })
+}
 
-    // The media core's callback speaks MediaError; a failure of our own is kept here and
-    // the walk stopped.
-    let mut failure: Option<PlanError> = None;
-    let mut on_frame = |frame: frameflow_media::Frame| -> Result<(), PlanError> {
-        let i = frame.id.index;
-        let wanted = &uses[&i];
-        if !wanted.images.is_empty() {
-            // Repeated frames (repeat_last, overlapping clips) are encoded once.
-            let bytes = frame.encode(spec.format, spec.quality)?;
-            for &(clip, k) in &wanted.images {
-                let name = format!("{clip:05}/img_{k:05}.{ext}");
-                let out = Output { clip, k, kind: OutputKind::Rgb, name: name.clone(), frame: frame.id, to: None };
-                emit(out, bytes.clone()).map_err(|reason| PlanError::Emit { name, reason })?;
-            }
-        }
-        if wanted.pairs.is_empty() {
-            return Ok(());
-        }
-        let gray = GrayImage::from_rgb(&frame.image.data, frame.image.width, frame.image.height)?;
-        held.insert(i, (frame.id, gray, wanted.pairs.len()));
-        for &p in &wanted.pairs {
-            let pair = &pairs[p];
-            // A pair is computed when its later frame arrives; both are held by then.
-            if pair.from.max(pair.to) != i {
-                continue;
-            }
-            let (from_id, from_gray, _) = &held[&pair.from];
-            let (to_id, to_gray, _) = &held[&pair.to];
-            let field = engine.compute(from_gray, to_gray)?;
-            stats.flows_computed += 1;
-            let (from_id, to_id) = (*from_id, *to_id);
-            for (kind, x, plane) in [(OutputKind::FlowX, true, "flow_x"), (OutputKind::FlowY, false, "flow_y")] {
-                let bytes = field.to_jpeg_plane(spec.bound, x)?;
-                for &(clip, k) in &pair.uses {
-                    let name = format!("{clip:05}/{plane}_{k:05}.jpg");
-                    let out = Output { clip, k, kind, name: name.clone(), frame: from_id, to: Some(to_id) };
+impl Prepared {
+    /// Decodes, computes and emits everything the plan asks for (see [`execute`]).
+    pub fn run(
+        self,
+        video: &mut Video,
+        spec: &OutputSpec,
+        mut emit: impl FnMut(Output, Vec<u8>) -> Result<(), String>,
+    ) -> Result<RunStats, PlanError> {
+        let Prepared { uses, pairs } = self;
+        let needed: Vec<usize> = uses.keys().copied().collect();
+        let decoded_before = video.frames_decoded();
+        let mut stats = RunStats { frames_needed: needed.len() as u64, ..RunStats::default() };
+        let engine = FlowEngine::new(spec.algorithm);
+        // Greyscale copies of frames that a pending flow pair still needs, and how many pairs.
+        let mut held: HashMap<usize, (FrameId, GrayImage, usize)> = HashMap::new();
+        let ext = spec.format.extension();
+
+        // The media core's callback speaks MediaError; a failure of our own is kept here and
+        // the walk stopped.
+        let mut failure: Option<PlanError> = None;
+        let mut on_frame = |frame: frameflow_media::Frame| -> Result<(), PlanError> {
+            let i = frame.id.index;
+            let wanted = &uses[&i];
+            if !wanted.images.is_empty() {
+                // Repeated frames (repeat_last, overlapping clips) are encoded once.
+                let bytes = frame.encode(spec.format, spec.quality)?;
+                for &(clip, k) in &wanted.images {
+                    let name = format!("{clip:05}/img_{k:05}.{ext}");
+                    let out = Output { clip, k, kind: OutputKind::Rgb, name: name.clone(), frame: frame.id, to: None };
                     emit(out, bytes.clone()).map_err(|reason| PlanError::Emit { name, reason })?;
                 }
             }
-            release(&mut held, pair.from);
-            if pair.to != pair.from {
-                release(&mut held, pair.to);
+            if wanted.pairs.is_empty() {
+                return Ok(());
             }
+            let gray = GrayImage::from_rgb(&frame.image.data, frame.image.width, frame.image.height)?;
+            held.insert(i, (frame.id, gray, wanted.pairs.len()));
+            for &p in &wanted.pairs {
+                let pair = &pairs[p];
+                // A pair is computed when its later frame arrives; both are held by then.
+                if pair.from.max(pair.to) != i {
+                    continue;
+                }
+                let (from_id, from_gray, _) = &held[&pair.from];
+                let (to_id, to_gray, _) = &held[&pair.to];
+                let field = engine.compute(from_gray, to_gray)?;
+                stats.flows_computed += 1;
+                let (from_id, to_id) = (*from_id, *to_id);
+                for (kind, x, plane) in [(OutputKind::FlowX, true, "flow_x"), (OutputKind::FlowY, false, "flow_y")] {
+                    let bytes = field.to_jpeg_plane(spec.bound, x)?;
+                    for &(clip, k) in &pair.uses {
+                        let name = format!("{clip:05}/{plane}_{k:05}.jpg");
+                        let out = Output { clip, k, kind, name: name.clone(), frame: from_id, to: Some(to_id) };
+                        emit(out, bytes.clone()).map_err(|reason| PlanError::Emit { name, reason })?;
+                    }
+                }
+                release(&mut held, pair.from);
+                if pair.to != pair.from {
+                    release(&mut held, pair.to);
+                }
+            }
+            Ok(())
+        };
+        let walked = video.for_each_frame_at(&needed, &spec.render, |frame| {
+            on_frame(frame).map_err(|e| {
+                failure = Some(e);
+                MediaError::InvalidOption("stopped: an output failed".into())
+            })
+        });
+        if let Some(e) = failure {
+            return Err(e);
         }
-        Ok(())
-    };
-    let walked = video.for_each_frame_at(&needed, &spec.render, |frame| {
-        on_frame(frame).map_err(|e| {
-            failure = Some(e);
-            MediaError::InvalidOption("stopped: an output failed".into())
-        })
-    });
-    if let Some(e) = failure {
-        return Err(e);
+        walked?;
+        stats.frames_decoded = video.frames_decoded() - decoded_before;
+        Ok(stats)
     }
-    walked?;
-    stats.frames_decoded = video.frames_decoded() - decoded_before;
-    Ok(stats)
 }
 
 /// One pair is done with frame `i`: drop it when no pair needs it any more.

@@ -11,4 +11,4 @@
 
 mod execute;
 
-pub use execute::{execute, Output, OutputKind, OutputSpec, PlanError, PlannedClip, RunStats};
+pub use execute::{execute, prepare, Output, OutputKind, OutputSpec, PlanError, PlannedClip, Prepared, RunStats};

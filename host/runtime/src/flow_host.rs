@@ -12,6 +12,7 @@ use wasmtime::component::Resource;
 
 use crate::bindings::frameflow::media::flow::{Algorithm as WitAlgorithm, FlowEncoding, Host, HostFlowField};
 use crate::bindings::frameflow::media::types::MediaError;
+use crate::admission::{estimate, MemoryPermit};
 use crate::media_host::{blocking, FrameHandle};
 use crate::sandbox::Sandbox;
 
@@ -26,9 +27,10 @@ pub(crate) fn flow_slots() -> &'static Arc<tokio::sync::Semaphore> {
     })
 }
 
-/// A guest's `flow-field`.
+/// A guest's `flow-field`, holding its share of the media-memory pool while it lives.
 pub struct FlowHandle {
     field: Arc<FlowField>,
+    _memory: MemoryPermit,
 }
 
 type MediaResult<T> = wasmtime::Result<Result<T, MediaError>>;
@@ -60,14 +62,28 @@ impl HostFlowField for Sandbox {
                 b.image.width, b.image.height
             ))));
         }
+        let max = self.limits.max_flow_pixels;
+        if w as u64 * h as u64 > max {
+            return Ok(Err(MediaError::TooLarge(format!(
+                "optical flow on {w}x{h} frames is over this host's limit of {:.1} megapixels; ask for smaller frames (width/height)",
+                max as f64 / 1e6
+            ))));
+        }
         if let Err(e) = self.check_frame_budget(1, (w as usize) * (h as usize) * 8) {
             return Ok(Err(e));
         }
+        let algorithm = algorithm(algo);
+        let mut memory = match self.reserve_memory("optical flow", estimate::flow(w, h, algorithm) + estimate::flow_field(w, h)).await {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e)),
+        };
+        let field_memory = memory.split(estimate::flow_field(w, h));
         let _slot = flow_slots().clone().acquire_owned().await?;
         let computed = blocking(move || {
+            let _working = memory;
             let prev = GrayImage::from_rgb(&a.image.data, w, h)?;
             let next = GrayImage::from_rgb(&b.image.data, w, h)?;
-            FlowEngine::new(algorithm(algo)).compute(&prev, &next)
+            FlowEngine::new(algorithm).compute(&prev, &next)
         })
         .await?;
         let field = match computed {
@@ -76,7 +92,7 @@ impl HostFlowField for Sandbox {
         };
         self.budget.frames += 1;
         self.budget.frame_bytes += field_bytes(&field);
-        Ok(Ok(self.table.push(FlowHandle { field: Arc::new(field) })?))
+        Ok(Ok(self.table.push(FlowHandle { field: Arc::new(field), _memory: field_memory })?))
     }
 
     async fn width(&mut self, flow: Resource<FlowHandle>) -> wasmtime::Result<u32> {

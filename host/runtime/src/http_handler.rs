@@ -61,7 +61,7 @@ impl HttpComponent {
     /// A fresh sandboxed store for `tenant` that stops the guest at `deadline_at`.
     fn new_store(&self, tenant: TenantStore, deadline_at: Instant) -> Store<Sandbox> {
         let inner = &self.runtime.inner;
-        let sandbox = Sandbox::new(tenant, inner.videos.clone(), inner.samplers.clone(), inner.limits.clone());
+        let sandbox = Sandbox::new(tenant, inner.shared.clone(), inner.limits.clone(), deadline_at);
         let mut store = Store::new(&inner.engine, sandbox);
         store.limiter(|s| &mut s.store_limits);
         // Check the deadline at every epoch tick, yielding in between so a busy guest
@@ -80,18 +80,25 @@ impl HttpComponent {
         let Some(worker) = self.worker.clone() else {
             return Err(self.failure(500, "not_a_worker", "does not export frameflow:sampler/job-worker"));
         };
-        let permit = match self.runtime.inner.instances.clone().acquire_owned().await {
+        let permit = match self.runtime.admission().instance(deadline).await {
             Ok(p) => p,
-            Err(_) => return Err(self.failure(503, "busy", "the runtime is shutting down")),
+            Err(refusal) => return Err(self.failure(503, "busy", refusal)),
         };
-        let mut store = self.new_store(tenant, Instant::now() + deadline);
+        let deadline_at = Instant::now() + deadline;
+        let mut store = self.new_store(tenant, deadline_at);
         let owner = owner.to_string();
-        let ran = tokio::spawn(async move {
+        let task = AbortOnDrop::new(tokio::spawn(async move {
             let _permit = permit;
             let instance = worker.instantiate_async(&mut store).await?;
             instance.frameflow_sampler_job_worker().call_step(&mut store, &owner).await
-        })
-        .await;
+        }));
+        // The epoch deadline only stops guest code; a host call past the deadline is
+        // stopped here (dropping the store cancels the host work it started).
+        let grace = std::time::Duration::from_millis(500);
+        let ran = match tokio::time::timeout_at((deadline_at + grace).into(), task).await {
+            Ok(ran) => ran,
+            Err(_) => return Err(self.failure(503, "component_timeout", format!("job step stopped after its deadline of {deadline:?}"))),
+        };
         match ran {
             Ok(Ok(Ok(more))) => Ok(more),
             Ok(Ok(Err(message))) => Err(self.failure(500, "job_step_failed", message)),
@@ -122,13 +129,12 @@ impl HttpComponent {
     {
         let inner = &self.runtime.inner;
         let limits = inner.limits.clone();
-        let started = Instant::now();
-        let deadline_at = started + limits.deadline;
-
-        let permit = match tokio::time::timeout(limits.deadline, inner.instances.clone().acquire_owned()).await {
-            Ok(Ok(p)) => p,
-            _ => return Err(self.failure(503, "busy", "no free instance slot before the deadline")),
+        // Waiting in line is bounded on its own; the deadline covers the component's work.
+        let permit = match self.runtime.admission().instance(inner.queue_wait.min(limits.deadline)).await {
+            Ok(p) => p,
+            Err(refusal) => return Err(self.failure(503, "busy", refusal)),
         };
+        let deadline_at = Instant::now() + limits.deadline;
 
         let mut store = self.new_store(tenant, deadline_at);
 
@@ -146,13 +152,15 @@ impl HttpComponent {
         let instantiate_ns = Arc::new(AtomicU64::new(0));
         let instantiate_clock = instantiate_ns.clone();
         let pre = self.pre.clone();
-        let task = tokio::spawn(async move {
+        // Aborted (dropping the store, which cancels its host work) if this future is
+        // dropped before the component has answered: the client went away.
+        let mut task = AbortOnDrop::new(tokio::spawn(async move {
             let _permit = permit;
             let t = Instant::now();
             let proxy = pre.instantiate_async(&mut store).await?;
             instantiate_clock.store(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
             proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
-        });
+        }));
 
         // The guest answers through the outparam; if it never does, the task says why.
         let grace = std::time::Duration::from_millis(500);
@@ -163,21 +171,20 @@ impl HttpComponent {
                 if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("instantiate;dur={ms:.3}")) {
                     response.headers_mut().append("server-timing", v);
                 }
+                // The guest still streams the body: the task must outlive this call.
+                task.detach();
                 Ok(response)
             }
             Ok(Ok(Err(code))) => Err(self.failure(500, "component_error", format!("the component answered with an error: {code:?}"))),
             Ok(Err(_)) => {
-                let outcome = match task.await {
+                let outcome = match (&mut task).await {
                     Ok(Ok(())) => return Err(self.failure(500, "no_response", "the component returned without a response")),
                     Ok(Err(e)) => e,
                     Err(join) => return Err(self.failure(500, "component_crashed", join)),
                 };
                 Err(self.classify(outcome))
             }
-            Err(_) => {
-                task.abort();
-                Err(self.failure(503, "component_timeout", format!("no response within {:?}", limits.deadline)))
-            }
+            Err(_) => Err(self.failure(503, "component_timeout", format!("no response within {:?}", limits.deadline))),
         }
     }
 
@@ -199,5 +206,38 @@ impl HttpComponent {
             None => format!("{:#}", err.root_cause()),
         };
         self.failure(500, "component_trapped", format!("trapped: {why}"))
+    }
+}
+
+/// A spawned task that is aborted when this handle is dropped, unless detached first.
+struct AbortOnDrop<T>(Option<tokio::task::JoinHandle<T>>);
+
+impl<T> AbortOnDrop<T> {
+    fn new(handle: tokio::task::JoinHandle<T>) -> Self {
+        AbortOnDrop(Some(handle))
+    }
+
+    /// Lets the task run on by itself.
+    fn detach(mut self) {
+        self.0.take();
+    }
+}
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        if let Some(handle) = self.0.take() {
+            handle.abort();
+        }
+    }
+}
+
+impl<T> std::future::Future for AbortOnDrop<T> {
+    type Output = Result<T, tokio::task::JoinError>;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
+        match self.0.as_mut() {
+            Some(handle) => std::pin::Pin::new(handle).poll(cx),
+            None => std::task::Poll::Pending,
+        }
     }
 }

@@ -5,6 +5,9 @@
 //! - `compile_cache.rs` compiles each component once and keeps the machine code on disk,
 //!   keyed by the engine's compatibility hash and authenticated with a host secret, so the
 //!   host never deserializes code it did not compile itself.
+//! - `admission.rs` ([`Admission`]) decides what work may start: one fair queue of
+//!   component-instance slots and one pool of media working memory, shared by requests and
+//!   job steps, with [`admission::estimate`]s of what decoding and flow need.
 //! - `sandbox.rs` is the per-request store: memory cap, epoch deadline, host-resource
 //!   budget ([`SandboxLimits`]), tenant identity.
 //! - `media_host.rs` implements `frameflow:media` over the media core; decoding and
@@ -21,6 +24,7 @@
 //! - `http_handler.rs` invokes a component's `wasi:http/incoming-handler` for one request,
 //!   and a job component's `job-worker.step` for background work.
 
+pub mod admission;
 mod bindings;
 mod compile_cache;
 mod flow_host;
@@ -33,6 +37,7 @@ mod sandbox;
 mod store_host;
 mod video_pool;
 
+pub use admission::{Admission, Refusal};
 pub use flow_host::FLOW_WORKERS;
 pub use http_handler::{HandlerOutcome, HttpComponent, ResponseBody};
 pub use runtime::{Runtime, RuntimeConfig};

@@ -14,6 +14,7 @@ use crate::bindings::frameflow::media::types::{
     VideoInfo,
 };
 use crate::bindings::frameflow::media::video::{Host, HostFrame, HostVideo};
+use crate::admission::{estimate, MemoryPermit};
 use crate::sandbox::Sandbox;
 use crate::video_pool::{MediaRootError, PooledVideo};
 
@@ -26,9 +27,10 @@ pub struct VideoHandle {
     pub(crate) label: String,
 }
 
-/// A guest's `frame`.
+/// A guest's `frame`, holding its share of the media-memory pool while it lives.
 pub struct FrameHandle {
     pub(crate) frame: Arc<Frame>,
+    _memory: MemoryPermit,
 }
 
 type MediaResult<T> = wasmtime::Result<Result<T, MediaError>>;
@@ -49,6 +51,8 @@ fn to_wit(err: CoreError, video: &PooledVideoName) -> MediaError {
         }
         CoreError::InvalidOption(_) => MediaError::Invalid(message),
         CoreError::Undecodable { .. } => MediaError::Undecodable(message),
+        CoreError::TooManyPixels { .. } => MediaError::OverLimit(message),
+        CoreError::Interrupted => MediaError::Busy(message),
         _ => MediaError::Internal(message),
     }
 }
@@ -170,7 +174,8 @@ impl Sandbox {
         Ok(self.table.get(handle)?)
     }
 
-    fn push_frames(&mut self, frames: Vec<Frame>) -> MediaResult<Vec<Resource<FrameHandle>>> {
+    /// Hands decoded frames to the guest; each keeps its share of `memory`.
+    fn push_frames(&mut self, frames: Vec<Frame>, mut memory: MemoryPermit) -> MediaResult<Vec<Resource<FrameHandle>>> {
         let bytes: usize = frames.iter().map(|f| f.image.data.len()).sum();
         if let Err(e) = self.check_frame_budget(frames.len(), bytes) {
             return Ok(Err(e));
@@ -179,9 +184,23 @@ impl Sandbox {
         self.budget.frame_bytes += bytes;
         let mut handles = Vec::with_capacity(frames.len());
         for frame in frames {
-            handles.push(self.table.push(FrameHandle { frame: Arc::new(frame) })?);
+            let share = memory.split(frame.image.data.len() as u64);
+            handles.push(self.table.push(FrameHandle { frame: Arc::new(frame), _memory: share })?);
         }
         Ok(Ok(handles))
+    }
+
+    /// Checks a render request against the video and this host's limits before anything
+    /// is spent on it: a bad crop is a 400 however big it is, an output over the size
+    /// limit a 413. Returns the output size.
+    pub(crate) fn check_render(&self, options: &RenderOptions, display: (u32, u32)) -> Result<(u32, u32), MediaError> {
+        options.validate(display.0, display.1).map_err(|e| MediaError::Invalid(e.to_string()))?;
+        let (w, h) = options.output_size(display.0, display.1);
+        let max = self.limits.max_output_side;
+        if w > max || h > max {
+            return Err(MediaError::TooLarge(format!("the output would be {w}x{h}; this host renders at most {max}x{max}")));
+        }
+        Ok((w, h))
     }
 
     async fn decode(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
@@ -192,19 +211,33 @@ impl Sandbox {
         let pooled = handle.video.clone();
         let name = PooledVideoName::new(pooled.path(), &handle.label);
         let options = render_options(render);
-        let (w, h) = options.output_size(pooled.info().width, pooled.info().height);
+        let info = pooled.info();
+        let (w, h) = match self.check_render(&options, (info.width, info.height)) {
+            Ok(size) => size,
+            Err(e) => return Ok(Err(e)),
+        };
         if let Err(e) = self.check_frame_budget(at.len(), at.len() * w as usize * h as usize * 3) {
             return Ok(Err(e));
         }
+        let working = estimate::decode(info.coded_width, info.coded_height, w, h, at.len());
+        let mut memory = match self.reserve_memory("decoding these frames", working).await {
+            Ok(m) => m,
+            Err(e) => return Ok(Err(e)),
+        };
+        let outputs = memory.split(at.len() as u64 * w as u64 * h as u64 * 3);
+        let interrupt = Some(self.cancel.flag());
         let decoded = blocking(move || {
-            pooled.with_video(|v| {
+            let decoded = pooled.with_video(interrupt, |v| {
                 let indices = at.into_iter().map(|s| v.resolve(selector(s))).collect::<Result<Vec<_>, _>>()?;
                 v.frames(&indices, &options)
-            })
+            });
+            // The decoder's working memory is free again once the frames exist.
+            drop(memory);
+            decoded
         })
         .await?;
         match decoded {
-            Ok(frames) => self.push_frames(frames),
+            Ok(frames) => self.push_frames(frames, outputs),
             Err(e) => Ok(Err(to_wit(e, &name))),
         }
     }
@@ -222,7 +255,9 @@ impl HostVideo for Sandbox {
             Err(e @ frameflow_store::StoreError::InvalidKey { .. }) => return Ok(Err(MediaError::Invalid(e.to_string()))),
             Err(e) => return Ok(Err(MediaError::Internal(e.to_string()))),
         };
-        let index_key = format!("{key}.index.json");
+        // The index cache lives in frameflow's own namespace, never beside a tenant's
+        // object (frameflow-guest's `index_key` names the same place).
+        let index_key = format!("indexes/{key}.json");
         let index_key = frameflow_store::validate_key(&index_key).is_ok().then_some(index_key);
         self.open_video(path, key, index_key).await
     }

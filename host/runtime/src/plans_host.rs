@@ -14,6 +14,7 @@ use wasmtime::component::Resource;
 use crate::bindings::frameflow::media::plans::{Host, Output, OutputKind, OutputSpec, PlannedClip, RunResult, RunStats};
 use crate::bindings::frameflow::media::types::{FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError};
 use crate::media_host::{blocking, render_options, selector, to_wit_error, VideoHandle};
+use crate::admission::estimate;
 use crate::sandbox::Sandbox;
 
 /// Encoded outputs waiting for the store at once.
@@ -46,13 +47,26 @@ impl Host for Sandbox {
         };
         let handle = self.video_handle(&source)?;
         let (pooled, label) = (handle.video.clone(), handle.label.clone());
+        let render = render_options(spec.render);
+        let (coded_w, coded_h) = (pooled.info().coded_width, pooled.info().coded_height);
+        let (w, h) = match self.check_render(&render, (pooled.info().width, pooled.info().height)) {
+            Ok(size) => size,
+            Err(e) => return Ok(Err(e)),
+        };
+        let algorithm = crate::flow_host::algorithm(spec.algorithm);
+        if spec.flow && w as u64 * h as u64 > self.limits.max_flow_pixels {
+            return Ok(Err(MediaError::TooLarge(format!(
+                "optical flow on {w}x{h} frames is over this host's limit of {:.1} megapixels; ask for smaller frames (width/height)",
+                self.limits.max_flow_pixels as f64 / 1e6
+            ))));
+        }
         let core_spec = CoreSpec {
             rgb: spec.rgb,
             flow: spec.flow,
             format,
             quality: spec.quality,
-            render: render_options(spec.render),
-            algorithm: crate::flow_host::algorithm(spec.algorithm),
+            render,
+            algorithm,
             bound: spec.bound,
         };
         let core_clips: Vec<CoreClip> = clips
@@ -73,10 +87,34 @@ impl Host for Sandbox {
             false => None,
         };
         let prefix = spec.prefix;
+        let (admission, deadline_at, interrupt) = (self.admission.clone(), self.deadline_at, Some(self.cancel.flag()));
+        let runtime = tokio::runtime::Handle::current();
         let ran = blocking(move || {
             let mut outputs = Vec::new();
-            let stats = pooled.with_video(|video| {
-                let run = frameflow_plans::execute(video, &core_clips, &core_spec, |out, bytes| {
+            let stats = pooled.with_video(interrupt, |video| {
+                let prepared = match frameflow_plans::prepare(video, &core_clips, &core_spec) {
+                    Ok(p) => p,
+                    Err(CorePlanError::Media(e)) => return Err(e),
+                    Err(e) => return Ok(Err(e)),
+                };
+                // What this chunk holds at once: one decode, the greyscale frames pending
+                // flow pairs keep, the flow solver, and the encoded outputs in the queue.
+                let frame = w as u64 * h as u64;
+                let mut working = estimate::decode(coded_w, coded_h, w, h, 1)
+                    + prepared.peak_held_frames() as u64 * frame
+                    + WRITE_QUEUE as u64 * frame * 3;
+                if core_spec.flow {
+                    working += estimate::flow(w, h, core_spec.algorithm);
+                }
+                let what = format!("this chunk ({} frames, {} held for flow)", prepared.frames_needed(), prepared.peak_held_frames());
+                let _memory = match admission.memory_blocking(&what, working, deadline_at, &runtime) {
+                    Ok(m) => m,
+                    Err(refusal) => {
+                        let busy = matches!(refusal, crate::admission::Refusal::Busy(_));
+                        return Ok(Err(CorePlanError::Refused { reason: refusal.to_string(), busy }));
+                    }
+                };
+                let run = prepared.run(video, &core_spec, |out, bytes| {
                     let key = format!("{prefix}/{}", out.name);
                     outputs.push(Output {
                         clip: out.clip,
@@ -112,6 +150,8 @@ impl Host for Sandbox {
         let stats = match stats {
             Ok(Ok(s)) => s,
             Ok(Err(e @ (CorePlanError::Flow(_) | CorePlanError::Emit { .. }))) => return Ok(Err(MediaError::Internal(e.to_string()))),
+            Ok(Err(CorePlanError::Refused { reason, busy: true })) => return Ok(Err(MediaError::Busy(reason))),
+            Ok(Err(CorePlanError::Refused { reason, busy: false })) => return Ok(Err(MediaError::TooLarge(reason))),
             Ok(Err(e)) => return Ok(Err(MediaError::Invalid(e.to_string()))),
             Err(e) => return Ok(Err(to_wit_error(e, pooled.path(), &label))),
         };

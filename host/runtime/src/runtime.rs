@@ -14,7 +14,8 @@ use crate::bindings::HandlerImports;
 use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::http_handler::HttpComponent;
 use crate::sampler_host::SamplerRegistry;
-use crate::sandbox::{Sandbox, SandboxLimits};
+use crate::admission::Admission;
+use crate::sandbox::{Sandbox, SandboxLimits, SandboxShared};
 use crate::video_pool::VideoPool;
 
 /// How often the epoch advances; deadlines are checked (and long guests yield) this often.
@@ -26,13 +27,24 @@ pub struct RuntimeConfig {
     pub cache_dir: PathBuf,
     /// Per-request limits.
     pub limits: SandboxLimits,
-    /// Component instances alive at once; requests beyond wait (up to their deadline).
+    /// Component instances alive at once (HTTP handlers and job steps; a sampler runs
+    /// inside its caller's slot). Requests beyond wait in line, up to `queue_wait`.
     pub max_instances: u32,
+    /// How long a request waits in line for an instance slot before it is answered 503.
+    pub queue_wait: Duration,
+    /// Media working memory shared by all requests and jobs (decode, render, flow), bytes.
+    pub media_memory_bytes: u64,
 }
 
 impl Default for RuntimeConfig {
     fn default() -> Self {
-        RuntimeConfig { cache_dir: PathBuf::from("data/.cache/components"), limits: SandboxLimits::default(), max_instances: 64 }
+        RuntimeConfig {
+            cache_dir: PathBuf::from("data/.cache/components"),
+            limits: SandboxLimits::default(),
+            max_instances: 64,
+            queue_wait: Duration::from_secs(10),
+            media_memory_bytes: crate::admission::default_media_memory_bytes(),
+        }
     }
 }
 
@@ -45,18 +57,18 @@ pub(crate) struct RuntimeInner {
     pub engine: Engine,
     pub linker: Linker<Sandbox>,
     cache: Arc<CompileCache>,
-    pub videos: Arc<VideoPool>,
-    pub samplers: Arc<SamplerRegistry>,
+    pub shared: SandboxShared,
     pub limits: SandboxLimits,
-    pub instances: Arc<tokio::sync::Semaphore>,
+    pub queue_wait: Duration,
 }
 
 impl Runtime {
     pub fn new(config: RuntimeConfig, videos: Arc<VideoPool>) -> anyhow::Result<Runtime> {
         let mut pooling = PoolingAllocationConfig::new();
         // Room for `max_instances` handlers of a few core instances each (a Rust guest
-        // is its module plus adapter shims).
-        let n = config.max_instances.max(1);
+        // is its module plus adapter shims), and for one sampler nested in each: a
+        // sampler runs inside its caller's slot, so it must never find the pool full.
+        let n = config.max_instances.max(1) * 2;
         pooling
             .total_component_instances(n)
             .total_core_instances(n * 16)
@@ -91,10 +103,13 @@ impl Runtime {
                 engine,
                 linker,
                 cache,
-                videos,
-                samplers,
+                shared: SandboxShared {
+                    videos,
+                    samplers,
+                    admission: Arc::new(Admission::new(config.max_instances.max(1), config.media_memory_bytes)),
+                },
                 limits: config.limits.clone(),
-                instances: Arc::new(tokio::sync::Semaphore::new(n as usize)),
+                queue_wait: config.queue_wait,
             }),
         })
     }
@@ -105,7 +120,12 @@ impl Runtime {
 
     /// The samplers: register built-ins here; tenants' own are found in their stores.
     pub fn samplers(&self) -> &Arc<SamplerRegistry> {
-        &self.inner.samplers
+        &self.inner.shared.samplers
+    }
+
+    /// The instance-slot and media-memory queues.
+    pub fn admission(&self) -> &Arc<Admission> {
+        &self.inner.shared.admission
     }
 
     /// This host's id, stable across restarts with the same cache directory: the owner

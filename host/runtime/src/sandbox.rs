@@ -3,11 +3,14 @@
 //! Every request gets a fresh [`Sandbox`]: its own WASI context (no files, no sockets, no
 //! environment), a memory cap enforced by [`wasmtime::StoreLimits`], an epoch deadline set
 //! by the caller, and a [`Budget`] that caps the host resources (videos, frames, uploads)
-//! the guest can hold. Outgoing HTTP is refused.
+//! the guest can hold. Outgoing HTTP is refused. When the sandbox is dropped (the request
+//! answered, timed out or was abandoned by its client), its [`Cancel`] flag stops any
+//! host work still running for it at the next decoded picture.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use frameflow_store::TenantStore;
 use wasmtime::component::ResourceTable;
@@ -15,6 +18,8 @@ use wasmtime::{StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
+use crate::admission::{Admission, MemoryPermit, Refusal};
+use crate::bindings::frameflow::media::types::MediaError;
 use crate::sampler_host::SamplerRegistry;
 use crate::video_pool::VideoPool;
 
@@ -35,6 +40,10 @@ pub struct SandboxLimits {
     pub max_batch: usize,
     /// Bytes one upload may write (the API's upload size limit).
     pub upload_bytes: u64,
+    /// Largest rendered output side, pixels (width and height each).
+    pub max_output_side: u32,
+    /// Largest frame optical flow is computed on, pixels (width × height).
+    pub max_flow_pixels: u64,
 }
 
 impl Default for SandboxLimits {
@@ -47,6 +56,8 @@ impl Default for SandboxLimits {
             max_frame_bytes: 1 << 30,
             max_batch: 256,
             upload_bytes: 2 << 30,
+            max_output_side: 8192,
+            max_flow_pixels: 4096 * 2160,
         }
     }
 }
@@ -58,6 +69,20 @@ pub(crate) struct Budget {
     pub frames: usize,
     pub frame_bytes: usize,
     pub uploads: usize,
+}
+
+/// Set when the work it belongs to is abandoned; host work polls it between pictures.
+#[derive(Clone, Default, Debug)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+    /// The flag itself, for the media core's interrupt check.
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
 }
 
 /// The data of one request's `Store`.
@@ -72,10 +97,28 @@ pub(crate) struct Sandbox {
     pub tenant: TenantStore,
     pub videos: Arc<VideoPool>,
     pub samplers: Arc<SamplerRegistry>,
+    pub admission: Arc<Admission>,
+    /// When the guest's time is up: host calls waiting in line give up then.
+    pub deadline_at: Instant,
+    pub cancel: Cancel,
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+/// What a sandbox shares with the rest of the runtime.
+#[derive(Clone)]
+pub(crate) struct SandboxShared {
+    pub videos: Arc<VideoPool>,
+    pub samplers: Arc<SamplerRegistry>,
+    pub admission: Arc<Admission>,
 }
 
 impl Sandbox {
-    pub fn new(tenant: TenantStore, videos: Arc<VideoPool>, samplers: Arc<SamplerRegistry>, limits: SandboxLimits) -> Sandbox {
+    pub fn new(tenant: TenantStore, shared: SandboxShared, limits: SandboxLimits, deadline_at: Instant) -> Sandbox {
         let wasi = WasiCtx::builder()
             .inherit_stderr()
             .allow_tcp(false)
@@ -98,8 +141,23 @@ impl Sandbox {
             limits,
             budget: Budget::default(),
             tenant,
-            videos,
-            samplers,
+            videos: shared.videos,
+            samplers: shared.samplers,
+            admission: shared.admission,
+            deadline_at,
+            cancel: Cancel::default(),
+        }
+    }
+
+    /// Reserves media memory for `what`, waiting in line until this request's deadline.
+    /// (The future borrows nothing from the sandbox, which is not `Sync`.)
+    pub fn reserve_memory(&self, what: &str, bytes: u64) -> impl Future<Output = Result<MemoryPermit, MediaError>> + Send + 'static {
+        let (admission, until, what) = (self.admission.clone(), self.deadline_at, what.to_string());
+        async move {
+            admission.memory(&what, bytes, until).await.map_err(|r| match r {
+                Refusal::Busy(m) => MediaError::Busy(m),
+                Refusal::TooLarge(m) => MediaError::TooLarge(m),
+            })
         }
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
@@ -37,6 +38,7 @@ pub struct PooledVideo {
     stamp: FileStamp,
     info: VideoInfo,
     index: FrameIndex,
+    max_pixels: Option<u64>,
     idle: Mutex<Vec<Video>>,
 }
 
@@ -55,13 +57,16 @@ impl PooledVideo {
 
     /// Runs `work` on an idle decoder of this video (opening one when none is idle) and
     /// puts it back afterwards, unless it failed: a failed decoder may be mid-GOP.
-    pub fn with_video<R>(&self, work: impl FnOnce(&mut Video) -> Result<R, MediaError>) -> Result<R, MediaError> {
+    /// `interrupt`: a flag that stops the decode at its next picture once set.
+    pub fn with_video<R>(&self, interrupt: Option<Arc<AtomicBool>>, work: impl FnOnce(&mut Video) -> Result<R, MediaError>) -> Result<R, MediaError> {
         let idle = self.idle.lock().expect("video pool lock").pop();
         let mut video = match idle {
             Some(v) => v,
-            None => Video::open_with(&self.path, OpenOptions { index: Some(self.index.clone()), ..OpenOptions::default() })?,
+            None => Video::open_with(&self.path, OpenOptions { index: Some(self.index.clone()), max_pixels: self.max_pixels, ..OpenOptions::default() })?,
         };
+        video.set_interrupt(interrupt);
         let result = work(&mut video);
+        video.set_interrupt(None);
         if result.is_ok() {
             let mut idle = self.idle.lock().expect("video pool lock");
             if idle.len() < IDLE_DECODERS_PER_VIDEO {
@@ -76,13 +81,16 @@ impl PooledVideo {
 pub struct VideoPool {
     videos: Mutex<HashMap<PathBuf, Arc<PooledVideo>>>,
     media_root: Option<PathBuf>,
+    /// Largest picture (width × height) a video may have; bigger ones are refused at open.
+    max_pixels: Option<u64>,
 }
 
 impl VideoPool {
     /// `media_root`: the directory `open-in-media-root` serves (seed 001's frame server).
-    pub fn new(media_root: Option<PathBuf>) -> VideoPool {
+    /// `max_pixels`: the source pixel limit (a decompression bomb is refused when opened).
+    pub fn new(media_root: Option<PathBuf>, max_pixels: Option<u64>) -> VideoPool {
         let media_root = media_root.and_then(|r| std::fs::canonicalize(r).ok());
-        VideoPool { videos: Mutex::new(HashMap::new()), media_root }
+        VideoPool { videos: Mutex::new(HashMap::new()), media_root, max_pixels }
     }
 
     /// The pooled video for `path` if it is open and the file has not changed since.
@@ -101,13 +109,14 @@ impl VideoPool {
         }
         let stamp = FileStamp::read(path)?;
         let cached = cached_index.and_then(|json| FrameIndex::from_json(json).ok());
+        let options = |index| OpenOptions { index, max_pixels: self.max_pixels, ..OpenOptions::default() };
         let (video, built) = match cached {
-            Some(index) => match Video::open_with(path, OpenOptions { index: Some(index), ..OpenOptions::default() }) {
+            Some(index) => match Video::open_with(path, options(Some(index))) {
                 // A stale cached index (the object was replaced): scan again.
-                Err(MediaError::StaleIndex(_)) => (Video::open(path)?, true),
+                Err(MediaError::StaleIndex(_)) => (Video::open_with(path, options(None))?, true),
                 other => (other?, false),
             },
-            None => (Video::open(path)?, true),
+            None => (Video::open_with(path, options(None))?, true),
         };
         let fresh_index = built.then(|| video.index().to_json());
         let pooled = Arc::new(PooledVideo {
@@ -115,6 +124,7 @@ impl VideoPool {
             stamp,
             info: video.info().clone(),
             index: video.index().clone(),
+            max_pixels: self.max_pixels,
             idle: Mutex::new(vec![video]),
         });
         let mut videos = self.videos.lock().expect("video pool lock");
@@ -175,14 +185,14 @@ mod tests {
         std::fs::write(&outside, b"secret").unwrap();
         let _ = std::fs::remove_file(dir.join("escape"));
         std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
-        let pool = VideoPool::new(Some(dir.clone()));
+        let pool = VideoPool::new(Some(dir.clone()), None);
         assert!(pool.resolve_in_media_root("sub/a.mp4").is_ok());
         for bad in ["../x", "sub/../../x", "/etc/passwd", "", "sub/./a.mp4/..", "a\\b"] {
             assert!(matches!(pool.resolve_in_media_root(bad), Err(MediaRootError::Invalid(_))), "{bad:?}");
         }
         assert_eq!(pool.resolve_in_media_root("escape"), Err(MediaRootError::Invalid("escape".into())));
         assert_eq!(pool.resolve_in_media_root("nope.mp4"), Err(MediaRootError::NotFound("nope.mp4".into())));
-        assert_eq!(VideoPool::new(None).resolve_in_media_root("a"), Err(MediaRootError::NoRoot));
+        assert_eq!(VideoPool::new(None, None).resolve_in_media_root("a"), Err(MediaRootError::NoRoot));
         std::fs::remove_dir_all(dir).unwrap();
         std::fs::remove_file(outside).unwrap();
     }

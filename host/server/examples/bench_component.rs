@@ -36,11 +36,11 @@ async fn main() -> anyhow::Result<()> {
     let record = serde_json::json!({"id": "00000000000000aa", "key": "v/clip.mp4", "name": "clip.mp4", "size": 0, "uploaded": false});
     tenant.put("videos/00000000000000aa/video.json", serde_json::to_vec(&record)?.into(), WriteMode::Overwrite).await?;
 
-    let pool = Arc::new(VideoPool::new(None));
+    let pool = Arc::new(VideoPool::new(None, None));
     let runtime = Runtime::new(RuntimeConfig { cache_dir: dir.join("cache"), ..RuntimeConfig::default() }, pool.clone())?;
     let component = runtime.load_http_component("frames", std::path::Path::new(wasm))?;
     // In-process: its own pool, so neither path reuses the other's decoder.
-    let direct_pool = VideoPool::new(None);
+    let direct_pool = VideoPool::new(None, None);
     let local = tenant.local_path("v/clip.mp4").await?;
     let (direct, _) = direct_pool.open(&local, None)?;
     let count = direct.index().len();
@@ -70,7 +70,7 @@ async fn main() -> anyhow::Result<()> {
     };
     // Warm both paths (open, index, compile) before timing.
     call(0).await?;
-    direct.with_video(|v| v.frame(0, &RenderOptions::default()))?;
+    direct.with_video(None, |v| v.frame(0, &RenderOptions::default()))?;
 
     let (mut via_component, mut in_process, mut instantiate) = (Vec::new(), Vec::new(), Vec::new());
     for &index in &indices {
@@ -82,7 +82,7 @@ async fn main() -> anyhow::Result<()> {
         let t = Instant::now();
         let direct = direct.clone();
         let jpeg = tokio::task::spawn_blocking(move || {
-            direct.with_video(|v| v.frame(index, &RenderOptions::default()))?.encode(ImageFormat::Jpeg, 90)
+            direct.with_video(None, |v| v.frame(index, &RenderOptions::default()))?.encode(ImageFormat::Jpeg, 90)
         })
         .await??;
         in_process.push(t.elapsed().as_secs_f64() * 1e3);

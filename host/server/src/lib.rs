@@ -4,12 +4,16 @@
 //!   `[component.NAME]` sources, and frameflow's own `[frameflow]` settings.
 //! - `routes.rs`: [`Router`], where a request path is bound to a component (Spin's route
 //!   syntax: exact paths, `:name` segments, trailing `/...` wildcards; most specific wins).
-//! - `listener.rs`: the hyper listener ([`serve`]): tenant from the API key, upload size
-//!   limit, then the component; every error is a JSON body.
+//! - `listener.rs`: the hyper listener ([`serve`]): connection cap and header/idle
+//!   timeout, tenant from the API key, then the component; every error is a JSON body.
+//! - `body_spool.rs`: request bodies received in full (memory or an unlinked temporary
+//!   file) under the upload limit, an idle timeout and a minimum rate, before a component
+//!   takes an instance slot.
 //! - `job_runner.rs`: [`JobRunner`], the background loop that drives job components
 //!   (`frameflow:sampler/job-worker`) for every tenant, so jobs run and resume after a
 //!   restart without any request.
 
+mod body_spool;
 mod job_runner;
 mod listener;
 mod manifest;

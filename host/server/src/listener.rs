@@ -1,6 +1,9 @@
-//! [`serve`]: the HTTP/1.1 listener. Per request: route to a component, pick the tenant
-//! from the API key, refuse bodies over the upload limit, run the component, and turn
-//! every failure into a JSON error (`{"error": {"code", "message"}}`).
+//! [`serve`]: the HTTP/1.1 listener. Per connection: a cap on open connections (503 and
+//! close beyond it) and a header/idle timeout. Per request: the tenant from the API key
+//! (401 before anything else when keys are configured), the route, the body received in
+//! full under the upload limit and rate rules (`body_spool.rs`), then the component; every
+//! failure becomes a JSON error (`{"error": {"code", "message"}}`), and every 503 says
+//! when to come back (`Retry-After`).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,11 +14,12 @@ use anyhow::Context;
 use bytes::Bytes;
 use frameflow_runtime::{HttpComponent, ResponseBody, Runtime, RuntimeConfig, SandboxLimits, VideoPool};
 use frameflow_store::ObjectStorage;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+use crate::body_spool::{spool, BodyLimits};
 use crate::job_runner::JobRunner;
 use crate::manifest::Manifest;
 use crate::routes::{RoutePattern, Router};
@@ -28,26 +32,44 @@ pub struct ServerOptions {
     pub upload_limit_bytes: Option<u64>,
 }
 
+/// Default source picture limit: 8192 × 4320 (DCI 8K).
+const DEFAULT_MAX_SOURCE_PIXELS: u64 = 8192 * 4320;
 /// Default upload limit: 2 GiB.
 const DEFAULT_UPLOAD_LIMIT: u64 = 2 << 30;
+/// Seconds a client is told to wait after a 503.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+/// How connections are admitted and kept.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    /// Headers must arrive within this; an idle keep-alive connection closes after it.
+    pub header_timeout: Duration,
+}
 
 /// A loaded server: the runtime, its components bound to routes, the store.
 pub struct Server {
     router: Router<Arc<HttpComponent>>,
     storage: Arc<ObjectStorage>,
     api_keys: std::collections::BTreeMap<String, String>,
-    upload_limit: u64,
+    body_limits: BodyLimits,
+    connections: ConnectionLimits,
     jobs: JobRunner,
 }
 
 fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
     let body = serde_json::to_vec(&serde_json::json!({"error": {"code": code, "message": message}}))
         .expect("JSON values serialize");
-    Response::builder()
+    let mut response = Response::builder()
         .status(status)
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
-        .expect("static response parts are valid")
+        .expect("static response parts are valid");
+    if status == 408 {
+        // The rest of a body we stopped reading would be taken for the next request.
+        response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
+    }
+    response
 }
 
 impl Server {
@@ -66,22 +88,43 @@ impl Server {
         let media_root = options.media_root.clone().or_else(|| settings.media_root.as_deref().map(|r| manifest.resolve(r)));
         let upload_limit = options.upload_limit_bytes.or(settings.upload_limit_bytes).unwrap_or(DEFAULT_UPLOAD_LIMIT);
 
-        let mut limits = SandboxLimits { upload_bytes: upload_limit, ..SandboxLimits::default() };
+        let defaults = SandboxLimits::default();
+        let mut limits = SandboxLimits {
+            upload_bytes: upload_limit,
+            max_output_side: settings.max_output_side.unwrap_or(defaults.max_output_side),
+            max_flow_pixels: settings.max_flow_pixels.unwrap_or(defaults.max_flow_pixels),
+            ..defaults
+        };
         if let Some(mib) = settings.memory_limit_mib {
             limits.memory_bytes = mib << 20;
         }
         if let Some(ms) = settings.deadline_ms {
             limits.deadline = Duration::from_millis(ms);
         }
+        let runtime_defaults = RuntimeConfig::default();
         let config = RuntimeConfig {
             cache_dir: cache_dir.join("components"),
             limits,
-            max_instances: settings.max_instances.unwrap_or(64),
+            max_instances: settings.max_instances.unwrap_or(runtime_defaults.max_instances),
+            queue_wait: settings.queue_wait_ms.map(Duration::from_millis).unwrap_or(runtime_defaults.queue_wait),
+            media_memory_bytes: settings.media_memory_mib.map(|m| m << 20).unwrap_or(runtime_defaults.media_memory_bytes),
         };
         let storage = Arc::new(
             ObjectStorage::open(&store_url, &cache_dir.join("downloads")).with_context(|| format!("opening store {store_url}"))?,
         );
-        let runtime = Runtime::new(config, Arc::new(VideoPool::new(media_root)))?;
+        let max_source_pixels = settings.max_source_pixels.unwrap_or(DEFAULT_MAX_SOURCE_PIXELS);
+        let runtime = Runtime::new(config, Arc::new(VideoPool::new(media_root, Some(max_source_pixels))))?;
+        let body_limits = BodyLimits {
+            max_bytes: upload_limit,
+            idle_timeout: Duration::from_millis(settings.body_idle_timeout_ms.unwrap_or(30_000)),
+            min_rate: settings.body_min_rate.unwrap_or(16 << 10),
+            rate_grace: Duration::from_secs(10),
+            dir: cache_dir.join("spool"),
+        };
+        let connections = ConnectionLimits {
+            max_connections: settings.max_connections.unwrap_or(1024).max(1),
+            header_timeout: Duration::from_millis(settings.header_timeout_ms.unwrap_or(30_000).max(1)),
+        };
         for (name, source) in &settings.samplers {
             let path = manifest.resolve(source);
             let cached = runtime
@@ -120,7 +163,7 @@ impl Server {
         tenants.dedup();
         let step_deadline = Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000));
         let jobs = JobRunner::new(workers, storage.clone(), tenants, runtime.host_id(), step_deadline);
-        Ok(Server { router: Router::new(routes), storage, api_keys: settings.api_keys.clone(), upload_limit, jobs })
+        Ok(Server { router: Router::new(routes), storage, api_keys: settings.api_keys.clone(), body_limits, connections, jobs })
     }
 
     fn tenant_of(&self, req: &Request<Incoming>) -> Result<String, Response<ResponseBody>> {
@@ -137,42 +180,50 @@ impl Server {
 
     /// Handles one request; never fails (errors are responses).
     pub async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
+        let mut response = self.answer(req).await;
+        if response.status() == hyper::StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(hyper::header::RETRY_AFTER) {
+            response.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
+        }
+        response
+    }
+
+    async fn answer(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         let path = req.uri().path().to_string();
-        let Some(component) = self.router.route(&path).cloned() else {
-            return json_error(404, "not_found", &format!("no route for {path}"));
-        };
+        // The key first: without one, nobody learns which routes exist.
         let tenant = match self.tenant_of(&req) {
             Ok(t) => t,
             Err(response) => return response,
         };
+        let Some(component) = self.router.route(&path).cloned() else {
+            return json_error(404, "not_found", &format!("no route for {path}"));
+        };
+        let limit = self.body_limits.max_bytes;
         let declared = req
             .headers()
             .get(hyper::header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u64>().ok());
-        if declared.is_some_and(|n| n > self.upload_limit) {
+        if declared.is_some_and(|n| n > limit) {
             return json_error(
                 413,
                 "too_large",
-                &format!("the request body of {} bytes is over the upload limit of {} bytes", declared.unwrap_or(0), self.upload_limit),
+                &format!("the request body of {} bytes is over the upload limit of {limit} bytes", declared.unwrap_or(0)),
             );
         }
         let tenant_store = match self.storage.tenant(&tenant) {
             Ok(t) => t,
             Err(e) => return json_error(500, "store_error", &e.to_string()),
         };
-        // Chunked bodies are cut off a little past the limit; uploads hit the store's own
-        // limit first and answer 413.
-        let limit = usize::try_from(self.upload_limit.saturating_add(1 << 20)).unwrap_or(usize::MAX);
-        let req = req.map(|body| {
-            Limited::new(body, limit).map_err(|e| {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    wasmtime_wasi_http::Error::HttpRequestBodySize(None)
-                } else {
-                    wasmtime_wasi_http::Error::ConnectionTerminated
-                }
-            })
-        });
+        // The whole body arrives before the component gets a slot and its deadline starts.
+        let (parts, body) = req.into_parts();
+        let body = match spool(body, &self.body_limits).await {
+            Ok(b) => b,
+            Err(e) => {
+                let (status, code) = e.status();
+                return json_error(status, code, &e.to_string());
+            }
+        };
+        let req = Request::from_parts(parts, body);
         let changes_state = req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD;
         match component.handle(tenant_store, req).await {
             Ok(response) => {
@@ -196,6 +247,8 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     ready(listener.local_addr()?);
     server.jobs.start();
+    let limits = server.connections.clone();
+    let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
     let server = Arc::new(server);
     loop {
         let (stream, _) = match listener.accept().await {
@@ -207,16 +260,42 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
                 continue;
             }
         };
+        let Ok(connection) = open.clone().try_acquire_owned() else {
+            tokio::spawn(refuse_connection(stream, limits.max_connections));
+            continue;
+        };
         let server = server.clone();
+        let header_timeout = limits.header_timeout;
         tokio::spawn(async move {
+            let _connection = connection;
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
                 async move { Ok::<_, std::convert::Infallible>(server.handle(req).await) }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
+                .timer(hyper_util::rt::TokioTimer::new())
+                // Also closes keep-alive connections that stay idle this long: hyper
+                // starts the timer as soon as it waits for the next request's head.
+                .header_read_timeout(header_timeout)
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
     }
+}
+
+/// Answers a connection over the limit with a 503 and closes it, without reading the request.
+async fn refuse_connection(mut stream: tokio::net::TcpStream, max: usize) {
+    use tokio::io::AsyncWriteExt;
+    let body = serde_json::json!({"error": {"code": "busy", "message": format!("the server has its maximum of {max} open connections; retry shortly")}})
+        .to_string();
+    let reply = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {RETRY_AFTER_SECONDS}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let _ = stream.write_all(reply.as_bytes()).await;
+        let _ = stream.shutdown().await;
+    })
+    .await;
 }

@@ -69,8 +69,30 @@ pub struct Settings {
     pub memory_limit_mib: Option<usize>,
     /// Wall-clock deadline per request, milliseconds.
     pub deadline_ms: Option<u64>,
-    /// Component instances alive at once.
+    /// Component instances alive at once (default 64).
     pub max_instances: Option<u32>,
+    /// How long a request waits in line for an instance slot before a 503, ms (default 10 s).
+    pub queue_wait_ms: Option<u64>,
+    /// Media working memory (decode, render, flow) shared by all requests and jobs, MiB
+    /// (default: half the machine's memory).
+    pub media_memory_mib: Option<u64>,
+    /// Largest video picture accepted, width × height (default 8192 × 4320): bigger videos
+    /// are refused at upload with 422, and the decoder refuses bigger pictures mid-stream.
+    pub max_source_pixels: Option<u64>,
+    /// Largest rendered output side, pixels (default 8192).
+    pub max_output_side: Option<u32>,
+    /// Largest frame optical flow is computed on, width × height (default 4096 × 2160).
+    pub max_flow_pixels: Option<u64>,
+    /// Open client connections at once; more are answered 503 and closed (default 1024).
+    pub max_connections: Option<usize>,
+    /// Time a client has to send a request's headers, and the longest an idle keep-alive
+    /// connection stays open, ms (default 30 s).
+    pub header_timeout_ms: Option<u64>,
+    /// Longest pause inside a request body, ms (default 30 s); then 408.
+    pub body_idle_timeout_ms: Option<u64>,
+    /// Slowest average upload rate accepted after the first 10 s, bytes/s (default 16384;
+    /// 0 turns the check off); slower bodies are answered 408.
+    pub body_min_rate: Option<u64>,
     /// Built-in sampler components: name -> component file (`frameflow:sampler/sampler` world).
     #[serde(default)]
     pub samplers: BTreeMap<String, String>,

@@ -102,3 +102,16 @@ fn corrupted_bytes_never_panic() {
     }
     assert!(decoded > 20, "the clean first fifth should decode, got {decoded}");
 }
+
+/// Opening a stream whose pictures are over the limit fails at open, naming the limit.
+#[test]
+fn pictures_over_the_pixel_limit_are_refused_at_open() {
+    let path = frameflow_testkit::pattern::video_with_audio();
+    let options = frameflow_media::OpenOptions { max_pixels: Some(320 * 240), ..Default::default() };
+    let err = Video::open_with(&path, options).err().expect("640x360 is over a 320x240 limit");
+    let message = err.to_string();
+    assert!(matches!(err, frameflow_media::MediaError::TooManyPixels { width: 640, height: 360, .. }), "{message}");
+    assert!(message.contains("640x360") && message.contains("0.1 megapixels"), "{message}");
+    let fits = frameflow_media::OpenOptions { max_pixels: Some(640 * 360), ..Default::default() };
+    Video::open_with(&path, fits).expect("exactly at the limit opens");
+}
