@@ -129,6 +129,7 @@ def main():
             "end": round(samples[-1], 1) if samples else None,
             "max": round(max(samples), 1) if samples else None,
         },
+        "rss_series_mib": [[round(t - began, 1), m] for t, m in rss if m is not None],
         "server_alive": rss_mib(pid) is not None,
     }
     with open(out, "w") as f:

@@ -104,6 +104,26 @@ fn frames_to_a_directory_and_to_stdout() {
 }
 
 #[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    use std::io::Read;
+    // `frameflow frames V --all -o - | head -c N`: the pipe closes after one frame.
+    let v = pattern_video("h264_bframes_gop250.mp4").path;
+    let mut child = Command::new(frameflow_bin())
+        .args(["frames", v.to_str().unwrap(), "--all", "--format", "rgb24", "-o", "-"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run frameflow");
+    let mut first = vec![0u8; 320 * 240 * 3];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    assert_eq!(decode_pattern(&first, 320, 240), 0);
+    // The reader is gone (stdout dropped above); the writer meets a broken pipe.
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));
+    assert!(out.stderr.is_empty(), "nothing said: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn saved_index_is_reused() {
     let pv = pattern_video("h264_nonzero_start.ts");
     let v = pv.path.to_str().unwrap();

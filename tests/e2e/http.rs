@@ -189,6 +189,11 @@ fn bad_input_gets_json_errors_and_the_server_keeps_serving() {
     assert_error(&get(addr, &format!("/v1/videos/{id}/frame?time=1e300")), 400, "bad_request");
     assert_error(&get(addr, &format!("/v1/videos/{id}/frame")), 400, "bad_request");
     assert_error(&get(addr, &format!("/v1/videos/{id}/frame?index=1&pts=0")), 400, "bad_request");
+    // A misspelt parameter is refused by name, not ignored (it would serve frame 0).
+    let r = get(addr, &format!("/v1/videos/{id}/frame?indx=5"));
+    assert_error(&r, 400, "bad_request");
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("'indx'"), "{}", String::from_utf8_lossy(&r.body));
+    assert_error(&get(addr, "/v1/videos?limt=5"), 400, "bad_request");
     for crop in ["1,2,3", "a,b,c,d", "0,0,0,10", "0,0,10,-1", "300,200,100,100"] {
         assert_error(&get(addr, &format!("/v1/videos/{id}/frame?index=1&crop={crop}")), 400, "bad_request");
     }

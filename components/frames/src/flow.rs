@@ -24,6 +24,9 @@ fn encoding(query: &Query) -> ApiResult<(FlowEncoding, &'static str)> {
     })
 }
 
+/// The query parameters of the flow route.
+pub const FLOW_PARAMS: &[&str] = &["index", "step", "bound", "algorithm", "format", "width", "height"];
+
 pub fn flow(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let record = videos::load(id)?;
     let index = query

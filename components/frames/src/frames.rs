@@ -85,6 +85,9 @@ fn serve_frame(video: &Video, query: &Query, if_none_match: Option<&str>) -> Api
     Ok(Reply::cacheable(bytes, content_type(out.format), headers, if_none_match))
 }
 
+/// The query parameters of the frame route.
+pub const FRAME_PARAMS: &[&str] = &["index", "pts", "time", "format", "quality", "width", "height", "crop"];
+
 /// `GET /v1/videos/{id}/frame?index=N|pts=P|time=T[&format&quality&width&height&crop]`.
 pub fn frame(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let record = videos::load(id)?;

@@ -37,17 +37,21 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
     let inm = if_none_match.as_deref();
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
 
+    // v1 routes refuse query parameters they do not know (seed 001's route stays lenient).
     match (&method, segments.as_slice()) {
         (Method::Post, ["v1", "videos"]) => {
+            query.accept(&["name"])?;
             let content_type = header(&req, "content-type").unwrap_or_default();
             videos::create(req, &query, &content_type).await
         }
-        (Method::Get, ["v1", "videos"]) => videos::list(&query),
-        (Method::Get, ["v1", "videos", id]) => videos::get(id),
-        (Method::Delete, ["v1", "videos", id]) => videos::delete(id),
-        (Method::Get, ["v1", "videos", id, "frame"]) => frames::frame(id, &query, inm),
-        (Method::Get, ["v1", "videos", id, "frames"]) => frames::ids_page(id, &query),
-        (Method::Get, ["v1", "videos", id, "flow"]) => flow::flow(id, &query, inm),
+        (Method::Get, ["v1", "videos"]) => query.accept(&["limit", "start_after"]).and_then(|_| videos::list(&query)),
+        (Method::Get, ["v1", "videos", id]) => query.accept(&[]).and_then(|_| videos::get(id)),
+        (Method::Delete, ["v1", "videos", id]) => query.accept(&[]).and_then(|_| videos::delete(id)),
+        (Method::Get, ["v1", "videos", id, "frame"]) => query.accept(frames::FRAME_PARAMS).and_then(|_| frames::frame(id, &query, inm)),
+        (Method::Get, ["v1", "videos", id, "frames"]) => {
+            query.accept(&["from_index", "from_pts", "count"]).and_then(|_| frames::ids_page(id, &query))
+        }
+        (Method::Get, ["v1", "videos", id, "flow"]) => query.accept(flow::FLOW_PARAMS).and_then(|_| flow::flow(id, &query, inm)),
         (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
             let raw = rest.join("/");
             frames::seed_frame(&percent_decode(&raw)?, &query, inm)

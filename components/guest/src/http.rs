@@ -103,6 +103,16 @@ impl Query {
         Ok(Query(pairs))
     }
 
+    /// Refuses parameters the route does not know (a misspelt `indx=5` must not quietly
+    /// serve frame 0): 400 naming the parameter and listing the accepted ones.
+    pub fn accept(&self, accepted: &[&str]) -> ApiResult<()> {
+        match self.0.iter().find(|(k, _)| !accepted.contains(&k.as_str())) {
+            None => Ok(()),
+            Some((k, _)) if accepted.is_empty() => Err(ApiError::bad_request(format!("unknown query parameter '{k}': this route takes none"))),
+            Some((k, _)) => Err(ApiError::bad_request(format!("unknown query parameter '{k}': this route accepts {}", accepted.join(", ")))),
+        }
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }

@@ -24,6 +24,12 @@ use crate::state::{self, Job, Progress, State, Stats};
 use crate::worker;
 
 pub fn route(method: &Method, segments: &[&str], query: &Query, body: &[u8], inm: Option<&str>, path: &str) -> ApiResult<Reply> {
+    // Unknown query parameters are refused by name, before anything else.
+    query.accept(match (method, segments) {
+        (Method::Get, ["v1", "jobs"]) => &["after", "count"],
+        (Method::Get, ["v1", "jobs", _, "results"]) => &["from", "count"],
+        _ => &[],
+    })?;
     match (method, segments) {
         (Method::Post, ["v1", "jobs"]) => create(spec::parse(body)?).map(|job| {
             let mut reply = Reply::json(201, &state::describe(&job));

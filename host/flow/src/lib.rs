@@ -10,6 +10,8 @@
 //!   (`v = clamp(round(255·(f+b)/(2b)), 0, 255)`, bound b = 20 by default), Middlebury `.flo`,
 //!   and a colour-wheel PNG for people to look at.
 
+#![forbid(unsafe_code)]
+
 mod compute;
 mod error;
 pub mod outputs;

@@ -3,6 +3,8 @@
 //! frameflow-server crate).
 //! Every failure exits non-zero with one line naming the problem.
 
+#![forbid(unsafe_code)]
+
 mod cli;
 mod flow_cmd;
 mod sample_cmd;
@@ -21,6 +23,11 @@ fn main() {
         }
     };
     if let Err(e) = cli::run(args) {
+        // `frameflow frames ... -o - | head`: the reader left; that is not an error.
+        let broken_pipe = e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe));
+        if broken_pipe {
+            std::process::exit(0);
+        }
         // One line: the error and its causes, outermost first.
         let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
         eprintln!("frameflow: error: {}", chain.join(": "));

@@ -152,10 +152,23 @@ fn display_rotation(m: &[i32; 9]) -> f64 {
     if r.is_nan() { 0.0 } else { r }
 }
 
+/// An AVFrame's or codec context's `format` field as a pixel format; `None` for values
+/// outside the enum, which a Rust enum must never hold.
+pub(crate) fn pixel_format(fmt: i32) -> Option<ffmpeg::ffi::AVPixelFormat> {
+    use ffmpeg::ffi::AVPixelFormat;
+    if fmt < AVPixelFormat::AV_PIX_FMT_NONE as i32 || fmt >= AVPixelFormat::AV_PIX_FMT_NB as i32 {
+        return None;
+    }
+    // SAFETY: in range, checked above; the #[repr(i32)] enum's values run contiguously from
+    // AV_PIX_FMT_NONE (-1) to AV_PIX_FMT_NB, as in FFmpeg's pixfmt.h.
+    Some(unsafe { std::mem::transmute::<i32, AVPixelFormat>(fmt) })
+}
+
 pub(crate) fn pixel_format_name(fmt: i32) -> String {
-    // SAFETY: av_get_pix_fmt_name returns a static C string or NULL for any integer value.
+    let Some(fmt) = pixel_format(fmt) else { return "none".into() };
+    // SAFETY: av_get_pix_fmt_name returns a static C string or NULL for any enum value.
     unsafe {
-        let p = ffmpeg::ffi::av_get_pix_fmt_name(std::mem::transmute::<i32, ffmpeg::ffi::AVPixelFormat>(fmt.max(-1)));
+        let p = ffmpeg::ffi::av_get_pix_fmt_name(fmt);
         if p.is_null() {
             "none".into()
         } else {

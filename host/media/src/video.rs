@@ -254,11 +254,14 @@ impl Video {
         self.check_position(index as u64)?;
         self.decode_to(index)?;
         let f = &self.current;
+        // SAFETY: reading the format field of a valid AVFrame.
+        let raw_format = unsafe { (*f.as_ptr()).format };
+        let fmt = crate::probe::pixel_format(raw_format)
+            .ok_or_else(|| MediaError::InvalidOption(format!("the decoder produced unknown pixel format {raw_format}")))?;
         // SAFETY: querying and copying the planes of a valid decoded AVFrame into a buffer of
         // exactly the size av_image_get_buffer_size reports for it (alignment 1, no padding).
         let data = unsafe {
             let p = f.as_ptr();
-            let fmt: ffmpeg::ffi::AVPixelFormat = std::mem::transmute((*p).format);
             let size = ffmpeg::ffi::av_image_get_buffer_size(fmt, (*p).width, (*p).height, 1);
             if size < 0 {
                 return Err(MediaError::Ffmpeg { context: "sizing raw frame".into(), source: ffmpeg::Error::from(size) });
@@ -279,8 +282,7 @@ impl Video {
             }
             buf
         };
-        // SAFETY: reading the format field of a valid AVFrame.
-        let pix_fmt = crate::probe::pixel_format_name(unsafe { (*f.as_ptr()).format });
+        let pix_fmt = crate::probe::pixel_format_name(raw_format);
         Ok(RawFrame { id: self.frame_id(index), pix_fmt, width: f.width(), height: f.height(), data })
     }
 

@@ -9,6 +9,8 @@
 //! frames whatever the plan. Where the outputs go is the caller's business (`emit`): the
 //! object store for jobs, a directory for `frameflow sample`.
 
+#![forbid(unsafe_code)]
+
 mod execute;
 
 pub use execute::{execute, prepare, Output, OutputKind, OutputSpec, PlanError, PlannedClip, Prepared, RunStats};

@@ -13,6 +13,8 @@
 //!   (`frameflow:sampler/job-worker`) for every tenant, so jobs run and resume after a
 //!   restart without any request.
 
+#![forbid(unsafe_code)]
+
 mod body_spool;
 mod job_runner;
 mod listener;

@@ -6,6 +6,8 @@
 //! [`validate_key`] and prefixed with `tenants/{tenant}/` (see [`TenantStore::full_key`]),
 //! so one tenant can never name another's object. [`Upload`] streams a large object in.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
 
