@@ -10,6 +10,7 @@ usage: soak.py URL VIDEO_ID VIDEO_KEY FRAMES SERVER_PID CLIENTS SECONDS OUT.json
 """
 import http.client
 import json
+import os
 import random
 import sys
 import threading
@@ -32,6 +33,8 @@ def main():
     url, video_id, video_key, frames, pid, clients, seconds, out = sys.argv[1:9]
     frames, pid, clients, seconds = int(frames), int(pid), int(clients), float(seconds)
     target = urllib.parse.urlparse(url)
+    # SOAK_JOBS: the share of requests that create a job (default 0.05; 0 for frames only).
+    jobs_share = float(os.environ.get("SOAK_JOBS", "0.05"))
     results = []  # (kind, status, seconds)
     lock = threading.Lock()
     deadline = time.monotonic() + seconds
@@ -45,9 +48,9 @@ def main():
         while time.monotonic() < deadline:
             r = rng.random()
             index = rng.randrange(frames)
-            if r < 0.70:
+            if r < 0.70 * (1 - jobs_share) / 0.95:
                 kind, method, path, body = "frame", "GET", f"/v1/videos/{video_id}/frame?index={index}", None
-            elif r < 0.95:
+            elif r < 1 - jobs_share:
                 kind, method, path, body = "thumbnail", "GET", f"/v1/videos/{video_id}/frame?index={index}&width=160", None
             else:
                 kind, method, path, body = "job", "POST", "/v1/jobs", job_body
