@@ -122,7 +122,7 @@ impl Server {
             dir: cache_dir.join("spool"),
         };
         let connections = ConnectionLimits {
-            max_connections: settings.max_connections.unwrap_or(1024).max(1),
+            max_connections: settings.max_connections.unwrap_or_else(default_max_connections).max(1),
             header_timeout: Duration::from_millis(settings.header_timeout_ms.unwrap_or(30_000).max(1)),
         };
         for (name, source) in &settings.samplers {
@@ -281,6 +281,22 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// 1024 open connections, or fewer when the process may open fewer files: the cap must
+/// bite before `accept` runs out of descriptors (256 are kept for the store, spooled
+/// bodies and the runtime). The soft limit is read from `/proc/self/limits`.
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| {
+        text.lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse::<usize>().ok())
+    });
+    match soft {
+        Some(files) => 1024.min(files.saturating_sub(256)).max(16),
+        None => 1024,
     }
 }
 
