@@ -11,6 +11,7 @@
 //!   and a colour-wheel PNG for people to look at.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod compute;
 mod error;

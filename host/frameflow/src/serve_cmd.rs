@@ -7,6 +7,7 @@ use anyhow::Result;
 use frameflow_server::{Manifest, Server, ServerOptions};
 
 pub fn serve(config: &Path, listen: SocketAddr, options: ServerOptions) -> Result<()> {
+    init_logging();
     let manifest = Manifest::load(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
@@ -20,4 +21,12 @@ pub fn serve(config: &Path, listen: SocketAddr, options: ServerOptions) -> Resul
             _ = tokio::signal::ctrl_c() => Ok(()),
         }
     })
+}
+
+/// Log lines on stderr through `tracing`: `FRAMEFLOW_LOG` picks the filter (`info` by
+/// default; `debug` adds a line per request with its status and time).
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("FRAMEFLOW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
 }

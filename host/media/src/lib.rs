@@ -14,6 +14,8 @@
 //! is the stable id; time `t` selects the first frame whose pts is at or after `t` (the
 //! `ffmpeg -ss t` rule, on the stream's own timeline).
 
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 mod decode;
 mod encode;
 mod error;

@@ -10,6 +10,7 @@
 //! object store for jobs, a directory for `frameflow sample`.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod execute;
 

@@ -96,7 +96,7 @@ impl CompileCache {
         // verification and is recompiled.
         let written = write_private(&path, &code).and_then(|_| write_private(&mac_path, &tag));
         if let Err(e) = written {
-            eprintln!("frameflow: cannot cache compiled component at {}: {e}", path.display());
+            tracing::warn!("cannot cache compiled component at {}: {e}", path.display());
         }
         Ok((component, CacheOutcome::Compiled))
     }

@@ -24,6 +24,8 @@
 //! - `http_handler.rs` invokes a component's `wasi:http/incoming-handler` for one request,
 //!   and a job component's `job-worker.step` for background work.
 
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod admission;
 mod bindings;
 mod compile_cache;

@@ -60,7 +60,7 @@ impl JobRunner {
                                 Ok(true) => continue,
                                 Ok(false) => break,
                                 Err(failure) => {
-                                    eprintln!("frameflow: job step for tenant '{tenant}': {}", failure.message);
+                                    tracing::warn!(tenant = %tenant, component = %worker.name(), status = failure.status, "job step failed: {}", failure.message);
                                     tokio::time::sleep(BACKOFF).await;
                                     break;
                                 }

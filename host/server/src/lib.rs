@@ -14,6 +14,7 @@
 //!   restart without any request.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 mod body_spool;
 mod job_runner;

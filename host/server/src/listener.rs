@@ -132,7 +132,7 @@ impl Server {
                 .add_builtin(name, &path)
                 .with_context(|| format!("loading sampler '{name}' (build it with `make components`)"))?;
             let how = if cached { "from the compile cache" } else { "compiled" };
-            eprintln!("frameflow: sampler '{name}' {how} ({})", path.display());
+            tracing::info!(sampler = %name, source = %path.display(), "sampler '{name}' {how}");
         }
 
         let mut loaded: std::collections::BTreeMap<&str, Arc<HttpComponent>> = Default::default();
@@ -147,7 +147,7 @@ impl Server {
                         format!("loading component '{}' (build it with `make components`)", trigger.component)
                     })?);
                     let how = if c.loaded_from_cache() { "from the compile cache" } else { "compiled" };
-                    eprintln!("frameflow: component '{}' {how} ({})", trigger.component, path.display());
+                    tracing::info!(component = %trigger.component, source = %path.display(), "component '{}' {how}", trigger.component);
                     loaded.insert(&trigger.component, c.clone());
                     c
                 }
@@ -178,12 +178,23 @@ impl Server {
         }
     }
 
-    /// Handles one request; never fails (errors are responses).
+    /// Handles one request; never fails (errors are responses). Runs in a `request` span
+    /// (method, path, tenant, component) and logs its status and time at debug level.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
-        let mut response = self.answer(req).await;
+        use tracing::Instrument;
+        let span = tracing::info_span!(
+            "request",
+            method = %req.method(),
+            path = %req.uri().path(),
+            tenant = tracing::field::Empty,
+            component = tracing::field::Empty,
+        );
+        let started = std::time::Instant::now();
+        let mut response = self.answer(req).instrument(span.clone()).await;
         if response.status() == hyper::StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(hyper::header::RETRY_AFTER) {
             response.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
         }
+        span.in_scope(|| tracing::debug!(status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "answered"));
         response
     }
 
@@ -197,6 +208,9 @@ impl Server {
         let Some(component) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
         };
+        let span = tracing::Span::current();
+        span.record("tenant", tenant.as_str());
+        span.record("component", component.name());
         let limit = self.body_limits.max_bytes;
         let declared = req
             .headers()
@@ -234,7 +248,7 @@ impl Server {
                 response
             }
             Err(failure) => {
-                eprintln!("frameflow: {} {path}: {}", failure.status, failure.message);
+                tracing::warn!(status = failure.status, code = failure.code, "{}", failure.message);
                 json_error(failure.status, failure.code, &failure.message)
             }
         }
@@ -255,7 +269,7 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait and keep serving.
-                eprintln!("frameflow: accept failed: {e}");
+                tracing::warn!("accept failed: {e}");
                 tokio::time::sleep(Duration::from_millis(50)).await;
                 continue;
             }

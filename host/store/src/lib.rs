@@ -7,6 +7,7 @@
 //! so one tenant can never name another's object. [`Upload`] streams a large object in.
 
 #![forbid(unsafe_code)]
+#![warn(clippy::print_stdout, clippy::print_stderr)]
 
 use std::path::{Path as FsPath, PathBuf};
 use std::sync::Arc;
