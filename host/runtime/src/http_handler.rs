@@ -2,8 +2,8 @@
 //!
 //! Each request gets a fresh store (see `sandbox.rs`) instantiated from the component's
 //! `InstancePre`. The guest runs until it has answered or its deadline passes; a guest that
-//! traps, loops or runs out of memory becomes a [`HandlerFailure`] with a 5xx status, and
-//! nothing outlives the request.
+//! traps, loops or runs out of memory becomes a [`GuestError`] (the server picks the HTTP
+//! status), and nothing outlives the request.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -11,28 +11,20 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use frameflow_store::TenantStore;
-use wasmtime::{Store, Trap, UpdateDeadline};
+use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::WasiHttpView;
 
 use crate::bindings::job_worker::JobWorkerExportPre;
+use crate::guest_error::GuestError;
 use crate::runtime::Runtime;
 use crate::sandbox::Sandbox;
 
 /// The body of a component's response, streamed from the guest.
 pub type ResponseBody = wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 
-/// Why a request produced no response from the component.
-#[derive(Debug)]
-pub struct HandlerFailure {
-    pub status: u16,
-    /// A stable, machine-readable code for the JSON error body.
-    pub code: &'static str,
-    pub message: String,
-}
-
-pub type HandlerOutcome = Result<hyper::Response<ResponseBody>, HandlerFailure>;
+pub type HandlerOutcome = Result<hyper::Response<ResponseBody>, GuestError>;
 
 pub struct HttpComponent {
     name: String,
@@ -63,7 +55,7 @@ impl HttpComponent {
         let inner = &self.runtime.inner;
         let sandbox = Sandbox::new(tenant, inner.shared.clone(), inner.limits.clone(), deadline_at);
         let mut store = Store::new(&inner.engine, sandbox);
-        store.limiter(|s| &mut s.store_limits);
+        store.limiter(|s| &mut s.limiter);
         // Check the deadline at every epoch tick, yielding in between so a busy guest
         // cannot hold a reactor thread for its whole deadline.
         store.set_epoch_deadline(1);
@@ -76,34 +68,36 @@ impl HttpComponent {
     /// One background step of the job worker for `tenant`, as host `owner`: whether
     /// runnable work remains. `deadline` bounds the guest's own time (host calls, such as
     /// decoding a chunk, are not interrupted).
-    pub async fn job_step(&self, tenant: TenantStore, owner: &str, deadline: std::time::Duration) -> Result<bool, HandlerFailure> {
+    pub async fn job_step(&self, tenant: TenantStore, owner: &str, deadline: std::time::Duration) -> Result<bool, GuestError> {
         let Some(worker) = self.worker.clone() else {
-            return Err(self.failure(500, "not_a_worker", "does not export frameflow:sampler/job-worker"));
+            return Err(self.failed("it does not export frameflow:sampler/job-worker"));
         };
         let permit = match self.runtime.admission().instance(deadline).await {
             Ok(p) => p,
-            Err(refusal) => return Err(self.failure(503, "busy", refusal)),
+            Err(refusal) => return Err(GuestError::Busy { component: self.name.clone(), reason: refusal.to_string() }),
         };
         let deadline_at = Instant::now() + deadline;
         let mut store = self.new_store(tenant, deadline_at);
         let owner = owner.to_string();
         let task = AbortOnDrop::new(tokio::spawn(async move {
             let _permit = permit;
-            let instance = worker.instantiate_async(&mut store).await?;
-            instance.frameflow_sampler_job_worker().call_step(&mut store, &owner).await
+            let ran = async {
+                let instance = worker.instantiate_async(&mut store).await?;
+                instance.frameflow_sampler_job_worker().call_step(&mut store, &owner).await
+            }
+            .await;
+            (ran, store.data().limiter.memory_refused)
         }));
         // The epoch deadline only stops guest code; a host call past the deadline is
         // stopped here (dropping the store cancels the host work it started).
         let grace = std::time::Duration::from_millis(500);
-        let ran = match tokio::time::timeout_at((deadline_at + grace).into(), task).await {
-            Ok(ran) => ran,
-            Err(_) => return Err(self.failure(503, "component_timeout", format!("job step stopped after its deadline of {deadline:?}"))),
-        };
+        let timeout = || GuestError::Timeout { component: self.name.clone(), deadline };
+        let ran = tokio::time::timeout_at((deadline_at + grace).into(), task).await.map_err(|_| timeout())?;
         match ran {
-            Ok(Ok(Ok(more))) => Ok(more),
-            Ok(Ok(Err(message))) => Err(self.failure(500, "job_step_failed", message)),
-            Ok(Err(e)) => Err(self.classify(e)),
-            Err(join) => Err(self.failure(500, "component_crashed", join)),
+            Ok((Ok(Ok(more)), _)) => Ok(more),
+            Ok((Ok(Err(message)), _)) => Err(self.failed(message)),
+            Ok((Err(e), memory_refused)) => Err(self.classify(e, memory_refused, deadline)),
+            Err(join) => Err(self.failed(format!("crashed: {join}"))),
         }
     }
 
@@ -116,8 +110,16 @@ impl HttpComponent {
         self.from_cache
     }
 
-    fn failure(&self, status: u16, code: &'static str, message: impl std::fmt::Display) -> HandlerFailure {
-        HandlerFailure { status, code, message: format!("component '{}': {message}", self.name) }
+    fn failed(&self, reason: impl std::fmt::Display) -> GuestError {
+        GuestError::Failed { component: self.name.clone(), reason: reason.to_string() }
+    }
+
+    fn no_response(&self, reason: impl std::fmt::Display) -> GuestError {
+        GuestError::NoResponse { component: self.name.clone(), reason: reason.to_string() }
+    }
+
+    fn classify(&self, err: wasmtime::Error, memory_refused: bool, deadline: std::time::Duration) -> GuestError {
+        GuestError::classify(&self.name, err, memory_refused, self.runtime.inner.limits.memory_bytes, deadline)
     }
 
     /// Runs the component on `req` for `tenant`. The response carries a `Server-Timing`
@@ -132,7 +134,7 @@ impl HttpComponent {
         // Waiting in line is bounded on its own; the deadline covers the component's work.
         let permit = match self.runtime.admission().instance(inner.queue_wait.min(limits.deadline)).await {
             Ok(p) => p,
-            Err(refusal) => return Err(self.failure(503, "busy", refusal)),
+            Err(refusal) => return Err(GuestError::Busy { component: self.name.clone(), reason: refusal.to_string() }),
         };
         let deadline_at = Instant::now() + limits.deadline;
 
@@ -146,7 +148,7 @@ impl HttpComponent {
             .and_then(|req| Ok((req, store.data_mut().http().new_response_outparam(sender)?)));
         let (req, out) = match prepared {
             Ok(p) => p,
-            Err(e) => return Err(self.failure(400, "bad_request", format!("{e:#}"))),
+            Err(e) => return Err(GuestError::Rejected { component: self.name.clone(), reason: format!("{e:#}") }),
         };
 
         let instantiate_ns = Arc::new(AtomicU64::new(0));
@@ -156,10 +158,14 @@ impl HttpComponent {
         // dropped before the component has answered: the client went away.
         let mut task = AbortOnDrop::new(tokio::spawn(async move {
             let _permit = permit;
-            let t = Instant::now();
-            let proxy = pre.instantiate_async(&mut store).await?;
-            instantiate_clock.store(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
-            proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+            let ran = async {
+                let t = Instant::now();
+                let proxy = pre.instantiate_async(&mut store).await?;
+                instantiate_clock.store(t.elapsed().as_nanos() as u64, Ordering::Relaxed);
+                proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
+            }
+            .await;
+            (ran, store.data().limiter.memory_refused)
         }));
 
         // The guest answers through the outparam; if it never does, the task says why.
@@ -175,37 +181,14 @@ impl HttpComponent {
                 task.detach();
                 Ok(response)
             }
-            Ok(Ok(Err(code))) => Err(self.failure(500, "component_error", format!("the component answered with an error: {code:?}"))),
-            Ok(Err(_)) => {
-                let outcome = match (&mut task).await {
-                    Ok(Ok(())) => return Err(self.failure(500, "no_response", "the component returned without a response")),
-                    Ok(Err(e)) => e,
-                    Err(join) => return Err(self.failure(500, "component_crashed", join)),
-                };
-                Err(self.classify(outcome))
-            }
-            Err(_) => Err(self.failure(503, "component_timeout", format!("no response within {:?}", limits.deadline))),
+            Ok(Ok(Err(code))) => Err(self.no_response(format!("answered with an error: {code:?}"))),
+            Ok(Err(_)) => match (&mut task).await {
+                Ok((Ok(()), _)) => Err(self.no_response("returned without a response")),
+                Ok((Err(e), memory_refused)) => Err(self.classify(e, memory_refused, limits.deadline)),
+                Err(join) => Err(self.failed(format!("crashed: {join}"))),
+            },
+            Err(_) => Err(GuestError::Timeout { component: self.name.clone(), deadline: limits.deadline }),
         }
-    }
-
-    fn classify(&self, err: wasmtime::Error) -> HandlerFailure {
-        let limits = &self.runtime.inner.limits;
-        if let Some(Trap::Interrupt) = err.downcast_ref::<Trap>() {
-            return self.failure(503, "component_timeout", format!("stopped after its deadline of {:?}", limits.deadline));
-        }
-        let text = format!("{err:#}");
-        if text.contains("forcing trap when growing memory") || text.contains("memory allocation") {
-            return self.failure(
-                500,
-                "component_out_of_memory",
-                format!("stopped at its memory limit of {} MiB", limits.memory_bytes >> 20),
-            );
-        }
-        let why = match err.downcast_ref::<Trap>() {
-            Some(trap) => trap.to_string(),
-            None => format!("{:#}", err.root_cause()),
-        };
-        self.failure(500, "component_trapped", format!("trapped: {why}"))
     }
 }
 

@@ -21,6 +21,8 @@
 //!   call ([`frameflow_plans::execute`]), outputs streamed to the tenant's store.
 //! - `sampler_host.rs` ([`SamplerRegistry`]) implements `frameflow:sampler/samplers`: built-in
 //!   and tenant-uploaded sampler components, each call in a pure sandbox.
+//! - `guest_error.rs`: [`GuestError`], why a component gave no answer (deadline, memory
+//!   limit, trap), decided from the epoch deadline and a limiter flag, never from strings.
 //! - `http_handler.rs` invokes a component's `wasi:http/incoming-handler` for one request,
 //!   and a job component's `job-worker.step` for background work.
 
@@ -30,6 +32,7 @@ pub mod admission;
 mod bindings;
 mod compile_cache;
 mod flow_host;
+mod guest_error;
 mod http_handler;
 mod media_host;
 mod plans_host;
@@ -41,6 +44,7 @@ mod video_pool;
 
 pub use admission::{Admission, Refusal};
 pub use flow_host::FLOW_WORKERS;
+pub use guest_error::GuestError;
 pub use http_handler::{HandlerOutcome, HttpComponent, ResponseBody};
 pub use runtime::{Runtime, RuntimeConfig};
 pub use sampler_host::{valid_sampler_name, SamplerRegistry, MAX_SAMPLER_BYTES};

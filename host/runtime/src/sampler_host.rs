@@ -13,13 +13,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use wasmtime::component::Linker;
-use wasmtime::{Engine, Store, StoreLimits, StoreLimitsBuilder, Trap, UpdateDeadline};
+use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 
 use crate::bindings::frameflow::media::types::VideoInfo;
 use crate::bindings::frameflow::sampler::samplers::Host;
 use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
 use crate::bindings::sampler::SamplerPre;
 use crate::compile_cache::CompileCache;
+use crate::guest_error::{GuestError, Limiter};
 use crate::sandbox::Sandbox;
 
 /// Linear memory a sampler may use.
@@ -34,7 +35,7 @@ const MAX_PLANNED_FRAMES: usize = 1_000_000;
 
 /// The data of a sampler's store: its memory cap, nothing else.
 pub(crate) struct SamplerState {
-    limits: StoreLimits,
+    limiter: Limiter,
 }
 
 /// Built-in samplers by name, and tenant samplers compiled so far (by content hash).
@@ -114,8 +115,8 @@ impl SamplerRegistry {
     /// One `plan` call in a fresh, pure store.
     async fn run(&self, name: &str, pre: &SamplerPre<SamplerState>, info: &VideoInfo, params: &str, seed: u64) -> Result<Vec<Clip>, PlanError> {
         let limits = StoreLimitsBuilder::new().memory_size(SAMPLER_MEMORY).instances(16).trap_on_grow_failure(true).build();
-        let mut store = Store::new(&self.engine, SamplerState { limits });
-        store.limiter(|s| &mut s.limits);
+        let mut store = Store::new(&self.engine, SamplerState { limiter: Limiter::new(limits) });
+        store.limiter(|s| &mut s.limiter);
         let deadline = Instant::now() + SAMPLER_DEADLINE;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -129,17 +130,18 @@ impl SamplerRegistry {
         let clips = match called {
             Ok(result) => result?,
             Err(e) => {
-                let why = match e.downcast_ref::<Trap>() {
-                    Some(Trap::Interrupt) => format!("ran past its deadline of {SAMPLER_DEADLINE:?}"),
-                    _ if format!("{e:#}").contains("forcing trap when growing memory") => {
-                        format!("went over its memory limit of {} MiB", SAMPLER_MEMORY >> 20)
-                    }
-                    Some(trap) => format!("trapped: {trap} (a sampler may not use clocks, files, randomness or the network)"),
-                    None if format!("{e:#}").contains("unknown import") => format!(
+                let memory_refused = store.data().limiter.memory_refused;
+                let why = match GuestError::classify(name, e, memory_refused, SAMPLER_MEMORY, SAMPLER_DEADLINE) {
+                    GuestError::Timeout { deadline, .. } => format!("ran past its deadline of {deadline:?}"),
+                    GuestError::OutOfMemory { limit, .. } => format!("went over its memory limit of {} MiB", limit >> 20),
+                    // Every import of a sampler traps, so this covers clocks, files and the like.
+                    other => format!(
                         "was stopped: {} (a sampler may not use clocks, files, randomness or the network)",
-                        e.root_cause()
+                        match other {
+                            GuestError::Trap { reason, .. } => reason,
+                            other => other.to_string(),
+                        }
                     ),
-                    None => format!("failed: {:#}", e.root_cause()),
                 };
                 return Err(plan_error(format!("sampler '{name}' {why}")));
             }

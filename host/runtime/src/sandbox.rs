@@ -14,12 +14,13 @@ use std::time::{Duration, Instant};
 
 use frameflow_store::TenantStore;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::StoreLimitsBuilder;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::admission::{Admission, MemoryPermit, Refusal};
 use crate::bindings::frameflow::media::types::MediaError;
+use crate::guest_error::Limiter;
 use crate::sampler_host::SamplerRegistry;
 use crate::video_pool::VideoPool;
 
@@ -38,7 +39,7 @@ pub struct SandboxLimits {
     pub max_frame_bytes: usize,
     /// Frames in one batch call.
     pub max_batch: usize,
-    /// Bytes one upload may write (the API's upload size limit).
+    /// Bytes one upload may write (the API's upload size limit; the server's default too).
     pub upload_bytes: u64,
     /// Largest rendered output side, pixels (width and height each).
     pub max_output_side: u32,
@@ -91,7 +92,7 @@ pub(crate) struct Sandbox {
     http: WasiHttpCtx,
     hooks: DenyOutgoing,
     pub table: ResourceTable,
-    pub store_limits: StoreLimits,
+    pub limiter: Limiter,
     pub limits: SandboxLimits,
     pub budget: Budget,
     pub tenant: TenantStore,
@@ -125,19 +126,19 @@ impl Sandbox {
             .allow_udp(false)
             .allow_ip_name_lookup(false)
             .build();
-        let store_limits = StoreLimitsBuilder::new()
+        let limiter = Limiter::new(StoreLimitsBuilder::new()
             .memory_size(limits.memory_bytes)
             .instances(64)
             .tables(64)
             .memories(16)
             .trap_on_grow_failure(true)
-            .build();
+            .build());
         Sandbox {
             wasi,
             http: WasiHttpCtx::new(),
             hooks: DenyOutgoing,
             table: ResourceTable::new(),
-            store_limits,
+            limiter,
             limits,
             budget: Budget::default(),
             tenant,

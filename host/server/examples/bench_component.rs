@@ -61,7 +61,7 @@ async fn main() -> anyhow::Result<()> {
         let tenant = tenant.clone();
         let component = &component;
         async move {
-            let response = component.handle(tenant, req).await.map_err(|f| anyhow::anyhow!(f.message))?;
+            let response = component.handle(tenant, req).await?;
             let timing = response.headers().get("server-timing").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
             let instantiate_ms: f64 = timing.split("dur=").nth(1).and_then(|d| d.parse().ok()).unwrap_or(f64::NAN);
             let body = response.into_body().collect().await.map_err(|e| anyhow::anyhow!("{e:?}"))?.to_bytes();

@@ -60,7 +60,7 @@ impl JobRunner {
                                 Ok(true) => continue,
                                 Ok(false) => break,
                                 Err(failure) => {
-                                    tracing::warn!(tenant = %tenant, component = %worker.name(), status = failure.status, "job step failed: {}", failure.message);
+                                    tracing::warn!(tenant = %tenant, component = %worker.name(), code = failure.code(), "job step failed: {failure}");
                                     tokio::time::sleep(BACKOFF).await;
                                     break;
                                 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use frameflow_runtime::{HttpComponent, ResponseBody, Runtime, RuntimeConfig, SandboxLimits, VideoPool};
+use frameflow_runtime::{GuestError, HttpComponent, ResponseBody, Runtime, RuntimeConfig, SandboxLimits, VideoPool};
 use frameflow_store::ObjectStorage;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -34,8 +34,9 @@ pub struct ServerOptions {
 
 /// Default source picture limit: 8192 × 4320 (DCI 8K).
 const DEFAULT_MAX_SOURCE_PIXELS: u64 = 8192 * 4320;
-/// Default upload limit: 2 GiB.
-const DEFAULT_UPLOAD_LIMIT: u64 = 2 << 30;
+/// The store when neither the manifest nor the command line names one (relative to the
+/// working directory), as the README says.
+const DEFAULT_STORE: &str = "file://data/store";
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
 
@@ -79,14 +80,14 @@ impl Server {
         let store_url = match (&options.store, &settings.store) {
             (Some(url), _) => url.clone(),
             (None, Some(url)) => manifest.resolve_store(url),
-            (None, None) => "file://data".to_string(),
+            (None, None) => DEFAULT_STORE.to_string(),
         };
         let cache_dir = match &settings.cache_dir {
             Some(dir) => manifest.resolve(dir),
             None => PathBuf::from("data/.cache"),
         };
         let media_root = options.media_root.clone().or_else(|| settings.media_root.as_deref().map(|r| manifest.resolve(r)));
-        let upload_limit = options.upload_limit_bytes.or(settings.upload_limit_bytes).unwrap_or(DEFAULT_UPLOAD_LIMIT);
+        let upload_limit = options.upload_limit_bytes.or(settings.upload_limit_bytes).unwrap_or(SandboxLimits::default().upload_bytes);
 
         let defaults = SandboxLimits::default();
         let mut limits = SandboxLimits {
@@ -248,8 +249,9 @@ impl Server {
                 response
             }
             Err(failure) => {
-                tracing::warn!(status = failure.status, code = failure.code, "{}", failure.message);
-                json_error(failure.status, failure.code, &failure.message)
+                let status = guest_error_status(&failure);
+                tracing::warn!(status, code = failure.code(), "{failure}");
+                json_error(status, failure.code(), &failure.to_string())
             }
         }
     }
@@ -295,6 +297,16 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
         });
+    }
+}
+
+/// The HTTP status for a component that gave no answer: its time or the host's capacity
+/// ran out (503, worth retrying), the request was unusable (400), or it failed (500).
+fn guest_error_status(error: &GuestError) -> u16 {
+    match error {
+        GuestError::Timeout { .. } | GuestError::Busy { .. } => 503,
+        GuestError::Rejected { .. } => 400,
+        GuestError::OutOfMemory { .. } | GuestError::Trap { .. } | GuestError::NoResponse { .. } | GuestError::Failed { .. } => 500,
     }
 }
 

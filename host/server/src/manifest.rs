@@ -57,7 +57,7 @@ pub struct ComponentSpec {
 #[derive(Debug, Default, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct Settings {
-    /// `file://DIR` (default `file://./data` from the working directory) or `s3://bucket/prefix`.
+    /// `file://DIR` (default `file://data/store` from the working directory) or `s3://bucket/prefix`.
     pub store: Option<String>,
     /// Directory served by seed 001's `/frame/{path}` route.
     pub media_root: Option<String>,
