@@ -9,7 +9,7 @@ use ffmpeg::format::context::Input;
 use ffmpeg::frame;
 
 use crate::error::{FfmpegContext, MediaError, Result};
-use crate::probe::open_input;
+use crate::container::open_input;
 
 /// How decoders are opened.
 #[derive(Clone, Copy, Debug, Default)]

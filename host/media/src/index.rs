@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::decode::{DecoderSettings, StreamDecoder};
 use crate::error::{MediaError, Result};
-use crate::video::{FrameId, FrameSelector};
+use crate::frame::{FrameId, FrameSelector};
 
 /// Bumped whenever the serialized layout or the scanning rules change.
 pub const INDEX_FORMAT_VERSION: u32 = 2;

@@ -16,9 +16,11 @@
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod container;
 mod decode;
 mod encode;
 mod error;
+mod frame;
 mod index;
 mod probe;
 mod render;
@@ -29,7 +31,8 @@ pub use error::{MediaError, Result};
 pub use index::{FrameIndex, IndexMethod, IndexedFrame, SeekPoint, INDEX_FORMAT_VERSION};
 pub use probe::{StreamSummary, VideoInfo};
 pub use render::{Crop, RenderOptions, ResizeFilter, RgbImage, RgbView, MAX_OUTPUT_SIDE};
-pub use video::{Frame, FrameId, FrameSelector, OpenOptions, RawFrame, Video};
+pub use frame::{FrameId, FrameSelector};
+pub use video::{Frame, OpenOptions, RawFrame, Video};
 
 /// Initialises FFmpeg once. Its log goes quiet unless `FRAMEFLOW_FFMPEG_LOG` names a level
 /// (`error`, `warning`, `info`, `debug`): the CLI reports problems in one line of its own.

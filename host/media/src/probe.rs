@@ -1,66 +1,11 @@
-//! Probing: opening a container, choosing its video stream, and `VideoInfo`, the
-//! JSON-able description of a video (header facts plus counts from the packet index).
-
-use std::path::Path;
+//! Probing: the facts of the chosen stream and `VideoInfo`, the JSON-able description of a
+//! video (header facts plus counts from the packet index).
 
 use ffmpeg_next as ffmpeg;
 use ffmpeg::format::context::Input;
-use ffmpeg::media::Type as MediaType;
 use serde::{Deserialize, Serialize};
 
-use crate::error::{MediaError, Result};
 use crate::index::FrameIndex;
-
-/// Opens a container, mapping FFmpeg's errors onto ones that name the problem.
-pub(crate) fn open_input(path: &Path) -> Result<Input> {
-    crate::init();
-    if !path.exists() {
-        return Err(MediaError::NotFound(path.to_path_buf()));
-    }
-    let input = ffmpeg::format::input(&path).map_err(|e| match e {
-        ffmpeg::Error::InvalidData | ffmpeg::Error::DemuxerNotFound => MediaError::NotMedia {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        },
-        other => MediaError::Unreadable { path: path.to_path_buf(), reason: other.to_string() },
-    })?;
-    // FFmpeg's tty demuxer turns any text file into "ANSI art" video; nobody uploads that.
-    if TEXT_DEMUXERS.contains(&input.format().name()) {
-        return Err(MediaError::NotMedia {
-            path: path.to_path_buf(),
-            reason: format!("it looks like text (FFmpeg's '{}' demuxer)", input.format().name()),
-        });
-    }
-    Ok(input)
-}
-
-/// Demuxers that accept arbitrary text and so must not count as video.
-const TEXT_DEMUXERS: &[&str] = &["tty"];
-
-/// Picks the video stream: the one asked for, or FFmpeg's "best" video stream
-/// (what `ffmpeg -i` maps by default).
-pub(crate) fn select_stream(input: &Input, path: &Path, wanted: Option<usize>) -> Result<usize> {
-    let video: Vec<usize> = input
-        .streams()
-        .filter(|s| s.parameters().medium() == MediaType::Video && !is_attached_picture(s))
-        .map(|s| s.index())
-        .collect();
-    match wanted {
-        Some(n) if video.contains(&n) => Ok(n),
-        Some(n) => Err(MediaError::NotAVideoStream { path: path.to_path_buf(), stream: n, available: video }),
-        None => input
-            .streams()
-            .best(MediaType::Video)
-            .map(|s| s.index())
-            .filter(|i| video.contains(i))
-            .or_else(|| video.first().copied())
-            .ok_or_else(|| MediaError::NoVideoStream(path.to_path_buf())),
-    }
-}
-
-fn is_attached_picture(stream: &ffmpeg::format::stream::Stream) -> bool {
-    stream.disposition().contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
-}
 
 /// One stream of the container, as listed in `VideoInfo::streams`.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

@@ -8,13 +8,14 @@ use std::sync::Arc;
 
 use ffmpeg_next as ffmpeg;
 use ffmpeg::frame;
-use serde::{Deserialize, Serialize};
 
+use crate::container::{open_input, select_stream};
 use crate::decode::{DecoderSettings, StreamDecoder};
 use crate::encode::{encode_image, ImageFormat};
 use crate::error::{MediaError, Result};
+use crate::frame::{FrameId, FrameSelector};
 use crate::index::{FrameIndex, IndexMethod, SeekPoint};
-use crate::probe::{open_input, select_stream, StreamFacts, VideoInfo};
+use crate::probe::{StreamFacts, VideoInfo};
 use crate::render::{RenderOptions, Renderer, RgbImage, RgbView};
 
 /// Seeking flushes the decoder's pipeline, so it only pays off when it skips more than
@@ -34,23 +35,6 @@ pub struct OpenOptions {
     /// [`MediaError::TooManyPixels`], and the decoder refuses bigger pictures mid-stream.
     /// `None`: FFmpeg's own limit.
     pub max_pixels: Option<u64>,
-}
-
-/// Which frame: by 0-based presentation index, by exact pts, or by time (`ffmpeg -ss` rule).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum FrameSelector {
-    Index(u64),
-    Pts(i64),
-    Time(f64),
-}
-
-/// A frame's identity: every frame carries all three ids and whether it is a key frame.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FrameId {
-    pub index: usize,
-    pub pts: i64,
-    pub seconds: f64,
-    pub key: bool,
 }
 
 /// A decoded frame as RGB24 pixels with its id.

@@ -13,7 +13,8 @@ use wasmtime::component::Resource;
 use crate::bindings::frameflow::media::flow::{Algorithm as WitAlgorithm, FlowEncoding, Host, HostFlowField};
 use crate::bindings::frameflow::media::types::MediaError;
 use crate::admission::{estimate, MemoryPermit};
-use crate::media_host::{blocking, FrameHandle};
+use crate::blocking::blocking;
+use crate::media_host::FrameHandle;
 use crate::sandbox::Sandbox;
 
 /// Flow computations at once, process-wide: the machine's cores.

@@ -8,6 +8,7 @@
 //! - `admission.rs` ([`Admission`]) decides what work may start: one fair queue of
 //!   component-instance slots and one pool of media working memory, shared by requests and
 //!   job steps, with [`admission::estimate`]s of what decoding and flow need.
+//! - `blocking.rs`: CPU-bound host work goes to tokio's blocking pool, never the reactor.
 //! - `sandbox.rs` is the per-request store: memory cap, epoch deadline, host-resource
 //!   budget ([`SandboxLimits`]), tenant identity.
 //! - `media_host.rs` implements `frameflow:media` over the media core; decoding and
@@ -30,6 +31,7 @@
 
 pub mod admission;
 mod bindings;
+mod blocking;
 mod compile_cache;
 mod flow_host;
 mod guest_error;

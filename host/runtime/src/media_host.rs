@@ -15,6 +15,7 @@ use crate::bindings::frameflow::media::types::{
 };
 use crate::bindings::frameflow::media::video::{Host, HostFrame, HostVideo};
 use crate::admission::{estimate, MemoryPermit};
+use crate::blocking::blocking;
 use crate::sandbox::Sandbox;
 use crate::video_pool::{MediaRootError, PooledVideo};
 
@@ -116,10 +117,6 @@ pub fn video_info(info: &frameflow_media::VideoInfo) -> VideoInfo {
     }
 }
 
-/// Runs blocking media work off the async reactor.
-pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> wasmtime::Result<T> {
-    Ok(tokio::task::spawn_blocking(work).await?)
-}
 
 impl Sandbox {
     /// Opens `path` through the pool, using (and refreshing) the index cached at `index_key`.

@@ -13,7 +13,8 @@ use wasmtime::component::Resource;
 
 use crate::bindings::frameflow::media::plans::{Host, Output, OutputKind, OutputSpec, PlannedClip, RunResult, RunStats};
 use crate::bindings::frameflow::media::types::{FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError};
-use crate::media_host::{blocking, render_options, selector, to_wit_error, VideoHandle};
+use crate::blocking::blocking;
+use crate::media_host::{render_options, selector, to_wit_error, VideoHandle};
 use crate::admission::estimate;
 use crate::sandbox::Sandbox;
 

@@ -195,7 +195,7 @@ impl Host for Sandbox {
             }
         };
         // Compiling is CPU work: off the reactor.
-        let compiled = crate::media_host::blocking(move || registry.uploaded(&wasm).map(|pre| (registry, pre))).await?;
+        let compiled = crate::blocking::blocking(move || registry.uploaded(&wasm).map(|pre| (registry, pre))).await?;
         match compiled {
             Ok((registry, pre)) => Ok(registry.run(&sampler, &pre, &info, &params, seed).await),
             Err(why) => Ok(Err(plan_error(format!("sampler '{sampler}' cannot be loaded: {why}")))),

@@ -163,7 +163,12 @@ impl Server {
         tenants.sort();
         tenants.dedup();
         let step_deadline = Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000));
-        let jobs = JobRunner::new(workers, storage.clone(), tenants, runtime.host_id(), step_deadline);
+        let host_id = match &settings.host_id {
+            Some(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) => id.clone(),
+            Some(id) => anyhow::bail!("host_id '{id}' must be 1..=64 letters, digits, '-', '_' or '.'"),
+            None => runtime.host_id(),
+        };
+        let jobs = JobRunner::new(workers, storage.clone(), tenants, host_id, step_deadline);
         Ok(Server { router: Router::new(routes), storage, api_keys: settings.api_keys.clone(), body_limits, connections, jobs })
     }
 

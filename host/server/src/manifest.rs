@@ -99,6 +99,10 @@ pub struct Settings {
     /// Wall-clock time a job component's background step may run, milliseconds (default
     /// 10 minutes; host calls such as decoding a chunk of clips count).
     pub job_step_deadline_ms: Option<u64>,
+    /// This host's name as the owner of job leases (default: an id kept in the compile
+    /// cache, stable across restarts with the same cache). Hosts sharing a store need
+    /// distinct ids.
+    pub host_id: Option<String>,
     /// API key -> tenant. Empty: no keys, every request is tenant `default`.
     #[serde(default)]
     pub api_keys: BTreeMap<String, String>,
