@@ -1,4 +1,4 @@
-//! [`serve`]: the HTTP/1.1 listener. Per connection: a cap on open connections (503 and
+//! [`serve`]: the HTTP/1.1 listener and the HTTP trigger. Per connection: a cap on open connections (503 and
 //! close beyond it) and a header/idle timeout. Per request: the tenant from the API key
 //! (401 before anything else when keys are configured), the route, the body received in
 //! full under the upload limit and rate rules (`body_spool.rs`), then the component; every
@@ -6,53 +6,34 @@
 //! when to come back (`Retry-After`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
 use bytes::Bytes;
-use frameflow_runtime::{GuestError, HttpComponent, ResponseBody, Runtime, RuntimeConfig, SandboxLimits, VideoPool};
+use frameflow_runtime::{GuestError, HttpComponent, ResponseBody, Runtime, VideoPool};
 use frameflow_store::ObjectStorage;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 
+use crate::app::App;
+use crate::auth::ApiKeys;
 use crate::body_spool::{spool, BodyLimits};
+use crate::config::{ConnectionLimits, ServerConfig, ServerOptions};
 use crate::job_runner::JobRunner;
 use crate::manifest::Manifest;
-use crate::routes::{RoutePattern, Router};
+use crate::routes::Router;
 
-/// Command-line overrides of the manifest's `[frameflow]` settings.
-#[derive(Debug, Default, Clone)]
-pub struct ServerOptions {
-    pub store: Option<String>,
-    pub media_root: Option<PathBuf>,
-    pub upload_limit_bytes: Option<u64>,
-}
-
-/// Default source picture limit: 8192 × 4320 (DCI 8K).
-const DEFAULT_MAX_SOURCE_PIXELS: u64 = 8192 * 4320;
-/// The store when neither the manifest nor the command line names one (relative to the
-/// working directory), as the README says.
-const DEFAULT_STORE: &str = "file://data/store";
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
-
-/// How connections are admitted and kept.
-#[derive(Clone, Debug)]
-pub struct ConnectionLimits {
-    pub max_connections: usize,
-    /// Headers must arrive within this; an idle keep-alive connection closes after it.
-    pub header_timeout: Duration,
-}
 
 /// A loaded server: the runtime, its components bound to routes, the store.
 pub struct Server {
     router: Router<Arc<HttpComponent>>,
     storage: Arc<ObjectStorage>,
-    api_keys: std::collections::BTreeMap<String, String>,
+    keys: ApiKeys,
     body_limits: BodyLimits,
     connections: ConnectionLimits,
     jobs: JobRunner,
@@ -74,114 +55,26 @@ fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> 
 }
 
 impl Server {
-    /// Loads the manifest's components (compiling or from cache) and opens the store.
+    /// Resolves the settings, opens the store, loads the manifest's components (compiling
+    /// or from the cache) and binds them to their routes.
     pub fn load(manifest: &Manifest, options: &ServerOptions) -> anyhow::Result<Server> {
-        let settings = &manifest.frameflow;
-        let store_url = match (&options.store, &settings.store) {
-            (Some(url), _) => url.clone(),
-            (None, Some(url)) => manifest.resolve_store(url),
-            (None, None) => DEFAULT_STORE.to_string(),
-        };
-        let cache_dir = match &settings.cache_dir {
-            Some(dir) => manifest.resolve(dir),
-            None => PathBuf::from("data/.cache"),
-        };
-        let media_root = options.media_root.clone().or_else(|| settings.media_root.as_deref().map(|r| manifest.resolve(r)));
-        let upload_limit = options.upload_limit_bytes.or(settings.upload_limit_bytes).unwrap_or(SandboxLimits::default().upload_bytes);
-
-        let defaults = SandboxLimits::default();
-        let mut limits = SandboxLimits {
-            upload_bytes: upload_limit,
-            max_output_side: settings.max_output_side.unwrap_or(defaults.max_output_side),
-            max_flow_pixels: settings.max_flow_pixels.unwrap_or(defaults.max_flow_pixels),
-            ..defaults
-        };
-        if let Some(mib) = settings.memory_limit_mib {
-            limits.memory_bytes = mib << 20;
-        }
-        if let Some(ms) = settings.deadline_ms {
-            limits.deadline = Duration::from_millis(ms);
-        }
-        let runtime_defaults = RuntimeConfig::default();
-        let config = RuntimeConfig {
-            cache_dir: cache_dir.join("components"),
-            limits,
-            max_instances: settings.max_instances.unwrap_or(runtime_defaults.max_instances),
-            queue_wait: settings.queue_wait_ms.map(Duration::from_millis).unwrap_or(runtime_defaults.queue_wait),
-            media_memory_bytes: settings.media_memory_mib.map(|m| m << 20).unwrap_or(runtime_defaults.media_memory_bytes),
-        };
+        let config = ServerConfig::resolve(manifest, options)?;
         let storage = Arc::new(
-            ObjectStorage::open(&store_url, &cache_dir.join("downloads")).with_context(|| format!("opening store {store_url}"))?,
+            ObjectStorage::open(&config.store_url, &config.cache_dir.join("downloads"))
+                .with_context(|| format!("opening store {}", config.store_url))?,
         );
-        let max_source_pixels = settings.max_source_pixels.unwrap_or(DEFAULT_MAX_SOURCE_PIXELS);
-        let runtime = Runtime::new(config, Arc::new(VideoPool::new(media_root, Some(max_source_pixels))))?;
-        let body_limits = BodyLimits {
-            max_bytes: upload_limit,
-            idle_timeout: Duration::from_millis(settings.body_idle_timeout_ms.unwrap_or(30_000)),
-            min_rate: settings.body_min_rate.unwrap_or(16 << 10),
-            rate_grace: Duration::from_secs(10),
-            dir: cache_dir.join("spool"),
-        };
-        let connections = ConnectionLimits {
-            max_connections: settings.max_connections.unwrap_or_else(default_max_connections).max(1),
-            header_timeout: Duration::from_millis(settings.header_timeout_ms.unwrap_or(30_000).max(1)),
-        };
-        for (name, source) in &settings.samplers {
-            let path = manifest.resolve(source);
-            let cached = runtime
-                .samplers()
-                .add_builtin(name, &path)
-                .with_context(|| format!("loading sampler '{name}' (build it with `make components`)"))?;
-            let how = if cached { "from the compile cache" } else { "compiled" };
-            tracing::info!(sampler = %name, source = %path.display(), "sampler '{name}' {how}");
-        }
-
-        let mut loaded: std::collections::BTreeMap<&str, Arc<HttpComponent>> = Default::default();
-        let mut routes = Vec::new();
-        for trigger in &manifest.trigger.http {
-            let component = match loaded.get(trigger.component.as_str()) {
-                Some(c) => c.clone(),
-                None => {
-                    let spec = &manifest.component[&trigger.component];
-                    let path = manifest.resolve(&spec.source);
-                    let c = Arc::new(runtime.load_http_component(&trigger.component, &path).with_context(|| {
-                        format!("loading component '{}' (build it with `make components`)", trigger.component)
-                    })?);
-                    let how = if c.loaded_from_cache() { "from the compile cache" } else { "compiled" };
-                    tracing::info!(component = %trigger.component, source = %path.display(), "component '{}' {how}", trigger.component);
-                    loaded.insert(&trigger.component, c.clone());
-                    c
-                }
-            };
-            routes.push((RoutePattern::parse(&trigger.route)?, component));
-        }
-        let workers: Vec<Arc<HttpComponent>> = loaded.values().filter(|c| c.is_job_worker()).cloned().collect();
-        let mut tenants: Vec<String> = settings.api_keys.values().cloned().collect();
-        if tenants.is_empty() {
-            tenants.push("default".into());
-        }
-        tenants.sort();
-        tenants.dedup();
-        let step_deadline = Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000));
-        let host_id = match &settings.host_id {
-            Some(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) => id.clone(),
-            Some(id) => anyhow::bail!("host_id '{id}' must be 1..=64 letters, digits, '-', '_' or '.'"),
-            None => runtime.host_id(),
-        };
-        let jobs = JobRunner::new(workers, storage.clone(), tenants, host_id, step_deadline);
-        Ok(Server { router: Router::new(routes), storage, api_keys: settings.api_keys.clone(), body_limits, connections, jobs })
+        let pool = VideoPool::new(config.media_root.clone(), Some(config.max_source_pixels));
+        let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
+        let app = App::load(manifest, &runtime)?;
+        let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
+        let jobs = JobRunner::new(app.job_workers(), storage.clone(), config.keys.tenants(), host_id, config.job_step_deadline);
+        Ok(Server { router: app.router, storage, keys: config.keys, body_limits: config.body, connections: config.connections, jobs })
     }
 
     fn tenant_of(&self, req: &Request<Incoming>) -> Result<String, Response<ResponseBody>> {
-        if self.api_keys.is_empty() {
-            return Ok("default".to_string());
-        }
-        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
-        let key = header("x-api-key").or_else(|| header("authorization").and_then(|a| a.strip_prefix("Bearer ")));
-        match key.and_then(|k| self.api_keys.get(k.trim())) {
-            Some(tenant) => Ok(tenant.clone()),
-            None => Err(json_error(401, "unauthorized", "send a valid API key in 'Authorization: Bearer KEY' or 'X-API-Key'")),
-        }
+        self.keys
+            .tenant_of(req.headers())
+            .ok_or_else(|| json_error(401, "unauthorized", "send a valid API key in 'Authorization: Bearer KEY' or 'X-API-Key'"))
     }
 
     /// Handles one request; never fails (errors are responses). Runs in a `request` span
@@ -312,22 +205,6 @@ fn guest_error_status(error: &GuestError) -> u16 {
         GuestError::Timeout { .. } | GuestError::Busy { .. } => 503,
         GuestError::Rejected { .. } => 400,
         GuestError::OutOfMemory { .. } | GuestError::Trap { .. } | GuestError::NoResponse { .. } | GuestError::Failed { .. } => 500,
-    }
-}
-
-/// 1024 open connections, or fewer when the process may open fewer files: the cap must
-/// bite before `accept` runs out of descriptors (256 are kept for the store, spooled
-/// bodies and the runtime). The soft limit is read from `/proc/self/limits`.
-fn default_max_connections() -> usize {
-    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| {
-        text.lines()
-            .find(|l| l.starts_with("Max open files"))
-            .and_then(|l| l.split_whitespace().nth(3))
-            .and_then(|v| v.parse::<usize>().ok())
-    });
-    match soft {
-        Some(files) => 1024.min(files.saturating_sub(256)).max(16),
-        None => 1024,
     }
 }
 

@@ -1,0 +1,57 @@
+//! [`App`]: the manifest's components loaded and bound to their routes — where a route
+//! is bound to a component (`[[trigger.http]]`), and where built-in samplers are registered.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use frameflow_runtime::{HttpComponent, Runtime};
+
+use crate::manifest::Manifest;
+use crate::routes::{RoutePattern, Router};
+
+/// The loaded application: routes to components.
+pub struct App {
+    pub router: Router<Arc<HttpComponent>>,
+    components: BTreeMap<String, Arc<HttpComponent>>,
+}
+
+impl App {
+    /// Registers the built-in samplers and loads every component a route names, once each.
+    pub fn load(manifest: &Manifest, runtime: &Runtime) -> anyhow::Result<App> {
+        for (name, source) in &manifest.frameflow.samplers {
+            let path = manifest.resolve(source);
+            let cached = runtime
+                .samplers()
+                .add_builtin(name, &path)
+                .with_context(|| format!("loading sampler '{name}' (build it with `make components`)"))?;
+            let how = if cached { "from the compile cache" } else { "compiled" };
+            tracing::info!(sampler = %name, source = %path.display(), "sampler '{name}' {how}");
+        }
+        let mut components: BTreeMap<String, Arc<HttpComponent>> = BTreeMap::new();
+        let mut routes = Vec::new();
+        for trigger in &manifest.trigger.http {
+            let component = match components.get(&trigger.component) {
+                Some(c) => c.clone(),
+                None => {
+                    let spec = &manifest.component[&trigger.component];
+                    let path = manifest.resolve(&spec.source);
+                    let c = Arc::new(runtime.load_http_component(&trigger.component, &path).with_context(|| {
+                        format!("loading component '{}' (build it with `make components`)", trigger.component)
+                    })?);
+                    let how = if c.loaded_from_cache() { "from the compile cache" } else { "compiled" };
+                    tracing::info!(component = %trigger.component, source = %path.display(), "component '{}' {how}", trigger.component);
+                    components.insert(trigger.component.clone(), c.clone());
+                    c
+                }
+            };
+            routes.push((RoutePattern::parse(&trigger.route)?, component));
+        }
+        Ok(App { router: Router::new(routes), components })
+    }
+
+    /// The components that also run jobs in the background (`frameflow:sampler/job-worker`).
+    pub fn job_workers(&self) -> Vec<Arc<HttpComponent>> {
+        self.components.values().filter(|c| c.is_job_worker()).cloned().collect()
+    }
+}

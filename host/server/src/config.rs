@@ -1,0 +1,127 @@
+//! [`ServerConfig`]: every server setting resolved once, in one place — the manifest's
+//! `[frameflow]` table, the command-line overrides ([`ServerOptions`]) and the defaults.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use frameflow_runtime::{RuntimeConfig, SandboxLimits};
+
+use crate::auth::ApiKeys;
+use crate::body_spool::BodyLimits;
+use crate::manifest::Manifest;
+
+/// Command-line overrides of the manifest's `[frameflow]` settings.
+#[derive(Debug, Default, Clone)]
+pub struct ServerOptions {
+    pub store: Option<String>,
+    pub media_root: Option<PathBuf>,
+    pub upload_limit_bytes: Option<u64>,
+}
+
+/// Default source picture limit: 8192 × 4320 (DCI 8K).
+const DEFAULT_MAX_SOURCE_PIXELS: u64 = 8192 * 4320;
+/// The store when neither the manifest nor the command line names one (relative to the
+/// working directory), as the README says.
+const DEFAULT_STORE: &str = "file://data/store";
+/// Compiled components and spooled bodies when the manifest names no `cache_dir`
+/// (relative to the working directory, like the default store).
+const DEFAULT_CACHE_DIR: &str = "data/.cache";
+
+/// How connections are admitted and kept.
+#[derive(Clone, Debug)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    /// Headers must arrive within this; an idle keep-alive connection closes after it.
+    pub header_timeout: Duration,
+}
+
+/// Everything the server runs with.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub store_url: String,
+    pub cache_dir: PathBuf,
+    pub media_root: Option<PathBuf>,
+    pub runtime: RuntimeConfig,
+    pub max_source_pixels: u64,
+    pub body: BodyLimits,
+    pub connections: ConnectionLimits,
+    pub job_step_deadline: Duration,
+    /// The owner name of job leases; `None`: the runtime's own id.
+    pub host_id: Option<String>,
+    pub keys: ApiKeys,
+}
+
+impl ServerConfig {
+    pub fn resolve(manifest: &Manifest, options: &ServerOptions) -> anyhow::Result<ServerConfig> {
+        let settings = &manifest.frameflow;
+        let store_url = match (&options.store, &settings.store) {
+            (Some(url), _) => url.clone(),
+            (None, Some(url)) => manifest.resolve_store(url),
+            (None, None) => DEFAULT_STORE.to_string(),
+        };
+        let cache_dir = settings.cache_dir.as_deref().map(|d| manifest.resolve(d)).unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR));
+        let media_root = options.media_root.clone().or_else(|| settings.media_root.as_deref().map(|r| manifest.resolve(r)));
+        let defaults = SandboxLimits::default();
+        let upload_limit = options.upload_limit_bytes.or(settings.upload_limit_bytes).unwrap_or(defaults.upload_bytes);
+        let limits = SandboxLimits {
+            upload_bytes: upload_limit,
+            memory_bytes: settings.memory_limit_mib.map(|mib| mib << 20).unwrap_or(defaults.memory_bytes),
+            deadline: settings.deadline_ms.map(Duration::from_millis).unwrap_or(defaults.deadline),
+            max_output_side: settings.max_output_side.unwrap_or(defaults.max_output_side),
+            max_flow_pixels: settings.max_flow_pixels.unwrap_or(defaults.max_flow_pixels),
+            ..defaults
+        };
+        let runtime_defaults = RuntimeConfig::default();
+        let runtime = RuntimeConfig {
+            cache_dir: cache_dir.join("components"),
+            limits,
+            max_instances: settings.max_instances.unwrap_or(runtime_defaults.max_instances),
+            queue_wait: settings.queue_wait_ms.map(Duration::from_millis).unwrap_or(runtime_defaults.queue_wait),
+            media_memory_bytes: settings.media_memory_mib.map(|m| m << 20).unwrap_or(runtime_defaults.media_memory_bytes),
+        };
+        let body = BodyLimits {
+            max_bytes: upload_limit,
+            idle_timeout: Duration::from_millis(settings.body_idle_timeout_ms.unwrap_or(30_000)),
+            min_rate: settings.body_min_rate.unwrap_or(16 << 10),
+            rate_grace: Duration::from_secs(10),
+            dir: cache_dir.join("spool"),
+        };
+        let connections = ConnectionLimits {
+            max_connections: settings.max_connections.unwrap_or_else(default_max_connections).max(1),
+            header_timeout: Duration::from_millis(settings.header_timeout_ms.unwrap_or(30_000).max(1)),
+        };
+        let host_id = match &settings.host_id {
+            Some(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) => Some(id.clone()),
+            Some(id) => anyhow::bail!("host_id '{id}' must be 1..=64 letters, digits, '-', '_' or '.'"),
+            None => None,
+        };
+        Ok(ServerConfig {
+            store_url,
+            cache_dir,
+            media_root,
+            runtime,
+            max_source_pixels: settings.max_source_pixels.unwrap_or(DEFAULT_MAX_SOURCE_PIXELS),
+            body,
+            connections,
+            job_step_deadline: Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000)),
+            host_id,
+            keys: ApiKeys::new(settings.api_keys.clone()),
+        })
+    }
+}
+
+/// 1024 open connections, or fewer when the process may open fewer files: the cap must
+/// bite before `accept` runs out of descriptors (256 are kept for the store, spooled
+/// bodies and the runtime). The soft limit is read from `/proc/self/limits`.
+fn default_max_connections() -> usize {
+    let soft = std::fs::read_to_string("/proc/self/limits").ok().and_then(|text| {
+        text.lines()
+            .find(|l| l.starts_with("Max open files"))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .and_then(|v| v.parse::<usize>().ok())
+    });
+    match soft {
+        Some(files) => 1024.min(files.saturating_sub(256)).max(16),
+        None => 1024,
+    }
+}
