@@ -96,7 +96,7 @@ pub fn frame(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<
 }
 
 /// `GET /frame/{path}?pts=P` (seed 001): a file under the server's media root.
-pub fn seed_frame(path: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
+pub fn media_root_frame(path: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let video = Video::open_in_media_root(path)?;
     serve_frame(&video, query, if_none_match)
 }

@@ -54,7 +54,7 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
         (Method::Get, ["v1", "videos", id, "flow"]) => query.accept(flow::FLOW_PARAMS).and_then(|_| flow::flow(id, &query, inm)),
         (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
             let raw = rest.join("/");
-            frames::seed_frame(&percent_decode(&raw)?, &query, inm)
+            frames::media_root_frame(&percent_decode(&raw)?, &query, inm)
         }
         (_, ["v1", "videos", ..]) | (_, ["frame", ..]) => {
             Err(ApiError::new(405, "method_not_allowed", format!("{method:?} is not allowed on {path}")))

@@ -1,9 +1,10 @@
 //! frameflow's own namespaces in a tenant's store. Names a tenant supplies (upload file
 //! names, registered keys) never land in them, so they can never overwrite a record.
 
-/// Prefixes only frameflow writes: video records, uploaded bytes, cached indexes, jobs and
-/// tenant samplers.
-pub const RESERVED_PREFIXES: &[&str] = &["videos/", "uploads/", "indexes/", "jobs/", "job-index/", "job-active/", "samplers/"];
+/// Prefixes only frameflow writes: video records, uploaded bytes, cached indexes, jobs,
+/// tenant samplers, and the compatibility routes' pattern records.
+pub const RESERVED_PREFIXES: &[&str] =
+    &["videos/", "uploads/", "indexes/", "jobs/", "job-index/", "job-active/", "samplers/", "seed000/"];
 
 /// The reserved prefix `key` falls under, if any.
 pub fn reserved_prefix(key: &str) -> Option<&'static str> {

@@ -8,11 +8,12 @@
 //!   finish (assemble `manifest.jsonl`). Every step is idempotent, so a host killed
 //!   mid-step redoes that step and the outputs are neither missing nor duplicated.
 //! - `results.rs`: results pages, output downloads, deleting results by id.
-//! - `api.rs`: the v1 routes; `seed000.rs`: seed 000's `/frame` and `/flow` routes.
+//! - `api.rs`: the v1 routes; `compat_v0.rs`: the compatibility routes `/frame` and `/flow`
+//!   of the frame server users come from (seed 000), answered as that API does.
 
 mod api;
+mod compat_v0;
 mod results;
-mod seed000;
 mod spec;
 mod state;
 mod worker;
@@ -56,7 +57,7 @@ async fn route(req: IncomingRequest) -> Reply {
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
     if let ["frame" | "flow"] = segments.as_slice() {
         // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
-        return seed000::route(req, &method, segments[0], &query).await;
+        return compat_v0::route(req, &method, segments[0], &query).await;
     }
     let body = match frameflow_guest::read_json_body(req).await {
         Ok(b) => b,

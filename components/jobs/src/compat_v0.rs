@@ -1,4 +1,5 @@
-//! Seed 000's routes, as the seed writes them: `POST /frame` and `POST /flow` start or stop
+//! Compatibility routes (v0) for users of the frame server frameflow grew from (seed 000),
+//! answered exactly as that API does: `POST /frame` and `POST /flow` start or stop
 //! sampling (`{"pattern": "random|sample", "op": "start|stop", "params": {"duration",
 //! "interval"}}`), `GET` pages the results (`pattern`, `from`, `count` as query parameters
 //! or a JSON body), `DELETE` removes results by id. Errors are `{"message": ...}`.
