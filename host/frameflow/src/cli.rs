@@ -232,7 +232,7 @@ fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
     let index = match &args.index_file {
         Some(p) => {
             let text = fs::read_to_string(p).with_context(|| format!("reading packet index {}", p.display()))?;
-            Some(FrameIndex::from_json(&text)?)
+            Some(std::sync::Arc::new(FrameIndex::from_json(&text)?))
         }
         None => None,
     };

@@ -30,7 +30,8 @@ pub struct OpenOptions {
     /// Decoder threads (0: FFmpeg's automatic choice, as the ffmpeg CLI).
     pub threads: usize,
     /// A packet index saved earlier with [`FrameIndex::to_json`], to skip the scan.
-    pub index: Option<FrameIndex>,
+    /// Shared, not copied: pooled decoders of one file all use one index.
+    pub index: Option<Arc<FrameIndex>>,
     /// Largest picture (width × height) accepted: a bigger stream is refused at open with
     /// [`MediaError::TooManyPixels`], and the decoder refuses bigger pictures mid-stream.
     /// `None`: FFmpeg's own limit.
@@ -65,7 +66,7 @@ pub struct Video {
     path: PathBuf,
     facts: StreamFacts,
     info: VideoInfo,
-    index: FrameIndex,
+    index: Arc<FrameIndex>,
     decoder: StreamDecoder,
     /// Presentation index of the frame the decoder output last, when known.
     position: Option<usize>,
@@ -103,7 +104,7 @@ impl Video {
                 check_index(path, &index, stream_index)?;
                 index
             }
-            None => FrameIndex::build(path, &mut input, stream_index, threads)?,
+            None => Arc::new(FrameIndex::build(path, &mut input, stream_index, threads)?),
         };
         let info = VideoInfo::new(&facts, stream_index, &index);
         let decoder = StreamDecoder::with_input(path, input, stream_index, threads)?;
@@ -144,6 +145,12 @@ impl Video {
 
     pub fn index(&self) -> &FrameIndex {
         &self.index
+    }
+
+    /// The packet index, shared: hand it to [`OpenOptions::index`] to open the same file
+    /// again without a scan or a copy.
+    pub fn shared_index(&self) -> Arc<FrameIndex> {
+        self.index.clone()
     }
 
     pub fn frame_count(&self) -> usize {

@@ -37,7 +37,7 @@ pub struct PooledVideo {
     path: PathBuf,
     stamp: FileStamp,
     info: VideoInfo,
-    index: FrameIndex,
+    index: Arc<FrameIndex>,
     max_pixels: Option<u64>,
     idle: Mutex<Vec<Video>>,
 }
@@ -111,7 +111,7 @@ impl VideoPool {
         let cached = cached_index.and_then(|json| FrameIndex::from_json(json).ok());
         let options = |index| OpenOptions { index, max_pixels: self.max_pixels, ..OpenOptions::default() };
         let (video, built) = match cached {
-            Some(index) => match Video::open_with(path, options(Some(index))) {
+            Some(index) => match Video::open_with(path, options(Some(Arc::new(index)))) {
                 // A stale cached index (the object was replaced): scan again.
                 Err(MediaError::StaleIndex(_)) => (Video::open_with(path, options(None))?, true),
                 other => (other?, false),
@@ -123,7 +123,7 @@ impl VideoPool {
             path: path.to_path_buf(),
             stamp,
             info: video.info().clone(),
-            index: video.index().clone(),
+            index: video.shared_index(),
             max_pixels: self.max_pixels,
             idle: Mutex::new(vec![video]),
         });
