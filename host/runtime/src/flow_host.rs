@@ -63,12 +63,8 @@ impl HostFlowField for Sandbox {
                 b.image.width, b.image.height
             ))));
         }
-        let max = self.limits.max_flow_pixels;
-        if w as u64 * h as u64 > max {
-            return Ok(Err(MediaError::TooLarge(format!(
-                "optical flow on {w}x{h} frames is over this host's limit of {:.1} megapixels; ask for smaller frames (width/height)",
-                max as f64 / 1e6
-            ))));
+        if let Err(e) = self.check_flow_size(w, h) {
+            return Ok(Err(e));
         }
         if let Err(e) = self.check_frame_budget(1, (w as usize) * (h as usize) * 8) {
             return Ok(Err(e));

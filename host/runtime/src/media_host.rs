@@ -200,6 +200,19 @@ impl Sandbox {
         Ok((w, h))
     }
 
+    /// Refuses optical flow on frames over this host's flow size limit (413), before
+    /// anything is decoded or computed: one check for single flows and plan chunks.
+    pub(crate) fn check_flow_size(&self, w: u32, h: u32) -> Result<(), MediaError> {
+        let max = self.limits.max_flow_pixels;
+        if w as u64 * h as u64 > max {
+            return Err(MediaError::TooLarge(format!(
+                "optical flow on {w}x{h} frames is over this host's limit of {:.1} megapixels; ask for smaller frames (width/height)",
+                max as f64 / 1e6
+            )));
+        }
+        Ok(())
+    }
+
     async fn decode(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
         if at.len() > self.limits.max_batch {
             return Ok(Err(MediaError::TooLarge(format!("{} frames asked in one call; the limit is {}", at.len(), self.limits.max_batch))));

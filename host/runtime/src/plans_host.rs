@@ -55,11 +55,8 @@ impl Host for Sandbox {
             Err(e) => return Ok(Err(e)),
         };
         let algorithm = crate::flow_host::algorithm(spec.algorithm);
-        if spec.flow && w as u64 * h as u64 > self.limits.max_flow_pixels {
-            return Ok(Err(MediaError::TooLarge(format!(
-                "optical flow on {w}x{h} frames is over this host's limit of {:.1} megapixels; ask for smaller frames (width/height)",
-                self.limits.max_flow_pixels as f64 / 1e6
-            ))));
+        if let (true, Err(e)) = (spec.flow, self.check_flow_size(w, h)) {
+            return Ok(Err(e));
         }
         let core_spec = CoreSpec {
             rgb: spec.rgb,

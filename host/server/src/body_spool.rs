@@ -145,17 +145,13 @@ async fn write(sink: Sink, data: &[u8], dir: &std::path::Path) -> Result<Sink, S
 /// A new file in `dir`, already unlinked: it vanishes with its handle, even on a crash.
 async fn temp_file(dir: &std::path::Path) -> std::io::Result<tokio::fs::File> {
     tokio::fs::create_dir_all(dir).await?;
-    let path = dir.join(format!("body-{}-{:016x}", std::process::id(), rand_u64()));
+    // Unique within the process by a counter, across processes by the pid.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let path = dir.join(format!("body-{}-{n}", std::process::id()));
     let file = tokio::fs::OpenOptions::new().read(true).write(true).create_new(true).open(&path).await?;
     tokio::fs::remove_file(&path).await?;
     Ok(file)
-}
-
-fn rand_u64() -> u64 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(Instant::now().elapsed().as_nanos());
-    h.finish()
 }
 
 enum Source {
