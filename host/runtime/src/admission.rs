@@ -60,11 +60,6 @@ impl MemoryPermit {
         let part = self.permit.as_mut().and_then(|p| p.split(units.min(p.num_permits())));
         MemoryPermit { permit: part }
     }
-
-    /// A permit for nothing (work that is not counted).
-    pub fn none() -> MemoryPermit {
-        MemoryPermit { permit: None }
-    }
 }
 
 fn units(bytes: u64) -> u64 {
@@ -84,15 +79,6 @@ impl Admission {
             memory: Arc::new(Semaphore::new(memory_units as usize)),
             memory_units,
         }
-    }
-
-    pub fn max_instances(&self) -> u32 {
-        self.max_instances
-    }
-
-    /// Instance slots free right now (for metrics and tests).
-    pub fn free_instances(&self) -> usize {
-        self.instances.available_permits()
     }
 
     /// The media-memory pool, bytes.
