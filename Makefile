@@ -20,7 +20,7 @@ run: build components
 test: setup
 	$(CARGO) test --workspace --locked
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
-	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-sampling --lib
+	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling --lib
 
 # Not part of `make test`: frameflow against its peers, side by side, then the soak run
 # (32 and 128 clients, 10 minutes each); both write BENCHMARKS.md.

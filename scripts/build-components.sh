@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Builds the WebAssembly components (wasm32-wasip2, release) and copies them to
-# components/dist/, where infra/frameflow.toml and the tests find them.
+# Builds the production WebAssembly components (wasm32-wasip2, release) and copies them to
+# components/dist/, where infra/frameflow.toml finds them. The tests build their own copies
+# (and the hostile fixtures, which never go to dist/) through tests/components.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root/components"
 rustup target list --installed 2>/dev/null | grep -q wasm32-wasip2 || rustup target add wasm32-wasip2
-cargo build --release --locked --target wasm32-wasip2 --quiet
+packages=(frameflow-frames frameflow-jobs frameflow-sampler-random-clip frameflow-sampler-uniform frameflow-sampler-regular-clip)
+cargo build --release --locked --target wasm32-wasip2 --quiet "${packages[@]/#/-p}"
 target="${CARGO_TARGET_DIR:-$root/components/target}"
 mkdir -p "$root/components/dist"
-for wasm in "$target"/wasm32-wasip2/release/*.wasm; do
-    cp -f "$wasm" "$root/components/dist/"
+rm -f "$root"/components/dist/*fixture*.wasm
+for package in "${packages[@]}"; do
+    cp -f "$target/wasm32-wasip2/release/${package//-/_}.wasm" "$root/components/dist/"
 done
 ls "$root/components/dist"

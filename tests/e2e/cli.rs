@@ -5,7 +5,8 @@ use std::process::{Command, Output};
 
 use frameflow_testkit::pattern::{decode_pattern, pattern_video};
 use frameflow_testkit::reference::ffmpeg_rgb24;
-use frameflow_testkit::{frameflow_bin, scratch_dir};
+use crate::frameflow_bin;
+use frameflow_testkit::scratch_dir;
 use serde_json::Value;
 
 fn run(args: &[&str]) -> Output {

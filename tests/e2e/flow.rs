@@ -3,7 +3,8 @@
 use std::process::Command;
 
 use frameflow_testkit::pattern::pattern_video;
-use frameflow_testkit::{frameflow_bin, scratch_dir};
+use crate::frameflow_bin;
+use frameflow_testkit::scratch_dir;
 
 fn frameflow(args: &[&str]) -> std::process::Output {
     Command::new(frameflow_bin()).args(args).output().expect("run frameflow")

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use frameflow_media::{Crop, RenderOptions, Video};
 use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
 use frameflow_testkit::pattern::{decode_pattern, pattern_video};
-use frameflow_testkit::server::{ServerProcess, ServerSetup};
+use crate::server::{ServerProcess, ServerSetup};
 use serde_json::Value;
 
 fn upload(addr: SocketAddr, path: &std::path::Path) -> Value {
@@ -335,7 +335,7 @@ fn flow_over_http_equals_the_flow_module_in_process() {
 fn api_keys_pick_the_tenant_and_tenants_cannot_reach_each_other() {
     let server = ServerProcess::start(
         "api-keys",
-        ServerSetup { settings: "[frameflow.api_keys]\n\"key-a\" = \"alice\"\n\"key-b\" = \"bob\"\n", ..ServerSetup::default() },
+        ServerSetup { settings: "[api_keys]\n\"key-a\" = \"alice\"\n\"key-b\" = \"bob\"\n", ..ServerSetup::default() },
     );
     let addr = server.addr;
     assert_error(&get(addr, "/v1/videos"), 401, "unauthorized");

@@ -12,11 +12,11 @@ use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
 use frameflow_media::{ImageFormat, RenderOptions, Video};
 use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
 use frameflow_testkit::pattern::{decode_pattern, pattern_video};
-use frameflow_testkit::server::{ServerProcess, ServerSetup, BUILTIN_SAMPLERS, JOBS_ROUTES};
+use crate::server::{ServerProcess, ServerSetup, JOBS_ROUTES};
 use serde_json::{json, Value};
 
 fn setup() -> ServerSetup<'static> {
-    ServerSetup { extra_manifest: JOBS_ROUTES, settings: BUILTIN_SAMPLERS, ..ServerSetup::default() }
+    ServerSetup { extra_manifest: JOBS_ROUTES, ..ServerSetup::default() }
 }
 
 fn send_json(addr: SocketAddr, method: &str, path: &str, body: &Value) -> HttpResponse {
@@ -345,7 +345,7 @@ fn seed_000_routes_work_as_the_seed_writes_them() {
 fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported() {
     let mut server = ServerProcess::start("jobs-hostile-sampler", setup());
     let key = upload_pattern(server.addr);
-    let wasm = frameflow_testkit::server::components_dir().join("frameflow_hostile_sampler_fixture.wasm");
+    let wasm = frameflow_test_components::hostile_sampler();
     let samplers = server.dir.join("store/tenants/default/samplers");
     std::fs::create_dir_all(&samplers).unwrap();
     std::fs::copy(&wasm, samplers.join("evil.wasm")).unwrap();

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
 use frameflow_testkit::pattern::{pattern_video, video_with_audio};
-use frameflow_testkit::server::{ServerProcess, ServerSetup, BUILTIN_SAMPLERS, JOBS_ROUTES};
+use crate::server::{ServerProcess, ServerSetup, JOBS_ROUTES};
 use serde_json::{json, Value};
 
 fn assert_error(r: &HttpResponse, status: u16, code: &str) {
@@ -189,7 +189,7 @@ fn uploads_named_like_records_and_oversized_json_cannot_hurt_anything() {
 fn keys_are_checked_before_routes() {
     let server = ServerProcess::start(
         "limits-keys",
-        ServerSetup { settings: "[frameflow.api_keys]\n\"key-a\" = \"alice\"\n", ..ServerSetup::default() },
+        ServerSetup { settings: "[api_keys]\n\"key-a\" = \"alice\"\n", ..ServerSetup::default() },
     );
     assert_error(&get(server.addr, "/nowhere"), 401, "unauthorized");
     assert_error(&get(server.addr, "/admin/secret"), 401, "unauthorized");
@@ -198,10 +198,10 @@ fn keys_are_checked_before_routes() {
 
 #[test]
 fn a_flood_of_sampler_planning_leaves_frame_requests_served() {
-    let settings = format!("max_instances = 4\n{BUILTIN_SAMPLERS}");
+    let settings = "max_instances = 4\n";
     let server = ServerProcess::start(
         "limits-planning-flood",
-        ServerSetup { extra_manifest: JOBS_ROUTES, settings: &settings, ..ServerSetup::default() },
+        ServerSetup { extra_manifest: JOBS_ROUTES, settings, ..ServerSetup::default() },
     );
     let addr = server.addr;
     let ok = upload(addr, "ok.mp4", &std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap());

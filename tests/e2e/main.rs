@@ -1,7 +1,17 @@
-//! End-to-end tests: run the real `frameflow` binary, one module per area.
+//! End-to-end tests: the real `frameflow` binary (`CARGO_BIN_EXE_frameflow`, so this test
+//! target belongs to the `frameflow` package) and the real components (built by
+//! `frameflow-test-components`), one module per area.
 
 mod cli;
 mod flow;
 mod http;
 mod jobs;
 mod limits;
+mod server;
+
+use std::path::Path;
+
+/// The `frameflow` binary cargo built for these tests.
+pub fn frameflow_bin() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_frameflow"))
+}

@@ -4,14 +4,12 @@
 //! - [`corpus`]: the shared real-video corpus, found through one setting;
 //! - [`reference`]: reference pixels from the FFmpeg CLI on this machine and from
 //!   torchcodec's `.pt` tensors;
-//! - [`server`]: the real `frameflow serve` started on a free loopback port, and
-//!   [`http_client`], a raw HTTP/1.1 client for talking to it.
+//! - [`http_client`]: a raw HTTP/1.1 client for talking to a real server.
 
 pub mod corpus;
 pub mod http_client;
 pub mod pattern;
 pub mod reference;
-pub mod server;
 
 use std::path::PathBuf;
 
@@ -31,22 +29,3 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
-/// The `frameflow` binary of this workspace, built (once per test process) if needed.
-pub fn frameflow_bin() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-            let status = std::process::Command::new(cargo)
-                .args(["build", "--quiet", "-p", "frameflow"])
-                .current_dir(workspace_root())
-                .status()
-                .expect("run cargo build");
-            assert!(status.success(), "building frameflow failed");
-            let target = std::env::var_os("CARGO_TARGET_DIR")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| workspace_root().join("target"));
-            target.join("debug").join("frameflow")
-        })
-        .clone()
-}

@@ -20,12 +20,9 @@ fn selector(query: &Query) -> ApiResult<FrameSelector> {
     let index = query.number::<u64>("index", 0..=u64::MAX)?;
     let pts = query.number::<i64>("pts", i64::MIN..=i64::MAX)?;
     let time = query.number::<f64>("time", 0.0..=1e9)?;
-    match (index, pts, time) {
-        (Some(i), None, None) => Ok(FrameSelector::Index(i)),
-        (None, Some(p), None) => Ok(FrameSelector::Pts(p)),
-        (None, None, Some(t)) => Ok(FrameSelector::Seconds(t)),
-        _ => Err(ApiError::bad_request("name the frame with exactly one of 'index', 'pts' or 'time'")),
-    }
+    frameflow_guest::FrameSelector::one_of(index, pts, time)
+        .map(FrameSelector::from)
+        .map_err(|_| ApiError::bad_request("name the frame with exactly one of 'index', 'pts' or 'time'"))
 }
 
 fn crop(raw: &str) -> ApiResult<Crop> {

@@ -178,3 +178,35 @@ pub fn download(job: &str, rest: &[&str], if_none_match: Option<&str>) -> ApiRes
     };
     Ok(Reply::cacheable(bytes, content_type, vec![], if_none_match))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_cover_every_entry_once() {
+        assert_eq!(page_bounds(None, None).unwrap(), (0, MAX_PAGE));
+        assert!(page_bounds(Some(3), Some(0)).is_err());
+        assert!(page_bounds(Some(3), Some(MAX_PAGE + 1)).is_err());
+        let entries: Vec<Value> = (0..5).map(Value::from).collect();
+        let (first, next, total) = slice(entries.clone(), 0, 2);
+        assert_eq!((first, next, total), (vec![Value::from(0), Value::from(1)], Some(2), 5));
+        let (last, next, _) = slice(entries.clone(), 4, 2);
+        assert_eq!((last, next), (vec![Value::from(4)], None));
+        let (past_the_end, next, _) = slice(entries, 9, 2);
+        assert!(past_the_end.is_empty() && next.is_none());
+    }
+
+    #[test]
+    fn result_ids_name_their_objects_and_nothing_else() {
+        let id = parse_id("j0123456789abcdef:00002/flow_00004");
+        assert!(id.is_none(), "job ids are 16 characters");
+        let id = parse_id("j0123456789abcde:00002/flow_00004").expect("a flow result id");
+        assert_eq!((id.job.as_str(), id.clip.as_str()), ("j0123456789abcde", "00002"));
+        assert_eq!(id.stems, vec!["flow_x_00004", "flow_y_00004"], "one flow id stands for both planes");
+        assert_eq!(parse_id("j0123456789abcde:00002/img_00004").unwrap().stems, vec!["img_00004"]);
+        for bad in ["j0123456789abcde:2/img_00004", "j0123456789abcde:00002/../img_00004", "j0123456789abcde:00002/img_4", "x:00002/img_00004", "j0123456789abcde"] {
+            assert!(parse_id(bad).is_none(), "{bad}");
+        }
+    }
+}

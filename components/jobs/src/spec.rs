@@ -266,3 +266,62 @@ pub fn build(videos: Vec<JobVideo>, o: &mut serde_json::Map<String, Value>) -> A
         origin: "v1".into(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(modality: &str, format: &str) -> JobSpec {
+        JobSpec {
+            videos: vec![JobVideo { key: "a.mp4".into(), label: Value::Null }],
+            sampler: "uniform".into(),
+            params: serde_json::json!({"num_segments": 3}),
+            modality: modality.into(),
+            seed: 7,
+            format: format.into(),
+            quality: 90,
+            width: None,
+            height: None,
+            flow: FlowSpec { algorithm: "dis-medium".into(), bound: 20.0 },
+            chunk_clips: 8,
+            origin: "v1".into(),
+        }
+    }
+
+    #[test]
+    fn modality_decides_the_outputs_and_reaches_the_sampler() {
+        assert!(spec("rgb", "jpeg").rgb() && !spec("rgb", "jpeg").flow());
+        assert!(!spec("flow", "jpeg").rgb() && spec("flow", "jpeg").flow());
+        assert!(spec("rgb+flow", "jpeg").rgb() && spec("rgb+flow", "jpeg").flow());
+        assert_eq!(spec("rgb", "png").ext(), "png");
+        assert_eq!(spec("rgb", "jpeg").ext(), "jpg");
+        let params: Value = serde_json::from_str(&spec("rgb+flow", "jpeg").sampler_params()).unwrap();
+        assert_eq!(params, serde_json::json!({"num_segments": 3, "modality": "rgb+flow"}));
+    }
+
+    #[test]
+    fn each_video_gets_its_own_replayable_seed() {
+        let s = spec("rgb", "jpeg");
+        assert_eq!(s.video_seed(0), 7);
+        assert_eq!(s.video_seed(1), 7u64.wrapping_add(0x9E37_79B9_7F4A_7C15));
+        assert_ne!(s.video_seed(1), s.video_seed(2));
+        assert_eq!(s.video_seed(3), spec("rgb", "jpeg").video_seed(3), "the same job replays the same seeds");
+    }
+
+    #[test]
+    fn bodies_that_are_not_jobs_are_refused_before_anything_is_looked_up() {
+        let status_and_message = |body: &str| {
+            let e = parse(body.as_bytes()).expect_err("refused");
+            (e.status, e.message)
+        };
+        assert!(status_and_message("{not json").1.contains("not JSON"));
+        assert!(status_and_message("[1, 2]").1.contains("JSON object"));
+        let (status, message) = status_and_message(r#"{"videos": ["a"], "sampelr": "uniform"}"#);
+        assert_eq!(status, 400);
+        assert!(message.contains("unknown field"), "{message}");
+        assert!(status_and_message(r#"{"videos": "a.mp4"}"#).1.contains("must be a list"));
+        assert!(status_and_message(r#"{"videos": ["a"], "prefix": "p/"}"#).1.contains("not both"));
+        assert!(status_and_message("{}").1.contains("a job needs videos"));
+        assert!(status_and_message(r#"{"videos": [7]}"#).1.contains("each entry is a key or an object"));
+    }
+}

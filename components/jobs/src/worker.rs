@@ -9,61 +9,23 @@
 //! twice.
 
 use frameflow_guest::bindings::frameflow::media::plans::{self, OutputKind, OutputSpec, PlannedClip};
-use frameflow_guest::bindings::frameflow::media::types::{FrameSelector, ImageFormat, RenderOptions};
+use frameflow_guest::bindings::frameflow::media::types::{ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::sampler::samplers;
 use frameflow_guest::bindings::frameflow::store::objects::{self, PutMode};
 use frameflow_guest::{ApiError, ApiResult};
+use frameflow_selector::FrameSelector;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::state::{self, Job, Lease, State, LEASE_MS};
 
-/// A frame reference in `plan.json`.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Sel {
-    Index(u64),
-    Pts(i64),
-    Seconds(f64),
-}
-
-impl From<FrameSelector> for Sel {
-    fn from(s: FrameSelector) -> Sel {
-        match s {
-            FrameSelector::Index(i) => Sel::Index(i),
-            FrameSelector::Pts(p) => Sel::Pts(p),
-            FrameSelector::Seconds(t) => Sel::Seconds(t),
-        }
-    }
-}
-
-impl From<Sel> for FrameSelector {
-    fn from(s: Sel) -> FrameSelector {
-        match s {
-            Sel::Index(i) => FrameSelector::Index(i),
-            Sel::Pts(p) => FrameSelector::Pts(p),
-            Sel::Seconds(t) => FrameSelector::Seconds(t),
-        }
-    }
-}
-
-impl Sel {
-    /// A position along the video, for ordering clips (same kind within one plan).
-    fn position(self) -> f64 {
-        match self {
-            Sel::Index(i) => i as f64,
-            Sel::Pts(p) => p as f64,
-            Sel::Seconds(t) => t,
-        }
-    }
-}
-
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PlanClip {
     pub number: u32,
-    pub frames: Vec<Sel>,
-    pub flow_to: Vec<Sel>,
+    /// In `plan.json` as `{"index": 5}`, `{"pts": 1001}` or `{"seconds": 1.5}`.
+    pub frames: Vec<FrameSelector>,
+    pub flow_to: Vec<FrameSelector>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -173,8 +135,8 @@ fn plan(mut job: Job, etag: &str) -> ApiResult<()> {
             .map(|c| {
                 let clip = PlanClip {
                     number,
-                    frames: c.frames.into_iter().map(Sel::from).collect(),
-                    flow_to: c.flow_to.into_iter().map(Sel::from).collect(),
+                    frames: c.frames.into_iter().map(FrameSelector::from).collect(),
+                    flow_to: c.flow_to.into_iter().map(FrameSelector::from).collect(),
                 };
                 number += 1;
                 outputs += clip.frames.len() as u64 * per_output;
@@ -313,4 +275,30 @@ fn finish(mut job: Job, etag: &str) -> ApiResult<()> {
     job.lease = None;
     state::save(&mut job, etag)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_files_name_frames_the_way_they_were_planned() {
+        let plan = PlanFile {
+            chunks: vec![Chunk {
+                video: 0,
+                clips: vec![PlanClip {
+                    number: 3,
+                    frames: vec![FrameSelector::Index(5), FrameSelector::Seconds(1.5)],
+                    flow_to: vec![FrameSelector::Pts(1001), FrameSelector::Index(6)],
+                }],
+            }],
+        };
+        let json = serde_json::to_value(&plan).unwrap();
+        assert_eq!(
+            json["chunks"][0]["clips"][0],
+            serde_json::json!({"number": 3, "frames": [{"index": 5}, {"seconds": 1.5}], "flow_to": [{"pts": 1001}, {"index": 6}]})
+        );
+        let back: PlanFile = serde_json::from_value(json).unwrap();
+        assert_eq!(back.chunks[0].clips[0].flow_to, plan.chunks[0].clips[0].flow_to);
+    }
 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
 use frameflow_media::{OpenOptions, RenderOptions, Video};
-use frameflow_runtime::sampler_types::{video_info, FrameSelector};
+use frameflow_runtime::sampler_types::{FrameSelector, VideoInfo};
 use frameflow_runtime::{Runtime, RuntimeConfig, VideoPool};
 use serde_json::{json, Value};
 
@@ -107,7 +107,7 @@ fn clips(spec: &Value) -> Result<Value> {
     let cache = std::env::temp_dir().join("frameflow-bench-components");
     let runtime = Runtime::new(
         RuntimeConfig { cache_dir: cache, max_instances: 4, ..RuntimeConfig::default() },
-        Arc::new(VideoPool::new(None, None)),
+        Arc::new(VideoPool::new(None)),
     )?;
     runtime.samplers().add_builtin("random-clip", std::path::Path::new(str_field(spec, "sampler")?))?;
     let params = json!({"num_clips": clips, "frames_per_clip": per_clip}).to_string();
@@ -117,7 +117,7 @@ fn clips(spec: &Value) -> Result<Value> {
         let started = Instant::now();
         let mut v = Video::open(video)?;
         let plan = tokio
-            .block_on(runtime.samplers().plan_builtin("random-clip", &video_info(v.info()), &params, rep))
+            .block_on(runtime.samplers().plan_builtin("random-clip", &VideoInfo::from(v.info()), &params, rep))
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
         let slots: Vec<usize> = plan
             .iter()

@@ -23,19 +23,23 @@ pub struct Cli {
 enum Command {
     /// Serve the HTTP API: routes from a Spin-style manifest, each handled by a component.
     Serve {
-        /// Route manifest.
+        /// Route manifest: which component serves which routes.
         #[arg(long, default_value = "infra/frameflow.toml", value_name = "FILE")]
         config: PathBuf,
+        /// Runtime config: store, keys, limits (default: runtime-config.toml beside the
+        /// manifest, when there is one).
+        #[arg(long, value_name = "FILE")]
+        runtime_config: Option<PathBuf>,
         /// Address to listen on (port 0: any free port; the bound address is printed).
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: std::net::SocketAddr,
-        /// Object store URL (file://DIR or s3://BUCKET/PREFIX), overriding the manifest.
+        /// Object store URL (file://DIR or s3://BUCKET/PREFIX), overriding the runtime config.
         #[arg(long, value_name = "URL")]
         store: Option<String>,
-        /// Directory served by the seed-001 route /frame/{path}, overriding the manifest.
+        /// Directory served by the seed-001 route /frame/{path}, overriding the runtime config.
         #[arg(long, value_name = "DIR")]
         media_root: Option<PathBuf>,
-        /// Largest accepted request body in bytes, overriding the manifest.
+        /// Largest accepted request body in bytes, overriding the runtime config.
         #[arg(long, value_name = "BYTES")]
         upload_limit: Option<u64>,
     },
@@ -241,9 +245,9 @@ fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { config, listen, store, media_root, upload_limit } => {
+        Command::Serve { config, runtime_config, listen, store, media_root, upload_limit } => {
             let options = frameflow_server::ServerOptions { store, media_root, upload_limit_bytes: upload_limit };
-            crate::serve_cmd::serve(&config, listen, options)?;
+            crate::serve_cmd::serve(&config, runtime_config.as_deref(), listen, options)?;
         }
         Command::Probe { video, open: o, frames, save_index } => {
             let v = open(&video, &o)?;
@@ -258,12 +262,8 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Command::Frame { video, open: o, select, image, output } => {
             let mut v = open(&video, &o)?;
-            let selector = match (select.index, select.pts, select.time) {
-                (Some(i), _, _) => FrameSelector::Index(i),
-                (_, Some(p), _) => FrameSelector::Pts(p),
-                (_, _, Some(t)) => FrameSelector::Time(t),
-                _ => bail!("give one of --index, --pts or --time"),
-            };
+            let selector = FrameSelector::one_of(select.index, select.pts, select.time)
+                .map_err(|_| anyhow::anyhow!("give exactly one of --index, --pts or --time"))?;
             let i = v.resolve(selector)?;
             let frame = v.frame(i, &image.render_options())?;
             let bytes = frame.encode(image.format, image.quality)?;

@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use frameflow_flow::Algorithm;
-use frameflow_media::{FrameSelector, ImageFormat, RenderOptions, Video};
+use frameflow_media::{ImageFormat, RenderOptions, Video};
 use frameflow_plans::{OutputSpec, PlannedClip};
-use frameflow_runtime::sampler_types::{video_info, FrameSelector as WitSelector};
+use frameflow_runtime::sampler_types::VideoInfo;
 use frameflow_runtime::{Runtime, RuntimeConfig, VideoPool};
 use frameflow_server::Manifest;
 use serde_json::{json, Value};
@@ -27,14 +27,6 @@ pub struct SampleArgs {
     pub algorithm: Algorithm,
     pub bound: f32,
     pub render: RenderOptions,
-}
-
-fn selector(s: WitSelector) -> FrameSelector {
-    match s {
-        WitSelector::Index(i) => FrameSelector::Index(i),
-        WitSelector::Pts(p) => FrameSelector::Pts(p),
-        WitSelector::Seconds(t) => FrameSelector::Time(t),
-    }
 }
 
 /// The sampler's params: the user's plus the modality (as a job passes them).
@@ -92,7 +84,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
     let params = sampler_params(&args.params, &args.modality)?;
     let tokio = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let cache = std::env::temp_dir().join("frameflow-cli-components");
-    let runtime = Runtime::new(RuntimeConfig { cache_dir: cache, max_instances: 4, ..RuntimeConfig::default() }, std::sync::Arc::new(VideoPool::new(None, None)))?;
+    let runtime = Runtime::new(RuntimeConfig { cache_dir: cache, max_instances: 4, ..RuntimeConfig::default() }, std::sync::Arc::new(VideoPool::new(None)))?;
     let name = register_sampler(&runtime, &args.sampler, &args.config)?;
 
     // Plan every video first, so bad params fail before anything is written.
@@ -103,7 +95,7 @@ pub fn sample(args: SampleArgs) -> Result<()> {
         // The same per-video seed as a job (`JobSpec::video_seed` in components/jobs).
         let seed = args.seed.wrapping_add((i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let clips = tokio
-            .block_on(runtime.samplers().plan_builtin(&name, &video_info(video.info()), &params, seed))
+            .block_on(runtime.samplers().plan_builtin(&name, &VideoInfo::from(video.info()), &params, seed))
             .map_err(|e| match e.param {
                 Some(p) => anyhow::anyhow!("{}: '{p}': {}", path.display(), e.message),
                 None => anyhow::anyhow!("{}: {}", path.display(), e.message),
@@ -114,8 +106,8 @@ pub fn sample(args: SampleArgs) -> Result<()> {
                 number += 1;
                 PlannedClip {
                     number: number - 1,
-                    frames: c.frames.into_iter().map(selector).collect(),
-                    flow_to: c.flow_to.into_iter().map(selector).collect(),
+                    frames: c.frames.into_iter().map(Into::into).collect(),
+                    flow_to: c.flow_to.into_iter().map(Into::into).collect(),
                 }
             })
             .collect();

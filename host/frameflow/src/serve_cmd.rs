@@ -1,17 +1,19 @@
-//! `frameflow serve`: loads the manifest and runs the HTTP server on a tokio runtime.
+//! `frameflow serve`: loads the route manifest and the runtime config, and runs the
+//! server's triggers (HTTP, jobs) on a tokio runtime.
 
 use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Result;
-use frameflow_server::{Manifest, Server, ServerOptions};
+use frameflow_server::{Manifest, RuntimeSettings, Server, ServerOptions};
 
-pub fn serve(config: &Path, listen: SocketAddr, options: ServerOptions) -> Result<()> {
+pub fn serve(config: &Path, runtime_config: Option<&Path>, listen: SocketAddr, options: ServerOptions) -> Result<()> {
     init_logging();
     let manifest = Manifest::load(config)?;
+    let settings = RuntimeSettings::for_manifest(config, runtime_config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     runtime.block_on(async move {
-        let server = Server::load(&manifest, &options)?;
+        let server = Server::load(&manifest, &settings, &options)?;
         let serving = frameflow_server::serve(server, listen, |addr| {
             // Tests and scripts read this line to learn the port.
             println!("frameflow: listening on http://{addr}");

@@ -4,13 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Which frame: by 0-based presentation index, by exact pts, or by time (`ffmpeg -ss` rule).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum FrameSelector {
-    Index(u64),
-    Pts(i64),
-    Time(f64),
-}
+/// Which frame: by 0-based presentation index, by exact pts, or by time (`ffmpeg -ss`
+/// rule). The one selector type of frameflow, shared with the CLI, routes and components.
+pub use frameflow_selector::FrameSelector;
 
 /// A frame's identity: every frame carries all three ids and whether it is a key frame.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

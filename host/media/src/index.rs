@@ -139,7 +139,7 @@ impl FrameIndex {
         match selector {
             FrameSelector::Index(i) => self.check_position(i),
             FrameSelector::Pts(pts) => self.position_of_pts(pts),
-            FrameSelector::Time(t) => self.position_at_time(t),
+            FrameSelector::Seconds(t) => self.position_at_time(t),
         }
     }
 

@@ -2,16 +2,27 @@
 //! every HTTP handler may import), `sampler` (what a sampler exports) and
 //! `job-worker-export` (what a job-lifecycle component exports for background work). The
 //! last two reuse the first's types, so a `video-info` or `clip` is one Rust type.
+//!
+//! Host calls that can fail return [`HostFailure`]: the WIT error the guest receives, or
+//! a trap that ends the guest (bindgen's trappable error types), so a host function uses
+//! `?` on both and never writes `Ok(Err(..))`.
+
+use std::marker::PhantomData;
 
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "frameflow:sampler/handler-imports",
     imports: { default: async | trappable },
+    trappable_error_type: {
+        "frameflow:media/types.media-error" => crate::bindings::MediaFailure,
+        "frameflow:store/objects.store-error" => crate::bindings::StoreFailure,
+        "frameflow:sampler/types.plan-error" => crate::bindings::PlanFailure,
+    },
     with: {
-        "frameflow:media/video.video": crate::media_host::VideoHandle,
-        "frameflow:media/video.frame": crate::media_host::FrameHandle,
-        "frameflow:media/flow.flow-field": crate::flow_host::FlowHandle,
-        "frameflow:store/objects.upload": crate::store_host::UploadHandle,
+        "frameflow:media/video.video": crate::handles::VideoHandle,
+        "frameflow:media/video.frame": crate::handles::FrameHandle,
+        "frameflow:media/flow.flow-field": crate::handles::FlowHandle,
+        "frameflow:store/objects.upload": crate::handles::UploadHandle,
     },
 });
 
@@ -34,3 +45,57 @@ pub mod job_worker {
         exports: { default: async },
     });
 }
+
+/// A host call's failure: an error `E` handed to the guest, or a trap that stops it.
+pub struct HostFailure<E> {
+    error: wasmtime::Error,
+    _kind: PhantomData<fn() -> E>,
+}
+
+/// A failed `frameflow:media` call.
+pub type MediaFailure = HostFailure<frameflow::media::types::MediaError>;
+/// A failed `frameflow:store` call.
+pub type StoreFailure = HostFailure<frameflow::store::objects::StoreError>;
+/// A failed `frameflow:sampler/samplers.plan` call.
+pub type PlanFailure = HostFailure<frameflow::sampler::types::PlanError>;
+
+impl<E: std::error::Error + Send + Sync + 'static> HostFailure<E> {
+    /// The error for the guest; any other failure is the trap it was.
+    pub fn into_guest_error(self) -> wasmtime::Result<E> {
+        self.error.downcast()
+    }
+}
+
+impl<E: std::error::Error + Send + Sync + 'static> From<E> for HostFailure<E> {
+    fn from(error: E) -> Self {
+        HostFailure { error: error.into(), _kind: PhantomData }
+    }
+}
+
+impl<E> std::fmt::Debug for HostFailure<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+/// Traps: a failure of the host itself or a bad handle from the guest.
+macro_rules! traps_from {
+    ($($failure:ty),*) => {$(
+        impl From<wasmtime::Error> for $failure {
+            fn from(error: wasmtime::Error) -> Self {
+                HostFailure { error, _kind: PhantomData }
+            }
+        }
+        impl From<wasmtime::component::ResourceTableError> for $failure {
+            fn from(error: wasmtime::component::ResourceTableError) -> Self {
+                HostFailure { error: error.into(), _kind: PhantomData }
+            }
+        }
+        impl From<tokio::task::JoinError> for $failure {
+            fn from(error: tokio::task::JoinError) -> Self {
+                HostFailure { error: error.into(), _kind: PhantomData }
+            }
+        }
+    )*};
+}
+traps_from!(MediaFailure, StoreFailure, PlanFailure);

@@ -5,17 +5,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use wasmtime::component::{HasSelf, Linker};
+use wasmtime::component::Linker;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
-use crate::bindings::job_worker::JobWorkerExportPre;
-use crate::bindings::HandlerImports;
-use crate::compile_cache::{CacheOutcome, CompileCache};
-use crate::http_handler::HttpComponent;
-use crate::sampler_host::SamplerRegistry;
 use crate::admission::Admission;
-use crate::sandbox::{Sandbox, SandboxLimits, SandboxShared};
+use crate::bindings::job_worker::JobWorkerExportPre;
+use crate::compile_cache::{CacheOutcome, CompileCache};
+use crate::handler::HttpComponent;
+use crate::job_worker::JobWorker;
+use crate::limits::SandboxLimits;
+use crate::media::MediaRoot;
+use crate::samplers::SamplerRegistry;
+use crate::sandbox::{Sandbox, Sandboxes};
 use crate::video_pool::VideoPool;
 
 /// How often the epoch advances; deadlines are checked (and long guests yield) this often.
@@ -34,6 +36,8 @@ pub struct RuntimeConfig {
     pub queue_wait: Duration,
     /// Media working memory shared by all requests and jobs (decode, render, flow), bytes.
     pub media_memory_bytes: u64,
+    /// The directory `open-in-media-root` serves (seed 001's frame server), if any.
+    pub media_root: Option<PathBuf>,
 }
 
 impl Default for RuntimeConfig {
@@ -44,22 +48,20 @@ impl Default for RuntimeConfig {
             max_instances: 64,
             queue_wait: Duration::from_secs(10),
             media_memory_bytes: crate::admission::default_media_memory_bytes(),
+            media_root: None,
         }
     }
 }
 
 #[derive(Clone)]
 pub struct Runtime {
-    pub(crate) inner: Arc<RuntimeInner>,
+    inner: Arc<RuntimeInner>,
 }
 
-pub(crate) struct RuntimeInner {
-    pub engine: Engine,
-    pub linker: Linker<Sandbox>,
+struct RuntimeInner {
+    linker: Linker<Sandbox>,
     cache: Arc<CompileCache>,
-    pub shared: SandboxShared,
-    pub limits: SandboxLimits,
-    pub queue_wait: Duration,
+    sandboxes: Arc<Sandboxes>,
 }
 
 impl Runtime {
@@ -91,41 +93,32 @@ impl Runtime {
             }
         })?;
 
-        let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
-        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        HandlerImports::add_to_linker::<_, HasSelf<Sandbox>>(&mut linker, |s| s)?;
-
+        let linker = crate::sandbox::linker(&engine)?;
         let cache = Arc::new(CompileCache::open(&config.cache_dir)?);
-        let samplers = Arc::new(SamplerRegistry::new(engine.clone(), cache.clone()));
-        Ok(Runtime {
-            inner: Arc::new(RuntimeInner {
-                engine,
-                linker,
-                cache,
-                shared: SandboxShared {
-                    videos,
-                    samplers,
-                    admission: Arc::new(Admission::new(config.max_instances.max(1), config.media_memory_bytes)),
-                },
-                limits: config.limits.clone(),
-                queue_wait: config.queue_wait,
-            }),
-        })
+        let sandboxes = Sandboxes {
+            samplers: Arc::new(SamplerRegistry::new(engine.clone(), cache.clone())),
+            engine,
+            videos,
+            media_root: Arc::new(MediaRoot::new(config.media_root.as_deref())),
+            admission: Arc::new(Admission::new(config.max_instances.max(1), config.media_memory_bytes)),
+            limits: config.limits.clone(),
+            queue_wait: config.queue_wait,
+        };
+        Ok(Runtime { inner: Arc::new(RuntimeInner { linker, cache, sandboxes: Arc::new(sandboxes) }) })
     }
 
     pub fn limits(&self) -> &SandboxLimits {
-        &self.inner.limits
+        &self.inner.sandboxes.limits
     }
 
     /// The samplers: register built-ins here; tenants' own are found in their stores.
     pub fn samplers(&self) -> &Arc<SamplerRegistry> {
-        &self.inner.shared.samplers
+        &self.inner.sandboxes.samplers
     }
 
     /// The instance-slot and media-memory queues.
     pub fn admission(&self) -> &Arc<Admission> {
-        &self.inner.shared.admission
+        &self.inner.sandboxes.admission
     }
 
     /// This host's id, stable across restarts with the same cache directory: the owner
@@ -141,7 +134,7 @@ impl Runtime {
         let (component, outcome) = self
             .inner
             .cache
-            .load_or_compile(&self.inner.engine, &wasm)
+            .load_or_compile(&self.inner.sandboxes.engine, &wasm)
             .with_context(|| format!("component '{name}' ({})", path.display()))?;
         let pre = self
             .inner
@@ -150,10 +143,10 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' imports something this host does not provide"))?;
         // A job-lifecycle component also exports the background worker.
-        let worker = JobWorkerExportPre::new(pre.clone()).ok();
+        let worker = JobWorkerExportPre::new(pre.clone()).ok().map(|w| JobWorker::new(name, w, self.inner.sandboxes.clone()));
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' does not export wasi:http/incoming-handler@0.2"))?;
-        Ok(HttpComponent::new(name, pre, worker, self.clone(), outcome == CacheOutcome::Hit))
+        Ok(HttpComponent::new(name, pre, worker, self.inner.sandboxes.clone(), outcome == CacheOutcome::Hit))
     }
 }

@@ -1,165 +1,84 @@
-//! The per-request sandbox: the data of one wasmtime `Store` and the limits it runs under.
+//! [`Sandbox`]: the data of one HTTP handler's or job step's `Store`, and [`Sandboxes`],
+//! the one place such a store is made and its imports are linked.
 //!
-//! Every request gets a fresh [`Sandbox`]: its own WASI context (no files, no sockets, no
-//! environment), a memory cap enforced by [`wasmtime::StoreLimits`], an epoch deadline set
-//! by the caller, and a [`Budget`] that caps the host resources (videos, frames, uploads)
-//! the guest can hold. Outgoing HTTP is refused. When the sandbox is dropped (the request
-//! answered, timed out or was abandoned by its client), its [`Cancel`] flag stops any
-//! host work still running for it at the next decoded picture.
+//! A sandbox holds its own WASI context (no files, no sockets, no environment; outgoing
+//! HTTP is refused), the run's [`RequestCtx`] (limits, budget, tenant, deadline, cancel
+//! flag) and each capability's context; it hands every capability a [`HostView`] of its
+//! own. When the sandbox is dropped (the request answered, timed out or abandoned by its
+//! client), its cancel flag stops any host work still running for it at the next decoded
+//! picture.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use frameflow_store::TenantStore;
-use wasmtime::component::ResourceTable;
-use wasmtime::StoreLimitsBuilder;
+use wasmtime::component::{Linker, ResourceTable};
+use wasmtime::{Engine, Store};
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
-use crate::admission::{Admission, MemoryPermit, Refusal};
-use crate::bindings::frameflow::media::types::MediaError;
+use crate::admission::{Admission, Refusal};
+use crate::bindings::frameflow::media::{flow, plans, types as media_types, video};
+use crate::bindings::frameflow::sampler::{samplers as sampler_host, types as sampler_types};
+use crate::bindings::frameflow::store::objects;
+use crate::flow::FlowCtx;
 use crate::guest_error::Limiter;
-use crate::sampler_host::SamplerRegistry;
+use crate::limits::{limiter, sandboxed_store, Budget, Confined, SandboxLimits};
+use crate::media::{MediaCtx, MediaRoot};
+use crate::plans::PlansCtx;
+use crate::request::{Cancel, HasCapability, HostView, RequestCtx};
+use crate::samplers::{SamplerRegistry, SamplersCtx};
+use crate::store::StoreCtx;
 use crate::video_pool::VideoPool;
 
-/// What one request may use. The defaults suit the frames API on a small machine.
-#[derive(Clone, Debug)]
-pub struct SandboxLimits {
-    /// Linear memory of the component instance, all memories together.
-    pub memory_bytes: usize,
-    /// Wall-clock time the guest may run before it is interrupted.
-    pub deadline: Duration,
-    /// Open `video` resources at once.
-    pub max_videos: usize,
-    /// Live `frame` resources at once.
-    pub max_frames: usize,
-    /// Decoded RGB bytes held by live frames.
-    pub max_frame_bytes: usize,
-    /// Frames in one batch call.
-    pub max_batch: usize,
-    /// Bytes one upload may write (the API's upload size limit; the server's default too).
-    pub upload_bytes: u64,
-    /// Largest rendered output side, pixels (width and height each).
-    pub max_output_side: u32,
-    /// Largest frame optical flow is computed on, pixels (width × height).
-    pub max_flow_pixels: u64,
-}
-
-impl Default for SandboxLimits {
-    fn default() -> Self {
-        SandboxLimits {
-            memory_bytes: 256 << 20,
-            deadline: Duration::from_secs(30),
-            max_videos: 8,
-            max_frames: 256,
-            max_frame_bytes: 1 << 30,
-            max_batch: 256,
-            upload_bytes: 2 << 30,
-            max_output_side: 8192,
-            max_flow_pixels: 4096 * 2160,
-        }
-    }
-}
-
-/// Host resources held by the guest right now, checked against [`SandboxLimits`].
-#[derive(Default, Debug)]
-pub(crate) struct Budget {
-    pub videos: usize,
-    pub frames: usize,
-    pub frame_bytes: usize,
-    pub uploads: usize,
-}
-
-/// Set when the work it belongs to is abandoned; host work polls it between pictures.
-#[derive(Clone, Default, Debug)]
-pub struct Cancel(Arc<AtomicBool>);
-
-impl Cancel {
-    pub fn cancel(&self) {
-        self.0.store(true, Ordering::Relaxed);
-    }
-    /// The flag itself, for the media core's interrupt check.
-    pub fn flag(&self) -> Arc<AtomicBool> {
-        self.0.clone()
-    }
-}
-
-/// The data of one request's `Store`.
+/// The data of one run's `Store`.
 pub(crate) struct Sandbox {
     wasi: WasiCtx,
     http: WasiHttpCtx,
     hooks: DenyOutgoing,
-    pub table: ResourceTable,
-    pub limiter: Limiter,
-    pub limits: SandboxLimits,
-    pub budget: Budget,
-    pub tenant: TenantStore,
-    pub videos: Arc<VideoPool>,
-    pub samplers: Arc<SamplerRegistry>,
-    pub admission: Arc<Admission>,
-    /// When the guest's time is up: host calls waiting in line give up then.
-    pub deadline_at: Instant,
-    pub cancel: Cancel,
+    table: ResourceTable,
+    limiter: Limiter,
+    req: RequestCtx,
+    media: MediaCtx,
+    samplers: SamplersCtx,
 }
 
 impl Drop for Sandbox {
     fn drop(&mut self) {
-        self.cancel.cancel();
+        self.req.cancel.cancel();
     }
 }
 
-/// What a sandbox shares with the rest of the runtime.
-#[derive(Clone)]
-pub(crate) struct SandboxShared {
-    pub videos: Arc<VideoPool>,
-    pub samplers: Arc<SamplerRegistry>,
-    pub admission: Arc<Admission>,
+impl Confined for Sandbox {
+    fn limiter(&mut self) -> &mut Limiter {
+        &mut self.limiter
+    }
 }
 
 impl Sandbox {
-    pub fn new(tenant: TenantStore, shared: SandboxShared, limits: SandboxLimits, deadline_at: Instant) -> Sandbox {
-        let wasi = WasiCtx::builder()
-            .inherit_stderr()
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false)
-            .build();
-        let limiter = Limiter::new(StoreLimitsBuilder::new()
-            .memory_size(limits.memory_bytes)
-            .instances(64)
-            .tables(64)
-            .memories(16)
-            .trap_on_grow_failure(true)
-            .build());
-        Sandbox {
-            wasi,
-            http: WasiHttpCtx::new(),
-            hooks: DenyOutgoing,
-            table: ResourceTable::new(),
-            limiter,
-            limits,
-            budget: Budget::default(),
-            tenant,
-            videos: shared.videos,
-            samplers: shared.samplers,
-            admission: shared.admission,
-            deadline_at,
-            cancel: Cancel::default(),
-        }
+    /// Whether the guest asked for more memory than its limit (an out-of-memory trap).
+    pub fn memory_refused(&self) -> bool {
+        self.limiter.memory_refused
     }
 
-    /// Reserves media memory for `what`, waiting in line until this request's deadline.
-    /// (The future borrows nothing from the sandbox, which is not `Sync`.)
-    pub fn reserve_memory(&self, what: &str, bytes: u64) -> impl Future<Output = Result<MemoryPermit, MediaError>> + Send + 'static {
-        let (admission, until, what) = (self.admission.clone(), self.deadline_at, what.to_string());
-        async move {
-            admission.memory(&what, bytes, until).await.map_err(|r| match r {
-                Refusal::Busy(m) => MediaError::Busy(m),
-                Refusal::TooLarge(m) => MediaError::TooLarge(m),
-            })
-        }
+    fn view<'a, C>(ctx: &'a C, req: &'a mut RequestCtx, table: &'a mut ResourceTable) -> HostView<'a, C> {
+        HostView { ctx, req, table }
+    }
+    fn media(&mut self) -> HostView<'_, MediaCtx> {
+        Self::view(&self.media, &mut self.req, &mut self.table)
+    }
+    fn flow(&mut self) -> HostView<'_, FlowCtx> {
+        Self::view(&FlowCtx, &mut self.req, &mut self.table)
+    }
+    fn plans(&mut self) -> HostView<'_, PlansCtx> {
+        Self::view(&PlansCtx, &mut self.req, &mut self.table)
+    }
+    fn store(&mut self) -> HostView<'_, StoreCtx> {
+        Self::view(&StoreCtx, &mut self.req, &mut self.table)
+    }
+    fn samplers(&mut self) -> HostView<'_, SamplersCtx> {
+        Self::view(&self.samplers, &mut self.req, &mut self.table)
     }
 }
 
@@ -172,6 +91,65 @@ impl WasiView for Sandbox {
 impl WasiHttpView for Sandbox {
     fn http(&mut self) -> WasiHttpCtxView<'_> {
         WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.hooks }
+    }
+}
+
+/// Links everything a handler or job component may import: WASI, `wasi:http` types and
+/// frameflow's capabilities, each on its own view.
+pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<Sandbox>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
+    wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
+    media_types::add_to_linker::<_, HasCapability<MediaCtx>>(&mut linker, Sandbox::media)?;
+    video::add_to_linker::<_, HasCapability<MediaCtx>>(&mut linker, Sandbox::media)?;
+    flow::add_to_linker::<_, HasCapability<FlowCtx>>(&mut linker, Sandbox::flow)?;
+    plans::add_to_linker::<_, HasCapability<PlansCtx>>(&mut linker, Sandbox::plans)?;
+    objects::add_to_linker::<_, HasCapability<StoreCtx>>(&mut linker, Sandbox::store)?;
+    sampler_types::add_to_linker::<_, HasCapability<SamplersCtx>>(&mut linker, Sandbox::samplers)?;
+    sampler_host::add_to_linker::<_, HasCapability<SamplersCtx>>(&mut linker, Sandbox::samplers)?;
+    Ok(linker)
+}
+
+/// Makes the sandboxed stores of handlers and job steps: what they share with the rest of
+/// the process, and the limits each one gets.
+pub(crate) struct Sandboxes {
+    pub engine: Engine,
+    pub videos: Arc<VideoPool>,
+    pub media_root: Arc<MediaRoot>,
+    pub samplers: Arc<SamplerRegistry>,
+    pub admission: Arc<Admission>,
+    pub limits: SandboxLimits,
+    /// How long a request waits in line for an instance slot.
+    pub queue_wait: Duration,
+}
+
+impl Sandboxes {
+    /// A slot to run one component instance, waiting in line at most `wait`.
+    pub async fn admit(&self, wait: Duration) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
+        self.admission.instance(wait).await
+    }
+
+    /// A fresh store for one run on behalf of `tenant`, stopped at `deadline_at`.
+    pub fn store(&self, tenant: TenantStore, deadline_at: Instant) -> Store<Sandbox> {
+        let wasi = WasiCtx::builder().inherit_stderr().allow_tcp(false).allow_udp(false).allow_ip_name_lookup(false).build();
+        let sandbox = Sandbox {
+            wasi,
+            http: WasiHttpCtx::new(),
+            hooks: DenyOutgoing,
+            table: ResourceTable::new(),
+            limiter: limiter(self.limits.memory_bytes),
+            req: RequestCtx {
+                limits: self.limits.clone(),
+                budget: Budget::default(),
+                tenant,
+                admission: self.admission.clone(),
+                deadline_at,
+                cancel: Cancel::default(),
+            },
+            media: MediaCtx { videos: self.videos.clone(), media_root: self.media_root.clone() },
+            samplers: SamplersCtx { registry: self.samplers.clone() },
+        };
+        sandboxed_store(&self.engine, sandbox, deadline_at)
     }
 }
 

@@ -6,7 +6,7 @@
 //! decodes one frame, not a GOP. All methods here block: call them from blocking threads.
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
@@ -77,20 +77,17 @@ impl PooledVideo {
     }
 }
 
-/// Where the seed-001 route may read files from, and the pool of opened videos.
+/// The opened videos of this process, by file.
 pub struct VideoPool {
     videos: Mutex<HashMap<PathBuf, Arc<PooledVideo>>>,
-    media_root: Option<PathBuf>,
     /// Largest picture (width × height) a video may have; bigger ones are refused at open.
     max_pixels: Option<u64>,
 }
 
 impl VideoPool {
-    /// `media_root`: the directory `open-in-media-root` serves (seed 001's frame server).
     /// `max_pixels`: the source pixel limit (a decompression bomb is refused when opened).
-    pub fn new(media_root: Option<PathBuf>, max_pixels: Option<u64>) -> VideoPool {
-        let media_root = media_root.and_then(|r| std::fs::canonicalize(r).ok());
-        VideoPool { videos: Mutex::new(HashMap::new()), media_root, max_pixels }
+    pub fn new(max_pixels: Option<u64>) -> VideoPool {
+        VideoPool { videos: Mutex::new(HashMap::new()), max_pixels }
     }
 
     /// The pooled video for `path` if it is open and the file has not changed since.
@@ -136,64 +133,5 @@ impl VideoPool {
         }
         videos.insert(path.to_path_buf(), pooled.clone());
         Ok((pooled, fresh_index))
-    }
-
-    /// Resolves a path relative to the media root, refusing anything that leaves it:
-    /// absolute paths, `..`, and symlinks pointing outside.
-    pub fn resolve_in_media_root(&self, relative: &str) -> Result<PathBuf, MediaRootError> {
-        let root = self.media_root.as_ref().ok_or(MediaRootError::NoRoot)?;
-        let rel = Path::new(relative);
-        let plain = !relative.is_empty()
-            && !relative.contains('\0')
-            && !relative.contains('\\')
-            && rel.components().all(|c| matches!(c, Component::Normal(_)));
-        if !plain {
-            return Err(MediaRootError::Invalid(relative.to_string()));
-        }
-        let joined = root.join(rel);
-        let real = std::fs::canonicalize(&joined).map_err(|_| MediaRootError::NotFound(relative.to_string()))?;
-        if !real.starts_with(root) {
-            return Err(MediaRootError::Invalid(relative.to_string()));
-        }
-        if !real.is_file() {
-            return Err(MediaRootError::NotFound(relative.to_string()));
-        }
-        Ok(real)
-    }
-}
-
-#[derive(Debug, thiserror::Error, PartialEq)]
-pub enum MediaRootError {
-    #[error("this server has no media root configured")]
-    NoRoot,
-    #[error("'{0}' is not a plain relative path inside the media root")]
-    Invalid(String),
-    #[error("no file '{0}' in the media root")]
-    NotFound(String),
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn media_root_refuses_path_tricks() {
-        let dir = std::env::temp_dir().join(format!("frameflow-root-{}", std::process::id()));
-        let outside = std::env::temp_dir().join(format!("frameflow-outside-{}", std::process::id()));
-        std::fs::create_dir_all(dir.join("sub")).unwrap();
-        std::fs::write(dir.join("sub/a.mp4"), b"x").unwrap();
-        std::fs::write(&outside, b"secret").unwrap();
-        let _ = std::fs::remove_file(dir.join("escape"));
-        std::os::unix::fs::symlink(&outside, dir.join("escape")).unwrap();
-        let pool = VideoPool::new(Some(dir.clone()), None);
-        assert!(pool.resolve_in_media_root("sub/a.mp4").is_ok());
-        for bad in ["../x", "sub/../../x", "/etc/passwd", "", "sub/./a.mp4/..", "a\\b"] {
-            assert!(matches!(pool.resolve_in_media_root(bad), Err(MediaRootError::Invalid(_))), "{bad:?}");
-        }
-        assert_eq!(pool.resolve_in_media_root("escape"), Err(MediaRootError::Invalid("escape".into())));
-        assert_eq!(pool.resolve_in_media_root("nope.mp4"), Err(MediaRootError::NotFound("nope.mp4".into())));
-        assert_eq!(VideoPool::new(None, None).resolve_in_media_root("a"), Err(MediaRootError::NoRoot));
-        std::fs::remove_dir_all(dir).unwrap();
-        std::fs::remove_file(outside).unwrap();
     }
 }

@@ -36,11 +36,11 @@ async fn main() -> anyhow::Result<()> {
     let record = serde_json::json!({"id": "00000000000000aa", "key": "v/clip.mp4", "name": "clip.mp4", "size": 0, "uploaded": false});
     tenant.put("videos/00000000000000aa/video.json", serde_json::to_vec(&record)?.into(), WriteMode::Overwrite).await?;
 
-    let pool = Arc::new(VideoPool::new(None, None));
+    let pool = Arc::new(VideoPool::new(None));
     let runtime = Runtime::new(RuntimeConfig { cache_dir: dir.join("cache"), ..RuntimeConfig::default() }, pool.clone())?;
     let component = runtime.load_http_component("frames", std::path::Path::new(wasm))?;
     // In-process: its own pool, so neither path reuses the other's decoder.
-    let direct_pool = VideoPool::new(None, None);
+    let direct_pool = VideoPool::new(None);
     let local = tenant.local_path("v/clip.mp4").await?;
     let (direct, _) = direct_pool.open(&local, None)?;
     let count = direct.index().len();

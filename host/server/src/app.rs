@@ -1,11 +1,12 @@
-//! [`App`]: the manifest's components loaded and bound to their routes — where a route
-//! is bound to a component (`[[trigger.http]]`), and where built-in samplers are registered.
+//! [`App`]: the manifest's components loaded and bound to their triggers — where a route is
+//! bound to a component (`[[trigger.http]]`), where a component's job worker is found for
+//! the jobs trigger, and where built-in samplers are registered.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use anyhow::Context;
-use frameflow_runtime::{HttpComponent, Runtime};
+use frameflow_runtime::{HttpComponent, JobWorker, Runtime};
 
 use crate::manifest::Manifest;
 use crate::routes::{RoutePattern, Router};
@@ -51,7 +52,7 @@ impl App {
     }
 
     /// The components that also run jobs in the background (`frameflow:sampler/job-worker`).
-    pub fn job_workers(&self) -> Vec<Arc<HttpComponent>> {
-        self.components.values().filter(|c| c.is_job_worker()).cloned().collect()
+    pub fn job_workers(&self) -> Vec<Arc<JobWorker>> {
+        self.components.values().filter_map(|c| c.job_worker().cloned()).collect()
     }
 }

@@ -1,5 +1,5 @@
-//! [`ServerConfig`]: every server setting resolved once, in one place — the manifest's
-//! `[frameflow]` table, the command-line overrides ([`ServerOptions`]) and the defaults.
+//! [`ServerConfig`]: every server setting resolved once, in one place — the runtime config
+//! file ([`RuntimeSettings`]), the command-line overrides ([`ServerOptions`]) and the defaults.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,9 +8,9 @@ use frameflow_runtime::{RuntimeConfig, SandboxLimits};
 
 use crate::auth::ApiKeys;
 use crate::body_spool::BodyLimits;
-use crate::manifest::Manifest;
+use crate::runtime_config::RuntimeSettings;
 
-/// Command-line overrides of the manifest's `[frameflow]` settings.
+/// Command-line overrides of the runtime config.
 #[derive(Debug, Default, Clone)]
 pub struct ServerOptions {
     pub store: Option<String>,
@@ -40,7 +40,6 @@ pub struct ConnectionLimits {
 pub struct ServerConfig {
     pub store_url: String,
     pub cache_dir: PathBuf,
-    pub media_root: Option<PathBuf>,
     pub runtime: RuntimeConfig,
     pub max_source_pixels: u64,
     pub body: BodyLimits,
@@ -52,15 +51,14 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    pub fn resolve(manifest: &Manifest, options: &ServerOptions) -> anyhow::Result<ServerConfig> {
-        let settings = &manifest.frameflow;
+    pub fn resolve(settings: &RuntimeSettings, options: &ServerOptions) -> anyhow::Result<ServerConfig> {
         let store_url = match (&options.store, &settings.store) {
             (Some(url), _) => url.clone(),
-            (None, Some(url)) => manifest.resolve_store(url),
+            (None, Some(url)) => settings.resolve_store(url),
             (None, None) => DEFAULT_STORE.to_string(),
         };
-        let cache_dir = settings.cache_dir.as_deref().map(|d| manifest.resolve(d)).unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR));
-        let media_root = options.media_root.clone().or_else(|| settings.media_root.as_deref().map(|r| manifest.resolve(r)));
+        let cache_dir = settings.cache_dir.as_deref().map(|d| settings.resolve(d)).unwrap_or_else(|| PathBuf::from(DEFAULT_CACHE_DIR));
+        let media_root = options.media_root.clone().or_else(|| settings.media_root.as_deref().map(|r| settings.resolve(r)));
         let defaults = SandboxLimits::default();
         let upload_limit = options.upload_limit_bytes.or(settings.upload_limit_bytes).unwrap_or(defaults.upload_bytes);
         let limits = SandboxLimits {
@@ -78,6 +76,7 @@ impl ServerConfig {
             max_instances: settings.max_instances.unwrap_or(runtime_defaults.max_instances),
             queue_wait: settings.queue_wait_ms.map(Duration::from_millis).unwrap_or(runtime_defaults.queue_wait),
             media_memory_bytes: settings.media_memory_mib.map(|m| m << 20).unwrap_or(runtime_defaults.media_memory_bytes),
+            media_root,
         };
         let body = BodyLimits {
             max_bytes: upload_limit,
@@ -98,7 +97,6 @@ impl ServerConfig {
         Ok(ServerConfig {
             store_url,
             cache_dir,
-            media_root,
             runtime,
             max_source_pixels: settings.max_source_pixels.unwrap_or(DEFAULT_MAX_SOURCE_PIXELS),
             body,

@@ -7,11 +7,12 @@
 //! component = "frames"
 //! [component.frames]
 //! source = "../components/dist/frameflow_frames.wasm"
-//! [frameflow]            # frameflow's server settings (not part of Spin's format)
-//! store = "file://../data"
+//! [frameflow.samplers]    # built-in samplers (not part of Spin's format)
+//! uniform = "../components/dist/frameflow_sampler_uniform.wasm"
 //! ```
-//! Relative paths (sources, `file://` stores, the media root, the cache) are relative to
-//! the manifest's directory, as Spin resolves `source`.
+//! Relative paths are relative to the manifest's directory, as Spin resolves `source`.
+//! Where and how the application runs — store, keys, limits — is the runtime config's
+//! business (`runtime_config.rs`), not the manifest's.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -29,7 +30,7 @@ pub struct Manifest {
     #[serde(default)]
     pub component: BTreeMap<String, ComponentSpec>,
     #[serde(default)]
-    pub frameflow: Settings,
+    pub frameflow: AppSettings,
     /// The directory relative paths are resolved against.
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -53,59 +54,19 @@ pub struct ComponentSpec {
     pub description: Option<String>,
 }
 
-/// frameflow's server settings; every one can be overridden on the command line.
+/// The manifest's `[frameflow]` table: the parts of the application Spin's format has no
+/// place for. Everything about where and how it runs (store, keys, limits) lives in the
+/// runtime config ([`crate::RuntimeSettings`]), as Spin keeps `spin.toml` apart from its
+/// runtime config file.
 #[derive(Debug, Default, Deserialize, Clone)]
-#[serde(deny_unknown_fields)]
-pub struct Settings {
-    /// `file://DIR` (default `file://data/store` from the working directory) or `s3://bucket/prefix`.
-    pub store: Option<String>,
-    /// Directory served by seed 001's `/frame/{path}` route.
-    pub media_root: Option<String>,
-    /// Compiled-component cache directory.
-    pub cache_dir: Option<String>,
-    /// Largest request body accepted (uploads), bytes.
-    pub upload_limit_bytes: Option<u64>,
-    /// Linear memory cap per request, MiB.
-    pub memory_limit_mib: Option<usize>,
-    /// Wall-clock deadline per request, milliseconds.
-    pub deadline_ms: Option<u64>,
-    /// Component instances alive at once (default 64).
-    pub max_instances: Option<u32>,
-    /// How long a request waits in line for an instance slot before a 503, ms (default 10 s).
-    pub queue_wait_ms: Option<u64>,
-    /// Media working memory (decode, render, flow) shared by all requests and jobs, MiB
-    /// (default: half the machine's memory).
-    pub media_memory_mib: Option<u64>,
-    /// Largest video picture accepted, width × height (default 8192 × 4320): bigger videos
-    /// are refused at upload with 422, and the decoder refuses bigger pictures mid-stream.
-    pub max_source_pixels: Option<u64>,
-    /// Largest rendered output side, pixels (default 8192).
-    pub max_output_side: Option<u32>,
-    /// Largest frame optical flow is computed on, width × height (default 4096 × 2160).
-    pub max_flow_pixels: Option<u64>,
-    /// Open client connections at once; more are answered 503 and closed (default 1024).
-    pub max_connections: Option<usize>,
-    /// Time a client has to send a request's headers, and the longest an idle keep-alive
-    /// connection stays open, ms (default 30 s).
-    pub header_timeout_ms: Option<u64>,
-    /// Longest pause inside a request body, ms (default 30 s); then 408.
-    pub body_idle_timeout_ms: Option<u64>,
-    /// Slowest average upload rate accepted after the first 10 s, bytes/s (default 16384;
-    /// 0 turns the check off); slower bodies are answered 408.
-    pub body_min_rate: Option<u64>,
+pub struct AppSettings {
     /// Built-in sampler components: name -> component file (`frameflow:sampler/sampler` world).
     #[serde(default)]
     pub samplers: BTreeMap<String, String>,
-    /// Wall-clock time a job component's background step may run, milliseconds (default
-    /// 10 minutes; host calls such as decoding a chunk of clips count).
-    pub job_step_deadline_ms: Option<u64>,
-    /// This host's name as the owner of job leases (default: an id kept in the compile
-    /// cache, stable across restarts with the same cache). Hosts sharing a store need
-    /// distinct ids.
-    pub host_id: Option<String>,
-    /// API key -> tenant. Empty: no keys, every request is tenant `default`.
-    #[serde(default)]
-    pub api_keys: BTreeMap<String, String>,
+    /// Runtime settings written here by older manifests: refused with a pointer to the
+    /// runtime config.
+    #[serde(flatten)]
+    pub misplaced: BTreeMap<String, toml::Value>,
 }
 
 impl Manifest {
@@ -118,6 +79,14 @@ impl Manifest {
             if v != 2 {
                 bail!("{}: spin_manifest_version {v} is not supported (use 2)", path.display());
             }
+        }
+        if let Some(key) = manifest.frameflow.misplaced.keys().next() {
+            bail!(
+                "{}: '{key}' in [frameflow] is a runtime setting: put it in the runtime config file \
+                 (`--runtime-config`, default runtime-config.toml next to the manifest); the manifest's \
+                 [frameflow] table holds only `samplers`",
+                path.display()
+            );
         }
         for trigger in &manifest.trigger.http {
             if !manifest.component.contains_key(&trigger.component) {
@@ -135,21 +104,18 @@ impl Manifest {
 
     /// A path from the manifest, resolved against its directory.
     pub fn resolve(&self, relative: &str) -> PathBuf {
-        let p = Path::new(relative);
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            self.base_dir.join(p)
-        }
+        resolve_against(&self.base_dir, relative)
     }
+}
 
-    /// A store URL from the manifest: relative `file://` directories resolve like paths.
-    pub fn resolve_store(&self, url: &str) -> String {
-        match url.strip_prefix("file://") {
-            Some(dir) => format!("file://{}", self.resolve(dir).display()),
-            None if !url.contains("://") => format!("file://{}", self.resolve(url).display()),
-            None => url.to_string(),
-        }
+/// `path` as written in a config file in `base`: absolute paths stay, relative ones are
+/// relative to the file's directory (as Spin resolves `source`).
+pub(crate) fn resolve_against(base: &Path, path: &str) -> PathBuf {
+    let p = Path::new(path);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
     }
 }
 
@@ -167,13 +133,14 @@ mod tests {
         assert!(err.contains("names component 'x'"), "{err}");
         std::fs::write(
             &path,
-            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/a/...\"\ncomponent = \"x\"\n[component.x]\nsource = \"x.wasm\"\n[frameflow]\nstore = \"file://st\"\n",
+            "spin_manifest_version = 2\n[[trigger.http]]\nroute = \"/a/...\"\ncomponent = \"x\"\n[component.x]\nsource = \"x.wasm\"\n",
         )
         .unwrap();
         let m = Manifest::load(&path).unwrap();
         assert_eq!(m.resolve("x.wasm"), dir.join("x.wasm"));
-        assert_eq!(m.resolve_store("file://st"), format!("file://{}", dir.join("st").display()));
-        assert_eq!(m.resolve_store("s3://b/p"), "s3://b/p");
+        std::fs::write(&path, "spin_manifest_version = 2\n[frameflow]\nstore = \"file://st\"\n").unwrap();
+        let err = Manifest::load(&path).unwrap_err().to_string();
+        assert!(err.contains("'store' in [frameflow] is a runtime setting"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
     }
 }

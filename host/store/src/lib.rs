@@ -24,7 +24,7 @@ pub const MAX_KEY_LEN: usize = 900;
 /// Largest object `get` reads into memory at once.
 pub const MAX_GET_BYTES: u64 = 64 << 20;
 
-#[derive(Debug, thiserror::Error, Clone, PartialEq)]
+#[derive(Debug, thiserror::Error, Clone)]
 pub enum StoreError {
     #[error("no object at key '{0}'")]
     NotFound(String),
@@ -34,8 +34,22 @@ pub enum StoreError {
     PreconditionFailed(String),
     #[error("{0}")]
     TooLarge(String),
-    #[error("object store: {0}")]
-    Io(String),
+    /// The backing store or the file system failed; `source` says how.
+    #[error("object store: {context}: {source}")]
+    Io { context: String, #[source] source: Arc<dyn std::error::Error + Send + Sync> },
+    /// The store is configured wrongly: an unsupported URL, unusable S3 settings.
+    #[error("{0}")]
+    Config(String),
+    /// The upload was already finished, or failed earlier.
+    #[error("upload of '{0}' already ended")]
+    Ended(String),
+}
+
+impl StoreError {
+    /// An I/O failure of the store, keeping its source.
+    pub fn io(context: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+        StoreError::Io { context: context.into(), source: Arc::new(source) }
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -46,7 +60,7 @@ fn map_err(key: &str, err: object_store::Error) -> StoreError {
         object_store::Error::AlreadyExists { .. } | object_store::Error::Precondition { .. } => {
             StoreError::PreconditionFailed(key.to_string())
         }
-        other => StoreError::Io(format!("{key}: {other}")),
+        other => StoreError::io(key, other),
     }
 }
 
@@ -143,7 +157,7 @@ impl ObjectStorage {
             let s3 = object_store::aws::AmazonS3Builder::from_env()
                 .with_bucket_name(bucket)
                 .build()
-                .map_err(|e| StoreError::Io(format!("cannot configure S3 store {url}: {e}")))?;
+                .map_err(|e| StoreError::Config(format!("cannot configure S3 store {url}: {e}")))?;
             let s3: Arc<dyn ObjectStore> = Arc::new(s3);
             let prefix = prefix.trim_matches('/');
             let store: Arc<dyn ObjectStore> = if prefix.is_empty() {
@@ -155,12 +169,12 @@ impl ObjectStorage {
         } else {
             let dir = url.strip_prefix("file://").unwrap_or(url);
             if dir.contains("://") {
-                return Err(StoreError::Io(format!("unsupported store URL '{url}': use file://DIR or s3://BUCKET/PREFIX")));
+                return Err(StoreError::Config(format!("unsupported store URL '{url}': use file://DIR or s3://BUCKET/PREFIX")));
             }
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(format!("cannot create store directory {dir}: {e}")))?;
-            let root = std::fs::canonicalize(dir).map_err(|e| StoreError::Io(format!("{dir}: {e}")))?;
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::io(format!("cannot create store directory {dir}"), e))?;
+            let root = std::fs::canonicalize(dir).map_err(|e| StoreError::io(dir, e))?;
             let local = object_store::local::LocalFileSystem::new_with_prefix(&root)
-                .map_err(|e| StoreError::Io(format!("cannot open store directory {}: {e}", root.display())))?
+                .map_err(|e| StoreError::io(format!("cannot open store directory {}", root.display()), e))?
                 .with_automatic_cleanup(true);
             (Arc::new(local), Some(root))
         };
@@ -336,17 +350,17 @@ impl TenantStore {
         }
         tokio::fs::create_dir_all(&self.storage.download_dir)
             .await
-            .map_err(|e| StoreError::Io(format!("{}: {e}", self.storage.download_dir.display())))?;
+            .map_err(|e| StoreError::io(self.storage.download_dir.display().to_string(), e))?;
         let partial = local.with_extension("partial");
         let mut file = tokio::fs::File::create(&partial)
             .await
-            .map_err(|e| StoreError::Io(format!("{}: {e}", partial.display())))?;
+            .map_err(|e| StoreError::io(partial.display().to_string(), e))?;
         let mut stream = self.storage.inner.get(&path).await.map_err(|e| map_err(key, e))?.into_stream();
         while let Some(chunk) = stream.try_next().await.map_err(|e| map_err(key, e))? {
-            file.write_all(&chunk).await.map_err(|e| StoreError::Io(format!("{}: {e}", partial.display())))?;
+            file.write_all(&chunk).await.map_err(|e| StoreError::io(partial.display().to_string(), e))?;
         }
-        file.flush().await.map_err(|e| StoreError::Io(e.to_string()))?;
-        tokio::fs::rename(&partial, &local).await.map_err(|e| StoreError::Io(e.to_string()))?;
+        file.flush().await.map_err(|e| StoreError::io(local.display().to_string(), e))?;
+        tokio::fs::rename(&partial, &local).await.map_err(|e| StoreError::io(local.display().to_string(), e))?;
         Ok(local)
     }
 }
@@ -362,7 +376,7 @@ pub struct Upload {
 
 impl Upload {
     pub async fn write(&mut self, chunk: &[u8]) -> Result<()> {
-        let writer = self.writer.as_mut().ok_or_else(|| StoreError::Io(format!("upload of '{}' already ended", self.key)))?;
+        let writer = self.writer.as_mut().ok_or_else(|| StoreError::Ended(self.key.clone()))?;
         self.written += chunk.len() as u64;
         if self.written > self.max_bytes {
             let mut writer = self.writer.take().expect("checked above");
@@ -372,12 +386,12 @@ impl Upload {
                 self.key, self.max_bytes
             )));
         }
-        writer.write_all(chunk).await.map_err(|e| StoreError::Io(format!("{}: {e}", self.key)))
+        writer.write_all(chunk).await.map_err(|e| StoreError::io(self.key.clone(), e))
     }
 
     pub async fn finish(mut self) -> Result<ObjectMeta> {
-        let mut writer = self.writer.take().ok_or_else(|| StoreError::Io(format!("upload of '{}' already ended", self.key)))?;
-        writer.shutdown().await.map_err(|e| StoreError::Io(format!("{}: {e}", self.key)))?;
+        let mut writer = self.writer.take().ok_or_else(|| StoreError::Ended(self.key.clone()))?;
+        writer.shutdown().await.map_err(|e| StoreError::io(self.key.clone(), e))?;
         self.store.head(&self.key).await
     }
 
@@ -433,7 +447,7 @@ mod tests {
         let a = storage.tenant("a").unwrap();
         let b = storage.tenant("b").unwrap();
         a.put("x/1", Bytes::from_static(b"one"), WriteMode::Overwrite).await.unwrap();
-        assert_eq!(b.get("x/1").await, Err(StoreError::NotFound("x/1".into())));
+        assert!(matches!(b.get("x/1").await, Err(StoreError::NotFound(k)) if k == "x/1"));
         assert!(b.list("", None, 100).await.unwrap().objects.is_empty());
         assert_eq!(&a.get("x/1").await.unwrap()[..], b"one");
         assert!(dir.join("tenants/a/x/1").is_file());
@@ -445,16 +459,10 @@ mod tests {
         let (storage, dir) = temp_store();
         let t = storage.tenant("t").unwrap();
         let first = t.put("lease", Bytes::from_static(b"1"), WriteMode::Create).await.unwrap();
-        assert_eq!(
-            t.put("lease", Bytes::from_static(b"2"), WriteMode::Create).await,
-            Err(StoreError::PreconditionFailed("lease".into()))
-        );
+        assert!(matches!(t.put("lease", Bytes::from_static(b"2"), WriteMode::Create).await, Err(StoreError::PreconditionFailed(k)) if k == "lease"));
         let etag = first.etag.clone().expect("local store gives etags");
         t.put("lease", Bytes::from_static(b"3"), WriteMode::IfMatch(etag.clone())).await.unwrap();
-        assert_eq!(
-            t.put("lease", Bytes::from_static(b"4"), WriteMode::IfMatch(etag)).await,
-            Err(StoreError::PreconditionFailed("lease".into()))
-        );
+        assert!(matches!(t.put("lease", Bytes::from_static(b"4"), WriteMode::IfMatch(etag)).await, Err(StoreError::PreconditionFailed(k)) if k == "lease"));
         assert_eq!(&t.get("lease").await.unwrap()[..], b"3");
 
         for i in 0..5 {

@@ -13,14 +13,9 @@ pub mod bindings {
 use bindings::frameflow::media::types::{FrameSelector, VideoInfo};
 use bindings::frameflow::sampler::types::{Clip as WitClip, PlanError};
 
-use crate::strategies::{plan, Selector, Strategy, VideoFacts};
+use crate::strategies::{plan, Strategy, VideoFacts};
 
-fn selector(s: Selector) -> FrameSelector {
-    match s {
-        Selector::Index(i) => FrameSelector::Index(i),
-        Selector::Seconds(t) => FrameSelector::Seconds(t),
-    }
-}
+frameflow_selector::wit_conversions!(FrameSelector);
 
 /// Runs `strategy` for the `plan` export.
 pub fn wit_plan(strategy: Strategy, info: VideoInfo, params_json: &str, seed: u64) -> Result<Vec<WitClip>, PlanError> {
@@ -34,8 +29,8 @@ pub fn wit_plan(strategy: Strategy, info: VideoInfo, params_json: &str, seed: u6
         Ok(clips) => Ok(clips
             .into_iter()
             .map(|c| WitClip {
-                frames: c.frames.into_iter().map(selector).collect(),
-                flow_to: c.flow_to.into_iter().map(selector).collect(),
+                frames: c.frames.into_iter().map(FrameSelector::from).collect(),
+                flow_to: c.flow_to.into_iter().map(FrameSelector::from).collect(),
             })
             .collect()),
         Err(e) => Err(PlanError { param: e.param, message: format!("{}: {}", strategy.name(), e.message) }),

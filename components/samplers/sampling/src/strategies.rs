@@ -39,13 +39,9 @@ impl VideoFacts {
     }
 }
 
-/// Which frame: by 0-based presentation index, or by time on the video's own timeline
-/// (the first frame at or after it).
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Selector {
-    Index(u64),
-    Seconds(f64),
-}
+/// Which frame: plans name frames by 0-based presentation index, or by time on the
+/// video's own timeline (the first frame at or after it); never by pts.
+pub use frameflow_selector::FrameSelector as Selector;
 
 /// One planned clip: frames in clip order; with flow, `flow_to[k]` is where flow k goes.
 #[derive(Clone, Debug, PartialEq)]

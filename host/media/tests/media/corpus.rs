@@ -80,7 +80,7 @@ fn parse_torch_name(name: &str) -> Option<TorchRef> {
         .or_else(|| base.split_once(".mkv").map(|(v, r)| (format!("{v}.mkv"), r)))?;
     let rest = rest.trim_start_matches('.');
     if let Some(t) = rest.strip_prefix("time") {
-        return Some(TorchRef { video, stream: None, selector: FrameSelector::Time(t.parse().ok()?), options: RenderOptions::default() });
+        return Some(TorchRef { video, stream: None, selector: FrameSelector::Seconds(t.parse().ok()?), options: RenderOptions::default() });
     }
     let mut options = RenderOptions::default();
     let mut parts: Vec<&str> = rest.split('.').collect();
@@ -131,7 +131,7 @@ fn time_references_follow_the_ffmpeg_ss_rule() {
     let v = Video::open(corpus.join("videos/nasa_13013.mp4")).unwrap();
     assert_eq!(v.info().stream_index, 3, "ffmpeg's best stream");
     for (t, want) in [(6.0, 180), (6.1, 183), (10.0, 300), (12.979633, 389)] {
-        assert_eq!(v.resolve(FrameSelector::Time(t)).unwrap(), want, "time {t}");
+        assert_eq!(v.resolve(FrameSelector::Seconds(t)).unwrap(), want, "time {t}");
     }
 }
 

@@ -34,8 +34,8 @@ fn unknown_pts_names_the_nearest_valid_ones() {
         MediaError::UnknownPts { before, after, .. } => assert_eq!((before, after), (Some(a), Some(b))),
         other => panic!("{other}"),
     }
-    assert!(v.resolve(FrameSelector::Time(1e9)).is_err());
-    assert!(v.resolve(FrameSelector::Time(f64::NAN)).is_err());
+    assert!(v.resolve(FrameSelector::Seconds(1e9)).is_err());
+    assert!(v.resolve(FrameSelector::Seconds(f64::NAN)).is_err());
 }
 
 #[test]

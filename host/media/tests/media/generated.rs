@@ -110,11 +110,11 @@ fn pts_and_time_select_the_same_frame_as_index() {
         for i in [0, 1, n / 3, n / 2 + 1, n - 1] {
             let id = v.frame_id(i);
             assert_eq!(v.resolve(FrameSelector::Pts(id.pts)).unwrap(), i, "{}: pts", pv.traits);
-            assert_eq!(v.resolve(FrameSelector::Time(id.seconds)).unwrap(), i, "{}: time", pv.traits);
+            assert_eq!(v.resolve(FrameSelector::Seconds(id.seconds)).unwrap(), i, "{}: time", pv.traits);
             if i + 1 < n {
                 // Just after a frame's start, the -ss rule picks the next frame.
                 let later = id.seconds + (v.frame_id(i + 1).seconds - id.seconds) / 2.0;
-                assert_eq!(v.resolve(FrameSelector::Time(later)).unwrap(), i + 1, "{}: time rule", pv.traits);
+                assert_eq!(v.resolve(FrameSelector::Seconds(later)).unwrap(), i + 1, "{}: time rule", pv.traits);
             }
             let f = v.frame(v.resolve(FrameSelector::Pts(id.pts)).unwrap(), &RenderOptions::default()).unwrap();
             assert_eq!(shown_index(&f) as usize, i);

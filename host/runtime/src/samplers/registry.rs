@@ -1,7 +1,8 @@
-//! The host side of `frameflow:sampler/samplers`: where a sampler component is found and run.
+//! [`SamplerRegistry`]: where a sampler component is found, compiled and run.
 //!
-//! [`SamplerRegistry`] holds the built-in samplers (named in the manifest) and loads a
-//! tenant's own from its store (`samplers/{name}.wasm`). A sampler is pure: it runs in its
+//! The registry holds the built-in samplers (named in the manifest) and compiles a
+//! tenant's own once per content (the host side finds them in the tenant's store,
+//! `samplers/{name}.wasm`). A sampler is pure: it runs in its
 //! own store with no WASI at all (every import it declares is defined as a trap, so reading
 //! a clock, a file or randomness stops it), a small memory cap and a short deadline. A
 //! sampler that traps, loops or runs out of memory gives a `plan-error`, never a host fault.
@@ -13,15 +14,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use wasmtime::component::Linker;
-use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
+use wasmtime::Engine;
 
 use crate::bindings::frameflow::media::types::VideoInfo;
-use crate::bindings::frameflow::sampler::samplers::Host;
 use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
 use crate::bindings::sampler::SamplerPre;
 use crate::compile_cache::CompileCache;
 use crate::guest_error::{GuestError, Limiter};
-use crate::sandbox::Sandbox;
+use crate::limits::{limiter, sandboxed_store, Confined};
 
 /// Linear memory a sampler may use.
 const SAMPLER_MEMORY: usize = 64 << 20;
@@ -38,6 +38,12 @@ pub(crate) struct SamplerState {
     limiter: Limiter,
 }
 
+impl Confined for SamplerState {
+    fn limiter(&mut self) -> &mut Limiter {
+        &mut self.limiter
+    }
+}
+
 /// Built-in samplers by name, and tenant samplers compiled so far (by content hash).
 pub struct SamplerRegistry {
     engine: Engine,
@@ -51,7 +57,7 @@ pub fn valid_sampler_name(name: &str) -> bool {
     !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
 }
 
-fn plan_error(message: String) -> PlanError {
+pub(crate) fn plan_error(message: String) -> PlanError {
     PlanError { param: None, message }
 }
 
@@ -85,12 +91,12 @@ impl SamplerRegistry {
         self.builtin.lock().expect("sampler registry lock").keys().cloned().collect()
     }
 
-    fn builtin(&self, name: &str) -> Option<SamplerPre<SamplerState>> {
+    pub(crate) fn builtin(&self, name: &str) -> Option<SamplerPre<SamplerState>> {
         self.builtin.lock().expect("sampler registry lock").get(name).cloned()
     }
 
     /// The prepared sampler for an uploaded component (compiled once per content).
-    fn uploaded(&self, wasm: &[u8]) -> Result<SamplerPre<SamplerState>, String> {
+    pub(crate) fn uploaded(&self, wasm: &[u8]) -> Result<SamplerPre<SamplerState>, String> {
         use sha2::Digest;
         let hash: [u8; 32] = sha2::Sha256::digest(wasm).into();
         if let Some(pre) = self.uploaded.lock().expect("sampler registry lock").get(&hash) {
@@ -113,15 +119,9 @@ impl SamplerRegistry {
     }
 
     /// One `plan` call in a fresh, pure store.
-    async fn run(&self, name: &str, pre: &SamplerPre<SamplerState>, info: &VideoInfo, params: &str, seed: u64) -> Result<Vec<Clip>, PlanError> {
-        let limits = StoreLimitsBuilder::new().memory_size(SAMPLER_MEMORY).instances(16).trap_on_grow_failure(true).build();
-        let mut store = Store::new(&self.engine, SamplerState { limiter: Limiter::new(limits) });
-        store.limiter(|s| &mut s.limiter);
-        let deadline = Instant::now() + SAMPLER_DEADLINE;
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
-        });
+    pub(crate) async fn run(&self, name: &str, pre: &SamplerPre<SamplerState>, info: &VideoInfo, params: &str, seed: u64) -> Result<Vec<Clip>, PlanError> {
+        let state = SamplerState { limiter: limiter(SAMPLER_MEMORY) };
+        let mut store = sandboxed_store(&self.engine, state, Instant::now() + SAMPLER_DEADLINE);
         let called = async {
             let instance = pre.instantiate_async(&mut store).await?;
             instance.frameflow_sampler_plan().call_plan(&mut store, info, params, seed).await
@@ -156,51 +156,3 @@ impl SamplerRegistry {
         Ok(clips)
     }
 }
-
-impl Host for Sandbox {
-    async fn available(&mut self) -> wasmtime::Result<Vec<String>> {
-        let mut names = self.samplers.builtin_names();
-        if let Ok(page) = self.tenant.list("samplers/", None, 1000).await {
-            for meta in page.objects {
-                let uploaded = meta.key.strip_prefix("samplers/").and_then(|k| k.strip_suffix(".wasm"));
-                if let Some(name) = uploaded.filter(|n| valid_sampler_name(n)) {
-                    names.push(name.to_string());
-                }
-            }
-        }
-        names.sort();
-        names.dedup();
-        Ok(names)
-    }
-
-    async fn plan(&mut self, sampler: String, info: VideoInfo, params: String, seed: u64) -> wasmtime::Result<Result<Vec<Clip>, PlanError>> {
-        let registry = self.samplers.clone();
-        if registry.builtin(&sampler).is_some() {
-            return Ok(registry.plan_builtin(&sampler, &info, &params, seed).await);
-        }
-        if !valid_sampler_name(&sampler) {
-            return Ok(Err(PlanError {
-                param: Some("sampler".into()),
-                message: format!("'{sampler}' is not a sampler name (lowercase letters, digits, '-' and '_', at most 64)"),
-            }));
-        }
-        let wasm = match self.tenant.get(&format!("samplers/{sampler}.wasm")).await {
-            Ok(w) => w,
-            Err(_) => {
-                let known = self.available().await?;
-                return Ok(Err(PlanError {
-                    param: Some("sampler".into()),
-                    message: format!("no sampler '{sampler}'; available: {}", known.join(", ")),
-                }));
-            }
-        };
-        // Compiling is CPU work: off the reactor.
-        let compiled = crate::blocking::blocking(move || registry.uploaded(&wasm).map(|pre| (registry, pre))).await?;
-        match compiled {
-            Ok((registry, pre)) => Ok(registry.run(&sampler, &pre, &info, &params, seed).await),
-            Err(why) => Ok(Err(plan_error(format!("sampler '{sampler}' cannot be loaded: {why}")))),
-        }
-    }
-}
-
-impl crate::bindings::frameflow::sampler::types::Host for Sandbox {}

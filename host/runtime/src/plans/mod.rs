@@ -1,4 +1,5 @@
-//! The host side of `frameflow:media/plans`: a whole chunk of a sampling plan in one call.
+//! The host side of `frameflow:media/plans`: a whole chunk of a sampling plan in one call,
+//! on a [`HostView`] of [`PlansCtx`].
 //!
 //! The plan runs on a blocking thread through [`frameflow_plans::execute`] (one decode pass,
 //! flow from the decoded frames); each output is handed over a small bounded channel to an
@@ -6,57 +7,57 @@
 //! most a few encoded outputs wait in memory.
 
 use bytes::Bytes;
-use frameflow_media::{FrameSelector, ImageFormat};
+use frameflow_flow::Algorithm;
+use frameflow_media::{ImageFormat, RenderOptions};
 use frameflow_plans::{OutputKind as CoreKind, OutputSpec as CoreSpec, PlanError as CorePlanError, PlannedClip as CoreClip};
 use frameflow_store::WriteMode;
 use wasmtime::component::Resource;
 
+use crate::admission::{estimate, Refusal};
 use crate::bindings::frameflow::media::plans::{Host, Output, OutputKind, OutputSpec, PlannedClip, RunResult, RunStats};
-use crate::bindings::frameflow::media::types::{FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError};
+use crate::bindings::frameflow::media::types::{ImageFormat as WitFormat, MediaError};
+use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
-use crate::media_host::{render_options, selector, to_wit_error, VideoHandle};
-use crate::admission::estimate;
-use crate::sandbox::Sandbox;
+use crate::conversions::media_error;
+use crate::flow::flow_slots;
+use crate::handles::VideoHandle;
+use crate::media::video_handle;
+use crate::request::HostView;
 
 /// Encoded outputs waiting for the store at once.
 const WRITE_QUEUE: usize = 8;
 
-fn selectors(at: Vec<WitSelector>) -> Vec<FrameSelector> {
-    at.into_iter().map(selector).collect()
-}
+/// `frameflow:media/plans` needs nothing beyond the request and the video handle it gets.
+pub(crate) struct PlansCtx;
 
-impl Host for Sandbox {
+impl Host for HostView<'_, PlansCtx> {
     async fn execute(
         &mut self,
         source: Resource<VideoHandle>,
         clips: Vec<PlannedClip>,
         spec: OutputSpec,
-    ) -> wasmtime::Result<Result<RunResult, MediaError>> {
+    ) -> Result<RunResult, MediaFailure> {
         if let Err(e) = frameflow_store::validate_key(&format!("{}/00000/img_00000.jpg", spec.prefix)) {
-            return Ok(Err(MediaError::Invalid(format!("output prefix: {e}"))));
+            return Err(MediaError::Invalid(format!("output prefix: {e}")).into());
         }
         if !(1..=100).contains(&spec.quality) {
-            return Ok(Err(MediaError::Invalid(format!("quality {} is outside 1..=100", spec.quality))));
+            return Err(MediaError::Invalid(format!("quality {} is outside 1..=100", spec.quality)).into());
         }
         if spec.flow && !(spec.bound.is_finite() && spec.bound > 0.0) {
-            return Ok(Err(MediaError::Invalid(format!("flow bound {} must be a positive number", spec.bound))));
+            return Err(MediaError::Invalid(format!("flow bound {} must be a positive number", spec.bound)).into());
         }
-        let format = match spec.format {
-            WitFormat::Jpeg => ImageFormat::Jpeg,
-            WitFormat::Png => ImageFormat::Png,
-            WitFormat::Rgb24 => return Ok(Err(MediaError::Invalid("plan outputs are jpeg or png images, not rgb24".into()))),
-        };
-        let handle = self.video_handle(&source)?;
+        if matches!(spec.format, WitFormat::Rgb24) {
+            return Err(MediaError::Invalid("plan outputs are jpeg or png images, not rgb24".into()).into());
+        }
+        let format = ImageFormat::from(spec.format);
+        let handle = video_handle(self.table, &source)?;
         let (pooled, label) = (handle.video.clone(), handle.label.clone());
-        let render = render_options(spec.render);
+        let render = RenderOptions::from(spec.render);
         let (coded_w, coded_h) = (pooled.info().coded_width, pooled.info().coded_height);
-        let (w, h) = match self.check_render(&render, (pooled.info().width, pooled.info().height)) {
-            Ok(size) => size,
-            Err(e) => return Ok(Err(e)),
-        };
-        let algorithm = crate::flow_host::algorithm(spec.algorithm);
-        if let (true, Err(e)) = (spec.flow, self.check_flow_size(w, h)) {
-            return Ok(Err(e));
+        let (w, h) = self.req.check_render(&render, (pooled.info().width, pooled.info().height))?;
+        let algorithm = Algorithm::from(spec.algorithm);
+        if spec.flow {
+            self.req.check_flow_size(w, h)?;
         }
         let core_spec = CoreSpec {
             rgb: spec.rgb,
@@ -69,11 +70,11 @@ impl Host for Sandbox {
         };
         let core_clips: Vec<CoreClip> = clips
             .into_iter()
-            .map(|c| CoreClip { number: c.number, frames: selectors(c.frames), flow_to: selectors(c.flow_to) })
+            .map(|c| CoreClip { number: c.number, frames: c.frames.into_iter().map(Into::into).collect(), flow_to: c.flow_to.into_iter().map(Into::into).collect() })
             .collect();
 
         let (tx, mut rx) = tokio::sync::mpsc::channel::<(String, Bytes)>(WRITE_QUEUE);
-        let tenant = self.tenant.clone();
+        let tenant = self.req.tenant.clone();
         let writer = tokio::spawn(async move {
             while let Some((key, bytes)) = rx.recv().await {
                 tenant.put(&key, bytes, WriteMode::Overwrite).await.map_err(|e| e.to_string())?;
@@ -81,11 +82,11 @@ impl Host for Sandbox {
             Ok::<(), String>(())
         });
         let _flow_slot = match spec.flow {
-            true => Some(crate::flow_host::flow_slots().clone().acquire_owned().await?),
+            true => Some(flow_slots().clone().acquire_owned().await.map_err(wasmtime::Error::from)?),
             false => None,
         };
         let prefix = spec.prefix;
-        let (admission, deadline_at, interrupt) = (self.admission.clone(), self.deadline_at, Some(self.cancel.flag()));
+        let (admission, deadline_at, interrupt) = (self.req.admission.clone(), self.req.deadline_at, Some(self.req.cancel.flag()));
         let runtime = tokio::runtime::Handle::current();
         let ran = blocking(move || {
             let mut outputs = Vec::new();
@@ -108,7 +109,7 @@ impl Host for Sandbox {
                 let _memory = match admission.memory_blocking(&what, working, deadline_at, &runtime) {
                     Ok(m) => m,
                     Err(refusal) => {
-                        let busy = matches!(refusal, crate::admission::Refusal::Busy(_));
+                        let busy = matches!(refusal, Refusal::Busy(_));
                         return Ok(Err(CorePlanError::Refused { reason: refusal.to_string(), busy }));
                     }
                 };
@@ -142,24 +143,22 @@ impl Host for Sandbox {
         })
         .await?;
         let (stats, outputs, pooled) = ran;
-        if let Err(e) = writer.await? {
-            return Ok(Err(MediaError::Internal(format!("writing outputs to the store: {e}"))));
-        }
+        writer.await?.map_err(|e| MediaError::Internal(format!("writing outputs to the store: {e}")))?;
         let stats = match stats {
             Ok(Ok(s)) => s,
-            Ok(Err(e @ (CorePlanError::Flow(_) | CorePlanError::Emit { .. }))) => return Ok(Err(MediaError::Internal(e.to_string()))),
-            Ok(Err(CorePlanError::Refused { reason, busy: true })) => return Ok(Err(MediaError::Busy(reason))),
-            Ok(Err(CorePlanError::Refused { reason, busy: false })) => return Ok(Err(MediaError::TooLarge(reason))),
-            Ok(Err(e)) => return Ok(Err(MediaError::Invalid(e.to_string()))),
-            Err(e) => return Ok(Err(to_wit_error(e, pooled.path(), &label))),
+            Ok(Err(e @ (CorePlanError::Flow(_) | CorePlanError::Emit { .. }))) => return Err(MediaError::Internal(e.to_string()).into()),
+            Ok(Err(CorePlanError::Refused { reason, busy: true })) => return Err(MediaError::Busy(reason).into()),
+            Ok(Err(CorePlanError::Refused { reason, busy: false })) => return Err(MediaError::TooLarge(reason).into()),
+            Ok(Err(e)) => return Err(MediaError::Invalid(e.to_string()).into()),
+            Err(e) => return Err(media_error(e, pooled.path(), &label).into()),
         };
-        Ok(Ok(RunResult {
+        Ok(RunResult {
             outputs,
             stats: RunStats {
                 frames_needed: stats.frames_needed,
                 frames_decoded: stats.frames_decoded,
                 flows_computed: stats.flows_computed,
             },
-        }))
+        })
     }
 }

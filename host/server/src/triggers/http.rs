@@ -1,42 +1,45 @@
-//! [`serve`]: the HTTP/1.1 listener and the HTTP trigger. Per connection: a cap on open connections (503 and
-//! close beyond it) and a header/idle timeout. Per request: the tenant from the API key
+//! [`HttpTrigger`]: requests on an HTTP/1.1 listener, each handled by the component its
+//! route is bound to. Per connection: a cap on open connections (503 and close beyond it)
+//! and a header/idle timeout. Per request: the tenant from the API key
 //! (401 before anything else when keys are configured), the route, the body received in
 //! full under the upload limit and rate rules (`body_spool.rs`), then the component; every
 //! failure becomes a JSON error (`{"error": {"code", "message"}}`), and every 503 says
 //! when to come back (`Retry-After`).
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use bytes::Bytes;
-use frameflow_runtime::{GuestError, HttpComponent, ResponseBody, Runtime, VideoPool};
+use frameflow_runtime::{GuestError, HttpComponent, ResponseBody};
 use frameflow_store::ObjectStorage;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 
-use crate::app::App;
 use crate::auth::ApiKeys;
 use crate::body_spool::{spool, BodyLimits};
-use crate::config::{ConnectionLimits, ServerConfig, ServerOptions};
-use crate::job_runner::JobRunner;
-use crate::manifest::Manifest;
+use crate::config::ConnectionLimits;
 use crate::routes::Router;
+use crate::triggers::JobWake;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
 
-/// A loaded server: the runtime, its components bound to routes, the store.
-pub struct Server {
-    router: Router<Arc<HttpComponent>>,
-    storage: Arc<ObjectStorage>,
-    keys: ApiKeys,
-    body_limits: BodyLimits,
-    connections: ConnectionLimits,
-    jobs: JobRunner,
+/// The HTTP trigger: routes bound to components, the store, keys and limits, and the
+/// listener it serves once bound.
+pub struct HttpTrigger {
+    pub(crate) router: Router<Arc<HttpComponent>>,
+    pub(crate) storage: Arc<ObjectStorage>,
+    pub(crate) keys: ApiKeys,
+    pub(crate) body_limits: BodyLimits,
+    pub(crate) connections: ConnectionLimits,
+    /// Woken after a request that may have created or stopped a job.
+    pub(crate) jobs: JobWake,
+    pub(crate) listener: Mutex<Option<TcpListener>>,
 }
 
 fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
@@ -54,21 +57,10 @@ fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> 
     response
 }
 
-impl Server {
-    /// Resolves the settings, opens the store, loads the manifest's components (compiling
-    /// or from the cache) and binds them to their routes.
-    pub fn load(manifest: &Manifest, options: &ServerOptions) -> anyhow::Result<Server> {
-        let config = ServerConfig::resolve(manifest, options)?;
-        let storage = Arc::new(
-            ObjectStorage::open(&config.store_url, &config.cache_dir.join("downloads"))
-                .with_context(|| format!("opening store {}", config.store_url))?,
-        );
-        let pool = VideoPool::new(config.media_root.clone(), Some(config.max_source_pixels));
-        let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
-        let app = App::load(manifest, &runtime)?;
-        let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
-        let jobs = JobRunner::new(app.job_workers(), storage.clone(), config.keys.tenants(), host_id, config.job_step_deadline);
-        Ok(Server { router: app.router, storage, keys: config.keys, body_limits: config.body, connections: config.connections, jobs })
+impl HttpTrigger {
+    /// Gives the trigger the socket it serves when run.
+    pub fn listen_on(&self, listener: TcpListener) {
+        *self.listener.lock().expect("listener lock") = Some(listener);
     }
 
     fn tenant_of(&self, req: &Request<Incoming>) -> Result<String, Response<ResponseBody>> {
@@ -140,8 +132,8 @@ impl Server {
         let changes_state = req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD;
         match component.handle(tenant_store, req).await {
             Ok(response) => {
-                if changes_state && component.is_job_worker() {
-                    // A job may have been created or stopped: let the worker look now.
+                if changes_state && component.job_worker().is_some() {
+                    // A job may have been created or stopped: let the job trigger look now.
                     self.jobs.wake();
                 }
                 response
@@ -155,15 +147,24 @@ impl Server {
     }
 }
 
-/// Serves `server` on `listen` until the process is stopped. `ready` is called with the
-/// bound address (port 0 picks a free port).
-pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    ready(listener.local_addr()?);
-    server.jobs.start();
+impl super::Trigger for HttpTrigger {
+    fn kind(&self) -> &'static str {
+        "http"
+    }
+
+    /// Serves the bound listener until the process is stopped.
+    fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        Box::pin(async move {
+            let listener = self.listener.lock().expect("listener lock").take();
+            let listener = listener.ok_or_else(|| anyhow::anyhow!("the HTTP trigger was run without a listener"))?;
+            accept_loop(self, listener).await
+        })
+    }
+}
+
+async fn accept_loop(server: Arc<HttpTrigger>, listener: TcpListener) -> anyhow::Result<()> {
     let limits = server.connections.clone();
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
-    let server = Arc::new(server);
     loop {
         let (stream, _) = match listener.accept().await {
             Ok(c) => c,

@@ -1,4 +1,5 @@
-//! The host side of `frameflow:media/flow`: optical flow between two frames the guest holds.
+//! The host side of `frameflow:media/flow`: optical flow between two frames the guest
+//! holds, on a [`HostView`] of [`FlowCtx`].
 //!
 //! Flow is the heaviest thing a request can ask for, so it runs on a bounded pool: at most
 //! [`FLOW_WORKERS`] computations at once across all requests, each on a blocking thread
@@ -7,19 +8,21 @@
 
 use std::sync::{Arc, OnceLock};
 
-use frameflow_flow::{Algorithm, FlowEngine, FlowField, GrayImage};
+use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
 use wasmtime::component::Resource;
 
+use crate::admission::estimate;
 use crate::bindings::frameflow::media::flow::{Algorithm as WitAlgorithm, FlowEncoding, Host, HostFlowField};
 use crate::bindings::frameflow::media::types::MediaError;
-use crate::admission::{estimate, MemoryPermit};
+use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
-use crate::media_host::FrameHandle;
-use crate::sandbox::Sandbox;
+use crate::handles::{FlowHandle, FrameHandle};
+use crate::request::HostView;
 
 /// Flow computations at once, process-wide: the machine's cores.
 pub static FLOW_WORKERS: OnceLock<usize> = OnceLock::new();
 
+/// The process-wide flow slots (single flows and plan chunks with flow take one each).
 pub(crate) fn flow_slots() -> &'static Arc<tokio::sync::Semaphore> {
     static SLOTS: OnceLock<Arc<tokio::sync::Semaphore>> = OnceLock::new();
     SLOTS.get_or_init(|| {
@@ -28,54 +31,28 @@ pub(crate) fn flow_slots() -> &'static Arc<tokio::sync::Semaphore> {
     })
 }
 
-/// A guest's `flow-field`, holding its share of the media-memory pool while it lives.
-pub struct FlowHandle {
-    field: Arc<FlowField>,
-    _memory: MemoryPermit,
-}
+/// `frameflow:media/flow` needs nothing beyond the request: the flow slots are process-wide.
+pub(crate) struct FlowCtx;
 
-type MediaResult<T> = wasmtime::Result<Result<T, MediaError>>;
+type FlowView<'a> = HostView<'a, FlowCtx>;
+type MediaResult<T> = Result<T, MediaFailure>;
 
-pub(crate) fn algorithm(a: WitAlgorithm) -> Algorithm {
-    match a {
-        WitAlgorithm::Farneback => Algorithm::Farneback,
-        WitAlgorithm::DisUltrafast => Algorithm::DisUltrafast,
-        WitAlgorithm::DisFast => Algorithm::DisFast,
-        WitAlgorithm::DisMedium => Algorithm::DisMedium,
-        WitAlgorithm::Tvl1 => Algorithm::Tvl1,
-    }
-}
+impl Host for FlowView<'_> {}
 
-fn field_bytes(f: &FlowField) -> usize {
-    f.data.len() * std::mem::size_of::<f32>()
-}
-
-impl Host for Sandbox {}
-
-impl HostFlowField for Sandbox {
+impl HostFlowField for FlowView<'_> {
     async fn compute(&mut self, prev: Resource<FrameHandle>, next: Resource<FrameHandle>, algo: WitAlgorithm) -> MediaResult<Resource<FlowHandle>> {
         let a = self.table.get(&prev)?.frame.clone();
         let b = self.table.get(&next)?.frame.clone();
         let (w, h) = (a.image.width, a.image.height);
         if (w, h) != (b.image.width, b.image.height) {
-            return Ok(Err(MediaError::Invalid(format!(
-                "flow needs frames of one size: {w}x{h} and {}x{}",
-                b.image.width, b.image.height
-            ))));
+            return Err(MediaError::Invalid(format!("flow needs frames of one size: {w}x{h} and {}x{}", b.image.width, b.image.height)).into());
         }
-        if let Err(e) = self.check_flow_size(w, h) {
-            return Ok(Err(e));
-        }
-        if let Err(e) = self.check_frame_budget(1, (w as usize) * (h as usize) * 8) {
-            return Ok(Err(e));
-        }
-        let algorithm = algorithm(algo);
-        let mut memory = match self.reserve_memory("optical flow", estimate::flow(w, h, algorithm) + estimate::flow_field(w, h)).await {
-            Ok(m) => m,
-            Err(e) => return Ok(Err(e)),
-        };
+        self.req.check_flow_size(w, h)?;
+        self.req.check_frame_budget(1, (w as usize) * (h as usize) * 8)?;
+        let algorithm = Algorithm::from(algo);
+        let mut memory = self.req.reserve_memory("optical flow", estimate::flow(w, h, algorithm) + estimate::flow_field(w, h)).await?;
         let field_memory = memory.split(estimate::flow_field(w, h));
-        let _slot = flow_slots().clone().acquire_owned().await?;
+        let _slot = flow_slots().clone().acquire_owned().await.map_err(wasmtime::Error::from)?;
         let computed = blocking(move || {
             let _working = memory;
             let prev = GrayImage::from_rgb(&a.image.data, w, h)?;
@@ -83,13 +60,11 @@ impl HostFlowField for Sandbox {
             FlowEngine::new(algorithm).compute(&prev, &next)
         })
         .await?;
-        let field = match computed {
-            Ok(f) => f,
-            Err(e) => return Ok(Err(MediaError::Internal(format!("optical flow failed: {e}")))),
-        };
-        self.budget.frames += 1;
-        self.budget.frame_bytes += field_bytes(&field);
-        Ok(Ok(self.table.push(FlowHandle { field: Arc::new(field), _memory: field_memory })?))
+        let field = computed.map_err(|e| MediaError::Internal(format!("optical flow failed: {e}")))?;
+        let handle = FlowHandle { field: Arc::new(field), _memory: field_memory };
+        self.req.budget.frames += 1;
+        self.req.budget.frame_bytes += handle.bytes();
+        Ok(self.table.push(handle)?)
     }
 
     async fn width(&mut self, flow: Resource<FlowHandle>) -> wasmtime::Result<u32> {
@@ -112,13 +87,13 @@ impl HostFlowField for Sandbox {
         Ok(encoded.map_err(|e| match e {
             frameflow_flow::FlowError::BadBound(_) => MediaError::Invalid(e.to_string()),
             other => MediaError::Internal(other.to_string()),
-        }))
+        })?)
     }
 
     async fn drop(&mut self, flow: Resource<FlowHandle>) -> wasmtime::Result<()> {
         let handle = self.table.delete(flow)?;
-        self.budget.frames -= 1;
-        self.budget.frame_bytes = self.budget.frame_bytes.saturating_sub(field_bytes(&handle.field));
+        self.req.budget.frames -= 1;
+        self.req.budget.frame_bytes = self.req.budget.frame_bytes.saturating_sub(handle.bytes());
         Ok(())
     }
 }

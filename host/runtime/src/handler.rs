@@ -1,6 +1,6 @@
 //! [`HttpComponent`]: one request through a component's `wasi:http/incoming-handler`.
 //!
-//! Each request gets a fresh store (see `sandbox.rs`) instantiated from the component's
+//! Each request gets a fresh store (made by `Sandboxes`) instantiated from the component's
 //! `InstancePre`. The guest runs until it has answered or its deadline passes; a guest that
 //! traps, loops or runs out of memory becomes a [`GuestError`] (the server picks the HTTP
 //! status), and nothing outlives the request.
@@ -11,15 +11,14 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use frameflow_store::TenantStore;
-use wasmtime::{Store, UpdateDeadline};
 use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::WasiHttpView;
 
-use crate::bindings::job_worker::JobWorkerExportPre;
 use crate::guest_error::GuestError;
-use crate::runtime::Runtime;
-use crate::sandbox::Sandbox;
+use crate::job_worker::JobWorker;
+use crate::sandbox::{Sandbox, Sandboxes};
+use crate::task::AbortOnDrop;
 
 /// The body of a component's response, streamed from the guest.
 pub type ResponseBody = wasmtime_wasi_http::p2::body::HyperOutgoingBody;
@@ -29,76 +28,19 @@ pub type HandlerOutcome = Result<hyper::Response<ResponseBody>, GuestError>;
 pub struct HttpComponent {
     name: String,
     pre: ProxyPre<Sandbox>,
-    worker: Option<JobWorkerExportPre<Sandbox>>,
-    runtime: Runtime,
+    worker: Option<Arc<JobWorker>>,
+    sandboxes: Arc<Sandboxes>,
     from_cache: bool,
 }
 
 impl HttpComponent {
-    pub(crate) fn new(
-        name: &str,
-        pre: ProxyPre<Sandbox>,
-        worker: Option<JobWorkerExportPre<Sandbox>>,
-        runtime: Runtime,
-        from_cache: bool,
-    ) -> HttpComponent {
-        HttpComponent { name: name.to_string(), pre, worker, runtime, from_cache }
+    pub(crate) fn new(name: &str, pre: ProxyPre<Sandbox>, worker: Option<JobWorker>, sandboxes: Arc<Sandboxes>, from_cache: bool) -> HttpComponent {
+        HttpComponent { name: name.to_string(), pre, worker: worker.map(Arc::new), sandboxes, from_cache }
     }
 
-    /// Whether the component exports `frameflow:sampler/job-worker` (runs jobs).
-    pub fn is_job_worker(&self) -> bool {
-        self.worker.is_some()
-    }
-
-    /// A fresh sandboxed store for `tenant` that stops the guest at `deadline_at`.
-    fn new_store(&self, tenant: TenantStore, deadline_at: Instant) -> Store<Sandbox> {
-        let inner = &self.runtime.inner;
-        let sandbox = Sandbox::new(tenant, inner.shared.clone(), inner.limits.clone(), deadline_at);
-        let mut store = Store::new(&inner.engine, sandbox);
-        store.limiter(|s| &mut s.limiter);
-        // Check the deadline at every epoch tick, yielding in between so a busy guest
-        // cannot hold a reactor thread for its whole deadline.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(move |_| {
-            Ok(if Instant::now() >= deadline_at { UpdateDeadline::Interrupt } else { UpdateDeadline::Yield(1) })
-        });
-        store
-    }
-
-    /// One background step of the job worker for `tenant`, as host `owner`: whether
-    /// runnable work remains. `deadline` bounds the guest's own time (host calls, such as
-    /// decoding a chunk, are not interrupted).
-    pub async fn job_step(&self, tenant: TenantStore, owner: &str, deadline: std::time::Duration) -> Result<bool, GuestError> {
-        let Some(worker) = self.worker.clone() else {
-            return Err(self.failed("it does not export frameflow:sampler/job-worker"));
-        };
-        let permit = match self.runtime.admission().instance(deadline).await {
-            Ok(p) => p,
-            Err(refusal) => return Err(GuestError::Busy { component: self.name.clone(), reason: refusal.to_string() }),
-        };
-        let deadline_at = Instant::now() + deadline;
-        let mut store = self.new_store(tenant, deadline_at);
-        let owner = owner.to_string();
-        let task = AbortOnDrop::new(tokio::spawn(async move {
-            let _permit = permit;
-            let ran = async {
-                let instance = worker.instantiate_async(&mut store).await?;
-                instance.frameflow_sampler_job_worker().call_step(&mut store, &owner).await
-            }
-            .await;
-            (ran, store.data().limiter.memory_refused)
-        }));
-        // The epoch deadline only stops guest code; a host call past the deadline is
-        // stopped here (dropping the store cancels the host work it started).
-        let grace = std::time::Duration::from_millis(500);
-        let timeout = || GuestError::Timeout { component: self.name.clone(), deadline };
-        let ran = tokio::time::timeout_at((deadline_at + grace).into(), task).await.map_err(|_| timeout())?;
-        match ran {
-            Ok((Ok(Ok(more)), _)) => Ok(more),
-            Ok((Ok(Err(message)), _)) => Err(self.failed(message)),
-            Ok((Err(e), memory_refused)) => Err(self.classify(e, memory_refused, deadline)),
-            Err(join) => Err(self.failed(format!("crashed: {join}"))),
-        }
+    /// The component's background job worker, when it exports `frameflow:sampler/job-worker`.
+    pub fn job_worker(&self) -> Option<&Arc<JobWorker>> {
+        self.worker.as_ref()
     }
 
     pub fn name(&self) -> &str {
@@ -119,7 +61,7 @@ impl HttpComponent {
     }
 
     fn classify(&self, err: wasmtime::Error, memory_refused: bool, deadline: std::time::Duration) -> GuestError {
-        GuestError::classify(&self.name, err, memory_refused, self.runtime.inner.limits.memory_bytes, deadline)
+        GuestError::classify(&self.name, err, memory_refused, self.sandboxes.limits.memory_bytes, deadline)
     }
 
     /// Runs the component on `req` for `tenant`. The response carries a `Server-Timing`
@@ -129,16 +71,15 @@ impl HttpComponent {
         B: hyper::body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<wasmtime_wasi_http::Error>,
     {
-        let inner = &self.runtime.inner;
-        let limits = inner.limits.clone();
+        let limits = &self.sandboxes.limits;
         // Waiting in line is bounded on its own; the deadline covers the component's work.
-        let permit = match self.runtime.admission().instance(inner.queue_wait.min(limits.deadline)).await {
+        let permit = match self.sandboxes.admit(self.sandboxes.queue_wait.min(limits.deadline)).await {
             Ok(p) => p,
             Err(refusal) => return Err(GuestError::Busy { component: self.name.clone(), reason: refusal.to_string() }),
         };
         let deadline_at = Instant::now() + limits.deadline;
 
-        let mut store = self.new_store(tenant, deadline_at);
+        let mut store = self.sandboxes.store(tenant, deadline_at);
 
         let (sender, receiver) = tokio::sync::oneshot::channel();
         let prepared = store
@@ -165,7 +106,7 @@ impl HttpComponent {
                 proxy.wasi_http_incoming_handler().call_handle(&mut store, req, out).await
             }
             .await;
-            (ran, store.data().limiter.memory_refused)
+            (ran, store.data().memory_refused())
         }));
 
         // The guest answers through the outparam; if it never does, the task says why.
@@ -188,39 +129,6 @@ impl HttpComponent {
                 Err(join) => Err(self.failed(format!("crashed: {join}"))),
             },
             Err(_) => Err(GuestError::Timeout { component: self.name.clone(), deadline: limits.deadline }),
-        }
-    }
-}
-
-/// A spawned task that is aborted when this handle is dropped, unless detached first.
-struct AbortOnDrop<T>(Option<tokio::task::JoinHandle<T>>);
-
-impl<T> AbortOnDrop<T> {
-    fn new(handle: tokio::task::JoinHandle<T>) -> Self {
-        AbortOnDrop(Some(handle))
-    }
-
-    /// Lets the task run on by itself.
-    fn detach(mut self) {
-        self.0.take();
-    }
-}
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        if let Some(handle) = self.0.take() {
-            handle.abort();
-        }
-    }
-}
-
-impl<T> std::future::Future for AbortOnDrop<T> {
-    type Output = Result<T, tokio::task::JoinError>;
-
-    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Self::Output> {
-        match self.0.as_mut() {
-            Some(handle) => std::pin::Pin::new(handle).poll(cx),
-            None => std::task::Poll::Pending,
         }
     }
 }

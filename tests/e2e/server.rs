@@ -1,38 +1,22 @@
-//! Starting the real `frameflow serve` for end-to-end tests: the components built once per
-//! test process, a manifest written into a scratch directory, a free loopback port.
+//! Starting the real `frameflow serve` (cargo's `CARGO_BIN_EXE_frameflow`) for end-to-end
+//! tests: the components from `frameflow-test-components`, a route manifest and a runtime
+//! config written into a scratch directory, a free loopback port.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use crate::{frameflow_bin, workspace_root};
+use crate::frameflow_bin;
 
-/// `components/dist/`, after building the components (once per test process).
-pub fn components_dir() -> PathBuf {
-    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    BUILT
-        .get_or_init(|| {
-            let root = workspace_root();
-            let status = Command::new(root.join("scripts/build-components.sh"))
-                .stdout(Stdio::null())
-                .status()
-                .expect("run scripts/build-components.sh");
-            assert!(status.success(), "building the components failed");
-            root.join("components/dist")
-        })
-        .clone()
-}
-
-/// Routes for the jobs component, for [`ServerSetup::extra_manifest`].
+/// Routes for the jobs component and the built-in samplers, for
+/// [`ServerSetup::extra_manifest`] (it ends with the `[frameflow.samplers]` table).
 pub const JOBS_ROUTES: &str = "[[trigger.http]]\nroute = \"/v1/jobs/...\"\ncomponent = \"jobs\"\n\
     [[trigger.http]]\nroute = \"/v1/samplers/...\"\ncomponent = \"jobs\"\n\
     [[trigger.http]]\nroute = \"/frame\"\ncomponent = \"jobs\"\n\
     [[trigger.http]]\nroute = \"/flow\"\ncomponent = \"jobs\"\n\
-    [component.jobs]\nsource = \"{components}/frameflow_jobs.wasm\"\n";
-
-/// The built-in samplers, for the end of [`ServerSetup::settings`].
-pub const BUILTIN_SAMPLERS: &str = "[frameflow.samplers]\n\
+    [component.jobs]\nsource = \"{components}/frameflow_jobs.wasm\"\n\
+    [frameflow.samplers]\n\
     random-clip = \"{components}/frameflow_sampler_random_clip.wasm\"\n\
     uniform = \"{components}/frameflow_sampler_uniform.wasm\"\n\
     regular-clip = \"{components}/frameflow_sampler_regular_clip.wasm\"\n";
@@ -47,9 +31,10 @@ pub struct ServerProcess {
 
 /// What the test server is started with.
 pub struct ServerSetup<'a> {
-    /// Extra `[[trigger.http]]`/`[component.*]` TOML beyond the frames component's routes.
+    /// Extra `[[trigger.http]]`/`[component.*]` TOML beyond the frames component's routes
+    /// (`{components}` is replaced by the test components' directory).
     pub extra_manifest: &'a str,
-    /// Extra lines for the `[frameflow]` table (`{components}` is replaced too).
+    /// Extra lines for the runtime config (limits, `[api_keys]`).
     pub settings: &'a str,
     pub media_root: Option<&'a Path>,
     pub args: &'a [&'a str],
@@ -65,30 +50,34 @@ impl ServerProcess {
     /// Starts a server with an empty store in `scratch/<name>` (wiped first). The compile
     /// cache is shared by all test servers.
     pub fn start(name: &str, setup: ServerSetup<'_>) -> ServerProcess {
-        let dir = crate::scratch_dir(&format!("servers/{name}"));
+        let dir = frameflow_testkit::scratch_dir(&format!("servers/{name}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        let cache = crate::scratch_dir("component-cache");
+        let cache = frameflow_testkit::scratch_dir("component-cache");
         ServerProcess::start_in(dir, &cache, setup)
     }
 
     pub fn start_in(dir: PathBuf, cache: &Path, setup: ServerSetup<'_>) -> ServerProcess {
-        let components = components_dir();
-        let media_root = setup.media_root.map(|p| format!("media_root = \"{}\"\n", p.display())).unwrap_or_default();
+        let components = frameflow_test_components::dir().display().to_string();
         let manifest = format!(
             "spin_manifest_version = 2\n\
              [[trigger.http]]\nroute = \"/v1/videos/...\"\ncomponent = \"frames\"\n\
              [[trigger.http]]\nroute = \"/frame/...\"\ncomponent = \"frames\"\n\
-             [component.frames]\nsource = \"{}\"\n{}\n\
-             [frameflow]\nstore = \"file://{}\"\ncache_dir = \"{}\"\n{media_root}{}\n",
-            components.join("frameflow_frames.wasm").display(),
-            setup.extra_manifest.replace("{components}", &components.display().to_string()),
+             [component.frames]\nsource = \"{}\"\n{}\n",
+            frameflow_test_components::frames().display(),
+            setup.extra_manifest.replace("{components}", &components),
+        );
+        let media_root = setup.media_root.map(|p| format!("media_root = \"{}\"\n", p.display())).unwrap_or_default();
+        let runtime_config = format!(
+            "store = \"file://{}\"\ncache_dir = \"{}\"\n{media_root}{}\n",
             dir.join("store").display(),
             cache.display(),
-            setup.settings.replace("{components}", &components.display().to_string()),
+            setup.settings,
         );
         let manifest_path = dir.join("frameflow.toml");
         std::fs::write(&manifest_path, manifest).unwrap();
+        // Found beside the manifest, as `frameflow serve` looks for it.
+        std::fs::write(dir.join("runtime-config.toml"), runtime_config).unwrap();
         let stderr_log = dir.join("stderr.log");
         let mut child = Command::new(frameflow_bin())
             .args(["serve", "--config", manifest_path.to_str().unwrap(), "--listen", "127.0.0.1:0"])

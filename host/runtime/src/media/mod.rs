@@ -1,0 +1,221 @@
+//! The host side of `frameflow:media` (`video`, `frame`): videos and frames as
+//! guest-visible resources, on a [`HostView`] of [`MediaCtx`].
+//!
+//! A `video` handle is a pooled video (index + warm decoders); a `frame` handle is a
+//! decoded, rendered RGB image held in host memory. Decode, render and encode run on
+//! tokio's blocking pool. Every handle counts against the request's budget.
+
+mod media_root;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use frameflow_media::{Frame, RenderOptions};
+use frameflow_selector::FrameSelector;
+use wasmtime::component::Resource;
+
+use crate::admission::{estimate, MemoryPermit};
+use crate::bindings::frameflow::media::types::{
+    self, FrameId, FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError, RenderOptions as WitRender, VideoInfo,
+};
+use crate::bindings::frameflow::media::video::{Host, HostFrame, HostVideo};
+use crate::bindings::MediaFailure;
+use crate::blocking::blocking;
+use crate::conversions::{media_error, store_error_for_media};
+use crate::handles::{FrameHandle, VideoHandle};
+use crate::request::HostView;
+use crate::video_pool::VideoPool;
+
+pub use media_root::{MediaRoot, MediaRootError};
+
+/// Most frame ids one `frame-ids` call returns.
+const MAX_IDS_PER_CALL: u32 = 1000;
+
+/// What `frameflow:media` reaches beyond the request: the process's video pool and the
+/// media root.
+pub(crate) struct MediaCtx {
+    pub videos: Arc<VideoPool>,
+    pub media_root: Arc<MediaRoot>,
+}
+
+type MediaView<'a> = HostView<'a, MediaCtx>;
+type MediaResult<T> = Result<T, MediaFailure>;
+
+/// The handle's video, for the host functions that take one (`frames`, `plans.execute`).
+pub(crate) fn video_handle<'t>(table: &'t wasmtime::component::ResourceTable, handle: &Resource<VideoHandle>) -> wasmtime::Result<&'t VideoHandle> {
+    Ok(table.get(handle)?)
+}
+
+/// Media errors reach the guest as themselves; anything else traps.
+impl<C> types::Host for HostView<'_, C> {
+    fn convert_media_error(&mut self, err: MediaFailure) -> wasmtime::Result<MediaError> {
+        err.into_guest_error()
+    }
+}
+
+impl MediaView<'_> {
+    /// Opens `path` through the pool, using (and refreshing) the index cached at `index_key`.
+    async fn open_video(&mut self, path: PathBuf, label: String, index_key: Option<String>) -> MediaResult<Resource<VideoHandle>> {
+        if self.req.budget.videos >= self.req.limits.max_videos {
+            return Err(MediaError::Busy(format!("at most {} videos may be open at once", self.req.limits.max_videos)).into());
+        }
+        let pool = self.ctx.videos.clone();
+        // The lookup stats the file: off the reactor like the rest of the media work.
+        let (lookup_pool, lookup_path) = (pool.clone(), path.clone());
+        let pooled = match blocking(move || lookup_pool.lookup(&lookup_path)).await? {
+            Some(v) => v,
+            None => {
+                let cached = match &index_key {
+                    Some(k) => self.req.tenant.get(k).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok()),
+                    None => None,
+                };
+                let (open_path, name) = (path.clone(), label.clone());
+                let (video, fresh_index) = blocking(move || pool.open(&open_path, cached.as_deref()))
+                    .await?
+                    .map_err(|e| media_error(e, &path, &name))?;
+                if let (Some(k), Some(json)) = (index_key, fresh_index) {
+                    // Caching the index is an optimisation; a failed write only costs a rescan.
+                    let _ = self.req.tenant.put(&k, json.into(), frameflow_store::WriteMode::Overwrite).await;
+                }
+                video
+            }
+        };
+        self.req.budget.videos += 1;
+        Ok(self.table.push(VideoHandle { video: pooled, label })?)
+    }
+
+    /// Hands decoded frames to the guest; each keeps its share of `memory`.
+    fn push_frames(&mut self, frames: Vec<Frame>, mut memory: MemoryPermit) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        let bytes: usize = frames.iter().map(|f| f.image.data.len()).sum();
+        self.req.check_frame_budget(frames.len(), bytes)?;
+        self.req.budget.frames += frames.len();
+        self.req.budget.frame_bytes += bytes;
+        let mut handles = Vec::with_capacity(frames.len());
+        for frame in frames {
+            let share = memory.split(frame.image.data.len() as u64);
+            handles.push(self.table.push(FrameHandle { frame: Arc::new(frame), _memory: share })?);
+        }
+        Ok(handles)
+    }
+
+    async fn decode(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        if at.len() > self.req.limits.max_batch {
+            return Err(MediaError::TooLarge(format!("{} frames asked in one call; the limit is {}", at.len(), self.req.limits.max_batch)).into());
+        }
+        let handle = video_handle(self.table, video)?;
+        let (pooled, label) = (handle.video.clone(), handle.label.clone());
+        let options = RenderOptions::from(render);
+        let info = pooled.info();
+        let (w, h) = self.req.check_render(&options, (info.width, info.height))?;
+        self.req.check_frame_budget(at.len(), at.len() * w as usize * h as usize * 3)?;
+        let working = estimate::decode(info.coded_width, info.coded_height, w, h, at.len());
+        let mut memory = self.req.reserve_memory("decoding these frames", working).await?;
+        let outputs = memory.split(at.len() as u64 * w as u64 * h as u64 * 3);
+        let interrupt = Some(self.req.cancel.flag());
+        let decoding = pooled.clone();
+        let decoded = blocking(move || {
+            let decoded = decoding.with_video(interrupt, |v| {
+                let indices = at.into_iter().map(|s| v.resolve(s.into())).collect::<Result<Vec<_>, _>>()?;
+                v.frames(&indices, &options)
+            });
+            // The decoder's working memory is free again once the frames exist.
+            drop(memory);
+            decoded
+        })
+        .await?;
+        let frames = decoded.map_err(|e| media_error(e, pooled.path(), &label))?;
+        self.push_frames(frames, outputs)
+    }
+}
+
+impl Host for MediaView<'_> {}
+
+impl HostVideo for MediaView<'_> {
+    async fn open(&mut self, key: String) -> MediaResult<Resource<VideoHandle>> {
+        let path = self.req.tenant.local_path(&key).await.map_err(|e| store_error_for_media(e, &key))?;
+        // The index cache lives in frameflow's own namespace, never beside a tenant's
+        // object (frameflow-guest's `index_key` names the same place).
+        let index_key = format!("indexes/{key}.json");
+        let index_key = frameflow_store::validate_key(&index_key).is_ok().then_some(index_key);
+        self.open_video(path, key, index_key).await
+    }
+
+    async fn open_in_media_root(&mut self, path: String) -> MediaResult<Resource<VideoHandle>> {
+        let (root, relative) = (self.ctx.media_root.clone(), path.clone());
+        let resolved = blocking(move || root.resolve(&relative)).await?.map_err(|e| match e {
+            MediaRootError::Invalid(_) => MediaError::Invalid(e.to_string()),
+            _ => MediaError::NotFound(e.to_string()),
+        })?;
+        self.open_video(resolved, path, None).await
+    }
+
+    async fn info(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<VideoInfo> {
+        Ok(video_handle(self.table, &video)?.video.info().into())
+    }
+
+    async fn probe_json(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<String> {
+        Ok(serde_json::to_string(video_handle(self.table, &video)?.video.info())?)
+    }
+
+    async fn locate(&mut self, video: Resource<VideoHandle>, at: WitSelector) -> MediaResult<FrameId> {
+        let handle = video_handle(self.table, &video)?;
+        let index = handle.video.index();
+        let position = index.resolve(FrameSelector::from(at)).map_err(|e| media_error(e, handle.video.path(), &handle.label))?;
+        Ok(index.frame_id(position).into())
+    }
+
+    async fn frame_ids(&mut self, video: Resource<VideoHandle>, from_index: u64, count: u32) -> wasmtime::Result<Vec<FrameId>> {
+        let index = video_handle(self.table, &video)?.video.index();
+        let total = index.len() as u64;
+        let end = from_index.saturating_add(count.min(MAX_IDS_PER_CALL) as u64).min(total);
+        Ok((from_index.min(end)..end).map(|i| index.frame_id(i as usize).into()).collect())
+    }
+
+    async fn frame(&mut self, video: Resource<VideoHandle>, at: WitSelector, render: WitRender) -> MediaResult<Resource<FrameHandle>> {
+        Ok(self.decode(&video, vec![at], render).await?.remove(0))
+    }
+
+    async fn frames(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        self.decode(&video, at, render).await
+    }
+
+    async fn drop(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<()> {
+        self.table.delete(video)?;
+        self.req.budget.videos -= 1;
+        Ok(())
+    }
+}
+
+impl HostFrame for MediaView<'_> {
+    async fn id(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<FrameId> {
+        Ok(self.table.get(&frame)?.frame.id.into())
+    }
+
+    async fn width(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<u32> {
+        Ok(self.table.get(&frame)?.frame.image.width)
+    }
+
+    async fn height(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<u32> {
+        Ok(self.table.get(&frame)?.frame.image.height)
+    }
+
+    async fn encode(&mut self, frame: Resource<FrameHandle>, format: WitFormat, quality: u8) -> MediaResult<Vec<u8>> {
+        if !(1..=100).contains(&quality) {
+            return Err(MediaError::Invalid(format!("quality {quality} is outside 1..=100")).into());
+        }
+        let frame = self.table.get(&frame)?.frame.clone();
+        let encoded = blocking(move || frame.encode(format.into(), quality)).await?;
+        Ok(encoded.map_err(|e| MediaError::Internal(e.to_string()))?)
+    }
+
+    async fn rgb(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.table.get(&frame)?.frame.image.data.clone())
+    }
+
+    async fn drop(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<()> {
+        let handle = self.table.delete(frame)?;
+        self.req.budget.frames -= 1;
+        self.req.budget.frame_bytes = self.req.budget.frame_bytes.saturating_sub(handle.frame.image.data.len());
+        Ok(())
+    }
+}

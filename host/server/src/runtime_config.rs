@@ -1,0 +1,133 @@
+//! [`RuntimeSettings`]: the runtime config file — where and how this host runs the
+//! application (store, cache, media root, API keys, limits, host id), kept apart from the
+//! route manifest as Spin keeps its runtime config apart from `spin.toml`.
+//!
+//! ```toml
+//! store = "file://../data/store"   # or s3://BUCKET/PREFIX
+//! cache_dir = "../data/.cache"
+//! deadline_ms = 30000
+//! [api_keys]
+//! "secret-key" = "alice"
+//! ```
+//! Relative paths are relative to the file's directory.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The runtime config file: where and how this host runs the application. The command
+/// line overrides `store`, `media_root` and `upload_limit_bytes`.
+#[derive(Debug, Default, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeSettings {
+    /// `file://DIR` (default `file://data/store` from the working directory) or `s3://bucket/prefix`.
+    pub store: Option<String>,
+    /// Directory served by seed 001's `/frame/{path}` route.
+    pub media_root: Option<String>,
+    /// Compiled-component cache directory.
+    pub cache_dir: Option<String>,
+    /// Largest request body accepted (uploads), bytes.
+    pub upload_limit_bytes: Option<u64>,
+    /// Linear memory cap per request, MiB.
+    pub memory_limit_mib: Option<usize>,
+    /// Wall-clock deadline per request, milliseconds.
+    pub deadline_ms: Option<u64>,
+    /// Component instances alive at once (default 64).
+    pub max_instances: Option<u32>,
+    /// How long a request waits in line for an instance slot before a 503, ms (default 10 s).
+    pub queue_wait_ms: Option<u64>,
+    /// Media working memory (decode, render, flow) shared by all requests and jobs, MiB
+    /// (default: half the machine's memory).
+    pub media_memory_mib: Option<u64>,
+    /// Largest video picture accepted, width × height (default 8192 × 4320): bigger videos
+    /// are refused at upload with 422, and the decoder refuses bigger pictures mid-stream.
+    pub max_source_pixels: Option<u64>,
+    /// Largest rendered output side, pixels (default 8192).
+    pub max_output_side: Option<u32>,
+    /// Largest frame optical flow is computed on, width × height (default 4096 × 2160).
+    pub max_flow_pixels: Option<u64>,
+    /// Open client connections at once; more are answered 503 and closed (default 1024).
+    pub max_connections: Option<usize>,
+    /// Time a client has to send a request's headers, and the longest an idle keep-alive
+    /// connection stays open, ms (default 30 s).
+    pub header_timeout_ms: Option<u64>,
+    /// Longest pause inside a request body, ms (default 30 s); then 408.
+    pub body_idle_timeout_ms: Option<u64>,
+    /// Slowest average upload rate accepted after the first 10 s, bytes/s (default 16384;
+    /// 0 turns the check off); slower bodies are answered 408.
+    pub body_min_rate: Option<u64>,
+    /// Wall-clock time a job component's background step may run, milliseconds (default
+    /// 10 minutes; host calls such as decoding a chunk of clips count).
+    pub job_step_deadline_ms: Option<u64>,
+    /// This host's name as the owner of job leases (default: an id kept in the compile
+    /// cache, stable across restarts with the same cache). Hosts sharing a store need
+    /// distinct ids.
+    pub host_id: Option<String>,
+    /// API key -> tenant. Empty: no keys, every request is tenant `default`.
+    #[serde(default)]
+    pub api_keys: BTreeMap<String, String>,
+    /// The directory relative paths are resolved against: the file's own.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+impl RuntimeSettings {
+    /// Reads a runtime config file.
+    pub fn load(path: &Path) -> anyhow::Result<RuntimeSettings> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read runtime config {}", path.display()))?;
+        let mut settings: RuntimeSettings = toml::from_str(&text).with_context(|| format!("invalid runtime config {}", path.display()))?;
+        settings.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Ok(settings)
+    }
+
+    /// The runtime config for a manifest: `explicit` when given, else `runtime-config.toml`
+    /// beside the manifest when there is one, else every default (relative to the working
+    /// directory).
+    pub fn for_manifest(manifest: &Path, explicit: Option<&Path>) -> anyhow::Result<RuntimeSettings> {
+        if let Some(path) = explicit {
+            return RuntimeSettings::load(path);
+        }
+        let beside = manifest.parent().unwrap_or(Path::new(".")).join("runtime-config.toml");
+        if beside.is_file() {
+            return RuntimeSettings::load(&beside);
+        }
+        Ok(RuntimeSettings::default())
+    }
+
+    /// A path from the file, resolved against its directory.
+    pub fn resolve(&self, relative: &str) -> PathBuf {
+        crate::manifest::resolve_against(&self.base_dir, relative)
+    }
+
+    /// A store URL from the file: relative `file://` directories resolve like paths.
+    pub fn resolve_store(&self, url: &str) -> String {
+        match url.strip_prefix("file://") {
+            Some(dir) => format!("file://{}", self.resolve(dir).display()),
+            None if !url.contains("://") => format!("file://{}", self.resolve(url).display()),
+            None => url.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_resolve_against_the_files_directory() {
+        let dir = std::env::temp_dir().join(format!("frameflow-runtime-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("runtime-config.toml");
+        std::fs::write(&path, "store = \"file://st\"\nmax_instances = 3\n").unwrap();
+        let settings = RuntimeSettings::for_manifest(&dir.join("frameflow.toml"), None).unwrap();
+        assert_eq!(settings.max_instances, Some(3));
+        assert_eq!(settings.resolve_store("file://st"), format!("file://{}", dir.join("st").display()));
+        assert_eq!(settings.resolve_store("s3://b/p"), "s3://b/p");
+        std::fs::write(&path, "stroe = \"x\"\n").unwrap();
+        let err = format!("{:#}", RuntimeSettings::load(&path).unwrap_err());
+        assert!(err.contains("unknown field `stroe`"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}

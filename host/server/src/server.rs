@@ -1,0 +1,67 @@
+//! [`Server`]: the application loaded for this host — settings resolved, store opened,
+//! runtime started, components bound — and its triggers; [`serve`] runs them.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context;
+use frameflow_runtime::{Runtime, VideoPool};
+use frameflow_store::ObjectStorage;
+
+use crate::app::App;
+use crate::config::{ServerConfig, ServerOptions};
+use crate::manifest::Manifest;
+use crate::runtime_config::RuntimeSettings;
+use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, Trigger};
+
+/// A loaded application and the triggers that start its work.
+pub struct Server {
+    http: Arc<HttpTrigger>,
+    jobs: Arc<JobsTrigger>,
+}
+
+impl Server {
+    /// Resolves the settings, opens the store, loads the manifest's components (compiling
+    /// or from the cache), binds them to their routes and sets up the triggers.
+    pub fn load(manifest: &Manifest, settings: &RuntimeSettings, options: &ServerOptions) -> anyhow::Result<Server> {
+        let config = ServerConfig::resolve(settings, options)?;
+        let storage = Arc::new(
+            ObjectStorage::open(&config.store_url, &config.cache_dir.join("downloads"))
+                .with_context(|| format!("opening store {}", config.store_url))?,
+        );
+        let pool = VideoPool::new(Some(config.max_source_pixels));
+        let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
+        let app = App::load(manifest, &runtime)?;
+        let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
+        let wake = JobWake::default();
+        let tenants = config.keys.tenants();
+        let jobs = JobsTrigger {
+            workers: app.job_workers(),
+            storage: storage.clone(),
+            tenants,
+            owner: host_id,
+            step_deadline: config.job_step_deadline,
+            wake: wake.clone(),
+        };
+        let http = HttpTrigger {
+            router: app.router,
+            storage,
+            keys: config.keys,
+            body_limits: config.body,
+            connections: config.connections,
+            jobs: wake,
+            listener: Default::default(),
+        };
+        Ok(Server { http: Arc::new(http), jobs: Arc::new(jobs) })
+    }
+}
+
+/// Serves `server` on `listen` until the process is stopped. `ready` is called with the
+/// bound address (port 0 picks a free port) before any work starts.
+pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    ready(listener.local_addr()?);
+    server.http.listen_on(listener);
+    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs];
+    run_all(triggers).await
+}
