@@ -68,7 +68,8 @@ fn serve_frame(video: &Video, query: &Query, if_none_match: Option<&str>) -> Api
     let at = selector(query)?;
     let out = output(query)?;
     let frame = video.frame(at, out.render)?;
-    let bytes = frame.encode(out.format, out.quality)?;
+    // Encoded and sent by the host: the image never passes through this component.
+    let encoded = frame.encode_held(out.format, out.quality)?;
     let id = frame.id();
     let info = video.info();
     let headers = vec![
@@ -79,7 +80,7 @@ fn serve_frame(video: &Video, query: &Query, if_none_match: Option<&str>) -> Api
         ("x-frame-width".into(), frame.width().to_string()),
         ("x-frame-height".into(), frame.height().to_string()),
     ];
-    Ok(Reply::cacheable(bytes, content_type(out.format), headers, if_none_match))
+    Ok(Reply::cacheable_held(encoded, content_type(out.format), headers, if_none_match))
 }
 
 /// The query parameters of the frame route.

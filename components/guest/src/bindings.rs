@@ -4,7 +4,13 @@
 
 wit_bindgen::generate!({
     path: "../../wit",
-    world: "frameflow:sampler/handler-imports",
+    world: "frameflow:platform/handler-imports",
+    // spin-sdk's own wasi:io types, so a response body's stream can be handed to the host.
+    with: {
+        "wasi:io/error@0.2.0": ::wasi::io::error,
+        "wasi:io/poll@0.2.0": ::wasi::io::poll,
+        "wasi:io/streams@0.2.0": ::wasi::io::streams,
+    },
     generate_all,
 });
 

@@ -2,7 +2,9 @@
 //! (`{"error": {"code", "message"}}`), and sending a body through the outparam.
 
 use futures::SinkExt;
-use spin_sdk::http::{Fields, IncomingRequest, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
+
+use crate::bindings::frameflow::media::video::Encoded;
 
 /// A request header as text, when present and UTF-8.
 pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
@@ -31,11 +33,13 @@ impl ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
-/// A response to send: status, headers, body.
+/// A response to send: status, headers, body — or bytes the host holds (`held`), which
+/// go to the response body from the host without passing through this component.
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    pub held: Option<Encoded>,
 }
 
 impl Reply {
@@ -44,25 +48,44 @@ impl Reply {
             status,
             headers: vec![("content-type".into(), "application/json".into())],
             body: serde_json::to_vec(value).expect("JSON values serialize"),
+            held: None,
         }
     }
 
     /// An immutable, cacheable body (a frame, a flow image): a strong ETag over its bytes
     /// (the same request always encodes the same bytes), a day of caching, and 304 when the
     /// client's `If-None-Match` already names it.
-    pub fn cacheable(body: Vec<u8>, content_type: &str, mut headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
+    pub fn cacheable(body: Vec<u8>, content_type: &str, headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
         let etag = format!("\"{:016x}\"", fnv64(&[&body]));
+        Reply::validated(etag, content_type, headers, if_none_match, body, None)
+    }
+
+    /// [`Reply::cacheable`] for bytes the host holds: the ETag is the host's digest, and
+    /// the bytes go from the host to the response body when sent.
+    pub fn cacheable_held(encoded: Encoded, content_type: &str, headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
+        let etag = format!("\"{}\"", encoded.digest());
+        Reply::validated(etag, content_type, headers, if_none_match, vec![], Some(encoded))
+    }
+
+    fn validated(
+        etag: String,
+        content_type: &str,
+        mut headers: Vec<(String, String)>,
+        if_none_match: Option<&str>,
+        body: Vec<u8>,
+        held: Option<Encoded>,
+    ) -> Reply {
         headers.push(("etag".into(), etag.clone()));
         headers.push(("cache-control".into(), "public, max-age=86400".into()));
         if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
-            return Reply { status: 304, headers, body: vec![] };
+            return Reply { status: 304, headers, body: vec![], held: None };
         }
         headers.push(("content-type".into(), content_type.into()));
-        Reply { status: 200, headers, body }
+        Reply { status: 200, headers, body, held }
     }
 
     pub fn empty(status: u16) -> Reply {
-        Reply { status, headers: vec![], body: vec![] }
+        Reply { status, headers: vec![], body: vec![], held: None }
     }
 }
 
@@ -74,11 +97,22 @@ impl From<ApiError> for Reply {
 
 /// Writes `reply` through the outparam in chunks the host accepts.
 pub async fn send(out: ResponseOutparam, reply: Reply) {
+    let length = reply.held.as_ref().map(|e| e.size()).unwrap_or(reply.body.len() as u64);
     let mut fields: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
-    fields.push(("content-length".into(), reply.body.len().to_string().into_bytes()));
+    fields.push(("content-length".into(), length.to_string().into_bytes()));
     let headers = Fields::from_list(&fields).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     let _ = response.set_status_code(reply.status);
+    if let Some(encoded) = reply.held {
+        let Ok(body) = response.body() else { return };
+        let Ok(stream) = body.write() else { return };
+        out.set(response);
+        // The host writes the bytes; a client that went away is nothing more to do.
+        let _ = encoded.write_to(&stream);
+        drop(stream);
+        let _ = OutgoingBody::finish(body, None);
+        return;
+    }
     let mut body = response.take_body();
     out.set(response);
     for chunk in reply.body.chunks(1 << 20) {

@@ -1,6 +1,6 @@
 //! The shared half of frameflow's HTTP components.
 //!
-//! - `bindings.rs`: guest bindings for the `frameflow:sampler/handler-imports` world (the
+//! - `bindings.rs`: guest bindings for the `frameflow:platform/handler-imports` world (the
 //!   host's media, plans, store and samplers).
 //! - `http.rs`: [`ApiError`] and [`Reply`], query strings ([`Query`]), percent-decoding,
 //!   [`send`] through the response outparam, [`fnv64`].

@@ -1,5 +1,5 @@
 //! frameflow's job lifecycle as a WebAssembly component (spin-sdk 5.2 handler plus the
-//! `frameflow:sampler/job-worker` export the host calls in the background).
+//! `frameflow:jobs/worker` export the host calls in the background).
 //!
 //! - `spec.rs`: what a job asks for ([`spec::JobSpec`]) and its validation.
 //! - `state.rs`: the job record in the store (`jobs/{id}/job.json`), read and written
@@ -25,15 +25,18 @@ use spin_sdk::http_component;
 mod worker_bindings {
     wit_bindgen::generate!({
         path: "../../wit",
-        world: "frameflow:sampler/job-worker-export",
+        world: "frameflow:jobs/job-worker",
+        with: {
+            "frameflow:store/objects@0.1.0": frameflow_guest::bindings::frameflow::store::objects,
+        },
     });
 }
 
 struct Worker;
 
-impl worker_bindings::exports::frameflow::sampler::job_worker::Guest for Worker {
-    fn step(owner: String) -> Result<bool, String> {
-        worker::step(&owner)
+impl worker_bindings::exports::frameflow::jobs::worker::Guest for Worker {
+    fn step(owner: String) -> Result<bool, worker_bindings::exports::frameflow::jobs::worker::StepError> {
+        worker::step(&owner).map_err(worker_bindings::exports::frameflow::jobs::worker::StepError::Store)
     }
 }
 

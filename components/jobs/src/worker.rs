@@ -8,7 +8,7 @@
 //! next step rewrites the same outputs and manifest part, so nothing is missing or listed
 //! twice.
 
-use frameflow_guest::bindings::frameflow::media::plans::{self, OutputKind, OutputSpec, PlannedClip};
+use frameflow_guest::bindings::frameflow::jobs::plans::{self, OutputKind, OutputSpec, PlannedClip};
 use frameflow_guest::bindings::frameflow::media::types::{ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::sampler::samplers;
@@ -54,8 +54,8 @@ enum Outcome {
 }
 
 /// Advances one runnable job of this tenant by one step.
-pub fn step(owner: &str) -> Result<bool, String> {
-    let page = objects::list("job-active/", None, 100).map_err(|e| format!("listing active jobs: {e:?}"))?;
+pub fn step(owner: &str) -> Result<bool, objects::StoreError> {
+    let page = objects::list("job-active/", None, 100)?;
     for meta in page.objects {
         let id = meta.key.trim_start_matches("job-active/").to_string();
         match step_job(&id, owner) {

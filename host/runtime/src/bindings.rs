@@ -1,7 +1,8 @@
-//! Host bindings for frameflow's worlds, one module per world: `handler-imports` (what
-//! every HTTP handler may import), `sampler` (what a sampler exports) and
-//! `job-worker-export` (what a job-lifecycle component exports for background work). The
-//! last two reuse the first's types, so a `video-info` or `clip` is one Rust type.
+//! Host bindings for frameflow's worlds, one module per world: `frameflow:platform/
+//! handler-imports` (what every HTTP handler may import), `frameflow:sampler/sampler` (what
+//! a sampler exports) and `frameflow:jobs/job-worker` (what a job-lifecycle component
+//! exports for background work). The last two reuse the first's types, so a `video-info`,
+//! a `clip` or a `store-error` is one Rust type.
 //!
 //! Host calls that can fail return [`HostFailure`]: the WIT error the guest receives, or
 //! a trap that ends the guest (bindgen's trappable error types), so a host function uses
@@ -11,7 +12,7 @@ use std::marker::PhantomData;
 
 wasmtime::component::bindgen!({
     path: "../../wit",
-    world: "frameflow:sampler/handler-imports",
+    world: "frameflow:platform/handler-imports",
     imports: { default: async | trappable },
     trappable_error_type: {
         "frameflow:media/types.media-error" => crate::bindings::MediaFailure,
@@ -19,7 +20,9 @@ wasmtime::component::bindgen!({
         "frameflow:sampler/types.plan-error" => crate::bindings::PlanFailure,
     },
     with: {
+        "wasi:io": wasmtime_wasi::p2::bindings::io,
         "frameflow:media/video.video": crate::handles::VideoHandle,
+        "frameflow:media/video.encoded": crate::handles::EncodedHandle,
         "frameflow:media/video.frame": crate::handles::FrameHandle,
         "frameflow:media/flow.flow-field": crate::handles::FlowHandle,
         "frameflow:store/objects.upload": crate::handles::UploadHandle,
@@ -41,8 +44,11 @@ pub mod sampler {
 pub mod job_worker {
     wasmtime::component::bindgen!({
         path: "../../wit",
-        world: "frameflow:sampler/job-worker-export",
+        world: "frameflow:jobs/job-worker",
         exports: { default: async },
+        with: {
+            "frameflow:store/objects": crate::bindings::frameflow::store::objects,
+        },
     });
 }
 

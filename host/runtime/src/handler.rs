@@ -38,7 +38,7 @@ impl HttpComponent {
         HttpComponent { name: name.to_string(), pre, worker: worker.map(Arc::new), sandboxes, from_cache }
     }
 
-    /// The component's background job worker, when it exports `frameflow:sampler/job-worker`.
+    /// The component's background job worker, when it exports `frameflow:jobs/worker`.
     pub fn job_worker(&self) -> Option<&Arc<JobWorker>> {
         self.worker.as_ref()
     }

@@ -22,6 +22,11 @@ pub struct FrameHandle {
     pub(crate) _memory: MemoryPermit,
 }
 
+/// A guest's `encoded`: image bytes kept in the host until written to a response body.
+pub struct EncodedHandle {
+    pub(crate) bytes: bytes::Bytes,
+}
+
 /// A guest's `flow-field`, holding its share of the media-memory pool while it lives.
 pub struct FlowHandle {
     pub(crate) field: Arc<FlowField>,

@@ -1,12 +1,13 @@
 //! [`JobWorker`]: one background step of a job-lifecycle component's
-//! `frameflow:sampler/job-worker` export, in its own sandboxed store.
+//! `frameflow:jobs/worker` export, in its own sandboxed store.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use frameflow_store::TenantStore;
 
-use crate::bindings::job_worker::JobWorkerExportPre;
+use crate::bindings::job_worker::exports::frameflow::jobs::worker::StepError;
+use crate::bindings::job_worker::JobWorkerPre;
 use crate::guest_error::GuestError;
 use crate::sandbox::{Sandbox, Sandboxes};
 use crate::task::AbortOnDrop;
@@ -14,12 +15,12 @@ use crate::task::AbortOnDrop;
 /// A component's job worker, ready to instantiate for each step.
 pub struct JobWorker {
     name: String,
-    pre: JobWorkerExportPre<Sandbox>,
+    pre: JobWorkerPre<Sandbox>,
     sandboxes: Arc<Sandboxes>,
 }
 
 impl JobWorker {
-    pub(crate) fn new(name: &str, pre: JobWorkerExportPre<Sandbox>, sandboxes: Arc<Sandboxes>) -> JobWorker {
+    pub(crate) fn new(name: &str, pre: JobWorkerPre<Sandbox>, sandboxes: Arc<Sandboxes>) -> JobWorker {
         JobWorker { name: name.to_string(), pre, sandboxes }
     }
 
@@ -40,7 +41,7 @@ impl JobWorker {
             let _permit = permit;
             let ran = async {
                 let instance = pre.instantiate_async(&mut store).await?;
-                instance.frameflow_sampler_job_worker().call_step(&mut store, &owner).await
+                instance.frameflow_jobs_worker().call_step(&mut store, &owner).await
             }
             .await;
             (ran, store.data().memory_refused())
@@ -52,7 +53,8 @@ impl JobWorker {
         let memory = self.sandboxes.limits.memory_bytes;
         match ran {
             Ok((Ok(Ok(more)), _)) => Ok(more),
-            Ok((Ok(Err(message)), _)) => Err(GuestError::Failed { component: component(), reason: message }),
+            Ok((Ok(Err(StepError::Store(e))), _)) => Err(GuestError::Failed { component: component(), reason: format!("the store failed: {e}") }),
+            Ok((Ok(Err(StepError::Failed(message))), _)) => Err(GuestError::Failed { component: component(), reason: message }),
             Ok((Err(e), memory_refused)) => Err(GuestError::classify(&self.name, e, memory_refused, memory, deadline)),
             Err(join) => Err(GuestError::Failed { component: component(), reason: format!("crashed: {join}") }),
         }

@@ -13,7 +13,7 @@
 //!   (memory limit + epoch deadline); `request.rs`: what a run's host calls share.
 //! - Capabilities: `media/` (`frameflow:media/video`: videos and frames, the media root),
 //!   `flow/` (`frameflow:media/flow` on [`FLOW_WORKERS`] bounded workers), `plans/`
-//!   (`frameflow:media/plans`: a chunk of a sampling plan in one call), `store/`
+//!   (`frameflow:jobs/plans`: a chunk of a sampling plan in one call), `store/`
 //!   (`frameflow:store` over a [`frameflow_store::TenantStore`]), `samplers/` (built-in and
 //!   tenant samplers, each `plan` in a pure sandbox; [`SamplerRegistry`]).
 //! - `bindings.rs` (bindgen; host failures as trappable error types), `handles.rs` (the

@@ -10,7 +10,7 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::admission::Admission;
-use crate::bindings::job_worker::JobWorkerExportPre;
+use crate::bindings::job_worker::JobWorkerPre;
 use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::handler::HttpComponent;
 use crate::job_worker::JobWorker;
@@ -143,7 +143,7 @@ impl Runtime {
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' imports something this host does not provide"))?;
         // A job-lifecycle component also exports the background worker.
-        let worker = JobWorkerExportPre::new(pre.clone()).ok().map(|w| JobWorker::new(name, w, self.inner.sandboxes.clone()));
+        let worker = JobWorkerPre::new(pre.clone()).ok().map(|w| JobWorker::new(name, w, self.inner.sandboxes.clone()));
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' does not export wasi:http/incoming-handler@0.2"))?;

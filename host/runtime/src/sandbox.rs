@@ -19,7 +19,8 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
 
 use crate::admission::{Admission, Refusal};
-use crate::bindings::frameflow::media::{flow, plans, types as media_types, video};
+use crate::bindings::frameflow::jobs::plans;
+use crate::bindings::frameflow::media::{flow, types as media_types, video};
 use crate::bindings::frameflow::sampler::{samplers as sampler_host, types as sampler_types};
 use crate::bindings::frameflow::store::objects;
 use crate::flow::FlowCtx;

@@ -51,7 +51,7 @@ impl App {
         Ok(App { router: Router::new(routes), components })
     }
 
-    /// The components that also run jobs in the background (`frameflow:sampler/job-worker`).
+    /// The components that also run jobs in the background (`frameflow:jobs/worker`).
     pub fn job_workers(&self) -> Vec<Arc<JobWorker>> {
         self.components.values().filter_map(|c| c.job_worker().cloned()).collect()
     }

@@ -13,16 +13,17 @@ use std::sync::Arc;
 use frameflow_media::{Frame, RenderOptions};
 use frameflow_selector::FrameSelector;
 use wasmtime::component::Resource;
+use wasmtime_wasi::p2::{DynOutputStream, StreamError};
 
 use crate::admission::{estimate, MemoryPermit};
 use crate::bindings::frameflow::media::types::{
     self, FrameId, FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError, RenderOptions as WitRender, VideoInfo,
 };
-use crate::bindings::frameflow::media::video::{Host, HostFrame, HostVideo};
+use crate::bindings::frameflow::media::video::{Host, HostEncoded, HostFrame, HostVideo};
 use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
 use crate::conversions::{media_error, store_error_for_media};
-use crate::handles::{FrameHandle, VideoHandle};
+use crate::handles::{EncodedHandle, FrameHandle, VideoHandle};
 use crate::request::HostView;
 use crate::video_pool::VideoPool;
 
@@ -186,6 +187,41 @@ impl HostVideo for MediaView<'_> {
     }
 }
 
+impl HostEncoded for MediaView<'_> {
+    async fn size(&mut self, encoded: Resource<EncodedHandle>) -> wasmtime::Result<u64> {
+        Ok(self.table.get(&encoded)?.bytes.len() as u64)
+    }
+
+    async fn digest(&mut self, encoded: Resource<EncodedHandle>) -> wasmtime::Result<String> {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(&self.table.get(&encoded)?.bytes);
+        Ok(hex::encode(&hash[..8]))
+    }
+
+    async fn bytes(&mut self, encoded: Resource<EncodedHandle>) -> wasmtime::Result<Vec<u8>> {
+        Ok(self.table.get(&encoded)?.bytes.to_vec())
+    }
+
+    async fn write_to(&mut self, encoded: Resource<EncodedHandle>, out: Resource<DynOutputStream>) -> MediaResult<()> {
+        let bytes = self.table.get(&encoded)?.bytes.clone();
+        let stream = self.table.get_mut(&out)?;
+        // Chunks as the reader takes them: the body's backpressure, not a copy in the guest.
+        match stream.blocking_write_and_flush(bytes).await {
+            Ok(()) => Ok(()),
+            Err(StreamError::Closed) => Err(MediaError::Busy("the response body was closed: the client went away".into()).into()),
+            Err(StreamError::LastOperationFailed(e)) => Err(MediaError::Busy(format!("writing the response body: {e:#}")).into()),
+            Err(StreamError::Trap(e)) => Err(e.into()),
+        }
+    }
+
+    async fn drop(&mut self, encoded: Resource<EncodedHandle>) -> wasmtime::Result<()> {
+        let handle = self.table.delete(encoded)?;
+        self.req.budget.frames -= 1;
+        self.req.budget.frame_bytes = self.req.budget.frame_bytes.saturating_sub(handle.bytes.len());
+        Ok(())
+    }
+}
+
 impl HostFrame for MediaView<'_> {
     async fn id(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<FrameId> {
         Ok(self.table.get(&frame)?.frame.id.into())
@@ -210,6 +246,15 @@ impl HostFrame for MediaView<'_> {
 
     async fn rgb(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<Vec<u8>> {
         Ok(self.table.get(&frame)?.frame.image.data.clone())
+    }
+
+    async fn encode_held(&mut self, frame: Resource<FrameHandle>, format: WitFormat, quality: u8) -> MediaResult<Resource<EncodedHandle>> {
+        let bytes = self.encode(frame, format, quality).await?;
+        // Held bytes count against the request's budget like a frame.
+        self.req.check_frame_budget(1, bytes.len())?;
+        self.req.budget.frames += 1;
+        self.req.budget.frame_bytes += bytes.len();
+        Ok(self.table.push(EncodedHandle { bytes: bytes.into() })?)
     }
 
     async fn drop(&mut self, frame: Resource<FrameHandle>) -> wasmtime::Result<()> {

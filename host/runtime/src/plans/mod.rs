@@ -1,4 +1,4 @@
-//! The host side of `frameflow:media/plans`: a whole chunk of a sampling plan in one call,
+//! The host side of `frameflow:jobs/plans`: a whole chunk of a sampling plan in one call,
 //! on a [`HostView`] of [`PlansCtx`].
 //!
 //! The plan runs on a blocking thread through [`frameflow_plans::execute`] (one decode pass,
@@ -14,7 +14,7 @@ use frameflow_store::WriteMode;
 use wasmtime::component::Resource;
 
 use crate::admission::{estimate, Refusal};
-use crate::bindings::frameflow::media::plans::{Host, Output, OutputKind, OutputSpec, PlannedClip, RunResult, RunStats};
+use crate::bindings::frameflow::jobs::plans::{Host, Output, OutputKind, OutputSpec, PlannedClip, RunResult, RunStats};
 use crate::bindings::frameflow::media::types::{ImageFormat as WitFormat, MediaError};
 use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
@@ -27,7 +27,7 @@ use crate::request::HostView;
 /// Encoded outputs waiting for the store at once.
 const WRITE_QUEUE: usize = 8;
 
-/// `frameflow:media/plans` needs nothing beyond the request and the video handle it gets.
+/// `frameflow:jobs/plans` needs nothing beyond the request and the video handle it gets.
 pub(crate) struct PlansCtx;
 
 impl Host for HostView<'_, PlansCtx> {

@@ -1,7 +1,7 @@
 //! [`JobsTrigger`]: background work for job components.
 //!
 //! Jobs live in the store, not in this process. The trigger asks each job component's
-//! `job-worker.step` to advance each tenant's jobs one chunk at a time until it says no work
+//! `frameflow:jobs/worker.step` to advance each tenant's jobs one chunk at a time until it says no work
 //! is left, then sleeps until a request may have created work ([`JobWake`]) or a poll
 //! interval passes (another host may have left a lease to expire). Steps run one at a time
 //! per process: a chunk already keeps the cores busy.
