@@ -13,7 +13,7 @@ mod videos;
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
-use frameflow_guest::{header, percent_decode, send, ApiError, ApiResult, Query, Reply};
+use frameflow_guest::{header, percent_decode, send, ApiError, ApiResult, Query, Reply, RequestLine};
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {
@@ -25,20 +25,13 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 }
 
 async fn route(req: IncomingRequest) -> ApiResult<Reply> {
-    let path_and_query = req.path_with_query().unwrap_or_default();
-    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
-    let query = Query::parse(query)?;
-    // HEAD is answered as GET; the server drops the body and keeps the headers.
-    let method = match req.method() {
-        Method::Head => Method::Get,
-        m => m,
-    };
-    let if_none_match = header(&req, "if-none-match");
-    let inm = if_none_match.as_deref();
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let line = RequestLine::of(&req);
+    let query = Query::parse(&line.query)?;
+    let (method, path, inm) = (&line.method, line.path.as_str(), line.if_none_match.as_deref());
+    let segments = line.segments();
 
     // v1 routes refuse query parameters they do not know (seed 001's route stays lenient).
-    match (&method, segments.as_slice()) {
+    match (method, segments.as_slice()) {
         (Method::Post, ["v1", "videos"]) => {
             query.accept(&["name"])?;
             let content_type = header(&req, "content-type").unwrap_or_default();

@@ -2,13 +2,40 @@
 //! (`{"error": {"code", "message"}}`), and sending a body through the outparam.
 
 use futures::SinkExt;
-use spin_sdk::http::{Fields, IncomingRequest, OutgoingBody, OutgoingResponse, ResponseOutparam};
+use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
 use crate::bindings::frameflow::media::video::Encoded;
 
 /// A request header as text, when present and UTF-8.
 pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
     req.headers().get(&name.to_string()).into_iter().next().and_then(|v| String::from_utf8(v).ok())
+}
+
+/// What every route looks at first, read once for all components: the method (`HEAD` is
+/// answered as `GET`; the server drops the body), the path, the raw query string and
+/// `If-None-Match`.
+pub struct RequestLine {
+    pub method: Method,
+    pub path: String,
+    pub query: String,
+    pub if_none_match: Option<String>,
+}
+
+impl RequestLine {
+    pub fn of(req: &IncomingRequest) -> RequestLine {
+        let path_and_query = req.path_with_query().unwrap_or_default();
+        let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
+        let method = match req.method() {
+            Method::Head => Method::Get,
+            m => m,
+        };
+        RequestLine { method, path: path.to_string(), query: query.to_string(), if_none_match: header(req, "if-none-match") }
+    }
+
+    /// The path's `/`-separated segments (`/v1/videos/x` → `["v1", "videos", "x"]`).
+    pub fn segments(&self) -> Vec<&str> {
+        self.path.trim_start_matches('/').split('/').collect()
+    }
 }
 
 /// An error response: HTTP status, stable code, message for people.

@@ -18,8 +18,8 @@ mod spec;
 mod state;
 mod worker;
 
-use frameflow_guest::{header, send, ApiResult, Query, Reply};
-use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
+use frameflow_guest::{send, ApiResult, Query, Reply, RequestLine};
+use spin_sdk::http::{IncomingRequest, ResponseOutparam};
 use spin_sdk::http_component;
 
 mod worker_bindings {
@@ -49,26 +49,19 @@ async fn handle(req: IncomingRequest, out: ResponseOutparam) {
 }
 
 async fn route(req: IncomingRequest) -> Reply {
-    let path_and_query = req.path_with_query().unwrap_or_default();
-    let (path, query) = path_and_query.split_once('?').unwrap_or((&path_and_query, ""));
-    let (path, query) = (path.to_string(), query.to_string());
-    let method = match req.method() {
-        Method::Head => Method::Get,
-        m => m,
-    };
-    let inm = header(&req, "if-none-match");
-    let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let line = RequestLine::of(&req);
+    let segments = line.segments();
     if let ["frame" | "flow"] = segments.as_slice() {
         // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
-        return compat_v0::route(req, &method, segments[0], &query).await;
+        return compat_v0::route(req, &line.method, segments[0], &line.query).await;
     }
     let body = match frameflow_guest::read_json_body(req).await {
         Ok(b) => b,
         Err(e) => return e.into(),
     };
     let result: ApiResult<Reply> = (|| {
-        let query = Query::parse(&query)?;
-        api::route(&method, &segments, &query, &body, inm.as_deref(), &path)
+        let query = Query::parse(&line.query)?;
+        api::route(&line.method, &segments, &query, &body, line.if_none_match.as_deref(), &line.path)
     })();
     result.unwrap_or_else(Into::into)
 }

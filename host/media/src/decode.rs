@@ -114,16 +114,7 @@ impl StreamDecoder {
     /// Seeks to the key frame at or before `ts` (stream time base, usually a key packet's dts)
     /// and resets the decoder. Falls back to reopening the file when the demuxer cannot seek.
     pub fn seek(&mut self, ts: i64) -> Result<()> {
-        // SAFETY: the format context is valid and owned by self.input; av_seek_frame only
-        // repositions the demuxer.
-        let rc = unsafe {
-            ffmpeg::ffi::av_seek_frame(
-                self.input.as_mut_ptr(),
-                self.stream_index as i32,
-                ts,
-                ffmpeg::ffi::AVSEEK_FLAG_BACKWARD as i32,
-            )
-        };
+        let rc = crate::ffi::seek_backward(&mut self.input, self.stream_index, ts);
         if rc < 0 {
             return self.rewind();
         }
@@ -161,14 +152,7 @@ fn open_decoder(path: &Path, input: &Input, stream_index: usize, threads: Decode
     }
     // Packet timestamps are in the stream time base; tell the decoder so its outputs match.
     ctx.set_time_base(stream.time_base());
-    // SAFETY: plain field writes on the codec context we own, before it is opened. The
-    // thread type stays FFmpeg's default (frame and slice), as in the ffmpeg CLI.
-    unsafe {
-        (*ctx.as_mut_ptr()).thread_count = threads.threads as i32;
-        if let Some(max) = threads.max_pixels {
-            (*ctx.as_mut_ptr()).max_pixels = max.min(i64::MAX as u64) as i64;
-        }
-    }
+    crate::ffi::set_decoder_limits(&mut ctx, threads.threads, threads.max_pixels);
     ctx.decoder().video().map_err(|e| match e {
         ffmpeg::Error::DecoderNotFound => MediaError::UnsupportedCodec { path: path.to_path_buf(), codec: codec_name },
         other => MediaError::Ffmpeg { context: format!("{}: opening {codec_name} decoder", path.display()), source: other },

@@ -11,7 +11,6 @@
 use std::path::Path;
 
 use ffmpeg_next as ffmpeg;
-use ffmpeg::codec::packet::Ref as _;
 use ffmpeg::format::context::Input;
 use serde::{Deserialize, Serialize};
 
@@ -243,8 +242,7 @@ impl FrameIndex {
 fn field_coded_candidate(stream: &ffmpeg::format::stream::Stream) -> bool {
     use ffmpeg::codec::Id;
     let params = stream.parameters();
-    // SAFETY: reading a plain field of the stream's AVCodecParameters.
-    let field_order = unsafe { (*params.as_ptr()).field_order };
+    let field_order = crate::ffi::field_order(&params);
     let interlaced = !matches!(
         field_order,
         ffmpeg::ffi::AVFieldOrder::AV_FIELD_PROGRESSIVE | ffmpeg::ffi::AVFieldOrder::AV_FIELD_UNKNOWN
@@ -262,8 +260,7 @@ struct PacketScan {
 /// Measured: seeking MP4/MKV/MOV by a key frame's dts lands one GOP early (3× the frames
 /// decoded for random access); seeking MPEG-TS by its pts lands after it.
 fn seeks_by_dts(input: &Input) -> bool {
-    // SAFETY: reading the flags of the demuxer's static AVInputFormat, valid while `input` is.
-    let flags = unsafe { (*input.format().as_ptr()).flags };
+    let flags = crate::ffi::demuxer_flags(input);
     flags & ffmpeg::ffi::AVFMT_TS_DISCONT as i32 != 0
 }
 
@@ -283,8 +280,8 @@ fn scan_packets(input: &mut Input, stream_index: usize, by_dts: bool) -> Option<
             // End of file, or a truncated file: what was read so far is the index.
             Err(_) => break,
         }
-        // SAFETY: reading the flags field of a packet we own; ffmpeg-next drops the DISCARD bit.
-        let discard = unsafe { (*packet.as_ptr()).flags } & ffmpeg::ffi::AV_PKT_FLAG_DISCARD as i32 != 0;
+        // ffmpeg-next's packet flags drop the DISCARD bit.
+        let discard = crate::ffi::packet_flags(&packet) & ffmpeg::ffi::AV_PKT_FLAG_DISCARD as i32 != 0;
         let Some(pts) = packet.pts() else {
             missing_pts = true;
             continue;

@@ -15,11 +15,14 @@
 //! `ffmpeg -ss t` rule, on the stream's own timeline).
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
+// Raw FFmpeg calls live in ffi.rs alone (it allows unsafe; nothing else may).
+#![deny(unsafe_code)]
 
 mod container;
 mod decode;
 mod encode;
 mod error;
+mod ffi;
 mod frame;
 mod index;
 mod probe;
@@ -34,21 +37,56 @@ pub use render::{Crop, RenderOptions, ResizeFilter, RgbImage, RgbView, MAX_OUTPU
 pub use frame::{FrameId, FrameSelector};
 pub use video::{Frame, OpenOptions, RawFrame, Video};
 
-/// Initialises FFmpeg once. Its log goes quiet unless `FRAMEFLOW_FFMPEG_LOG` names a level
-/// (`error`, `warning`, `info`, `debug`): the CLI reports problems in one line of its own.
+/// How much FFmpeg itself writes to stderr. frameflow reports problems in its own errors,
+/// so the default is [`LogLevel::Quiet`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogLevel {
+    Quiet,
+    Error,
+    Warning,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    /// `error`, `warning`, `info`, `debug` or `quiet`.
+    pub fn parse(name: &str) -> Option<LogLevel> {
+        Some(match name {
+            "quiet" => LogLevel::Quiet,
+            "error" => LogLevel::Error,
+            "warning" => LogLevel::Warning,
+            "info" => LogLevel::Info,
+            "debug" => LogLevel::Debug,
+            _ => return None,
+        })
+    }
+}
+
+/// Sets FFmpeg's own log level (process-wide).
+pub fn set_log_level(level: LogLevel) {
+    init();
+    apply_log_level(level);
+}
+
+fn apply_log_level(level: LogLevel) {
+    use ffmpeg_next::util::log::Level;
+    ffmpeg_next::util::log::set_level(match level {
+        LogLevel::Quiet => Level::Quiet,
+        LogLevel::Error => Level::Error,
+        LogLevel::Warning => Level::Warning,
+        LogLevel::Info => Level::Info,
+        LogLevel::Debug => Level::Debug,
+    });
+}
+
+/// Initialises FFmpeg once, with its log at the level `FRAMEFLOW_FFMPEG_LOG` names
+/// (see [`LogLevel::parse`]; quiet otherwise). [`set_log_level`] changes it later.
 pub fn init() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let _ = ffmpeg_next::init();
-        use ffmpeg_next::util::log::Level;
-        let level = match std::env::var("FRAMEFLOW_FFMPEG_LOG").as_deref() {
-            Ok("error") => Level::Error,
-            Ok("warning") => Level::Warning,
-            Ok("info") => Level::Info,
-            Ok("debug") => Level::Debug,
-            _ => Level::Quiet,
-        };
-        ffmpeg_next::util::log::set_level(level);
+        let level = std::env::var("FRAMEFLOW_FFMPEG_LOG").ok().and_then(|v| LogLevel::parse(&v)).unwrap_or(LogLevel::Quiet);
+        apply_log_level(level);
     });
 }
 

@@ -34,11 +34,7 @@ impl StreamFacts {
     pub fn read(input: &Input, stream_index: usize) -> StreamFacts {
         let stream = input.stream(stream_index).expect("stream index comes from select_stream");
         let params = stream.parameters();
-        // SAFETY: reading plain fields of the AVCodecParameters FFmpeg owns for this stream.
-        let (w, h, fmt) = unsafe {
-            let p = &*params.as_ptr();
-            (p.width.max(0) as u32, p.height.max(0) as u32, p.format)
-        };
+        let (w, h, fmt) = crate::ffi::coded_size_and_format(&params);
         let pix_fmt = pixel_format_name(fmt);
         let streams = input
             .streams()
@@ -91,36 +87,7 @@ impl StreamFacts {
     }
 }
 
-fn display_rotation(m: &[i32; 9]) -> f64 {
-    // SAFETY: av_display_rotation_get only reads the 9 int32 values of the matrix.
-    let r = unsafe { ffmpeg::ffi::av_display_rotation_get(m.as_ptr()) };
-    if r.is_nan() { 0.0 } else { r }
-}
-
-/// An AVFrame's or codec context's `format` field as a pixel format; `None` for values
-/// outside the enum, which a Rust enum must never hold.
-pub(crate) fn pixel_format(fmt: i32) -> Option<ffmpeg::ffi::AVPixelFormat> {
-    use ffmpeg::ffi::AVPixelFormat;
-    if fmt < AVPixelFormat::AV_PIX_FMT_NONE as i32 || fmt >= AVPixelFormat::AV_PIX_FMT_NB as i32 {
-        return None;
-    }
-    // SAFETY: in range, checked above; the #[repr(i32)] enum's values run contiguously from
-    // AV_PIX_FMT_NONE (-1) to AV_PIX_FMT_NB, as in FFmpeg's pixfmt.h.
-    Some(unsafe { std::mem::transmute::<i32, AVPixelFormat>(fmt) })
-}
-
-pub(crate) fn pixel_format_name(fmt: i32) -> String {
-    let Some(fmt) = pixel_format(fmt) else { return "none".into() };
-    // SAFETY: av_get_pix_fmt_name returns a static C string or NULL for any enum value.
-    unsafe {
-        let p = ffmpeg::ffi::av_get_pix_fmt_name(fmt);
-        if p.is_null() {
-            "none".into()
-        } else {
-            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
-        }
-    }
-}
+use crate::ffi::{display_rotation, pixel_format_name};
 
 /// Everything `frameflow probe` prints about a video's chosen stream.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

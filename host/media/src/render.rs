@@ -242,12 +242,8 @@ impl Renderer {
         let err = |what: &str| format!("building filter graph '{spec}' ({what})");
         graph.add(&ffmpeg::filter::find("buffer").expect("buffer filter"), "in", &args).ctx(|| err("source"))?;
         graph.add(&ffmpeg::filter::find("buffersink").expect("buffersink filter"), "out", "").ctx(|| err("sink"))?;
-        // SAFETY: the graph is valid; FFmpeg frees scale_sws_opts with the graph. This is the
-        // CLI's default `-sws_flags`, which decides the auto-inserted conversion's pixels.
-        unsafe {
-            let g = graph.as_mut_ptr();
-            (*g).scale_sws_opts = ffmpeg::ffi::av_strdup(c"flags=bicubic".as_ptr());
-        }
+        // The CLI's default `-sws_flags`, which decides the auto-inserted conversion's pixels.
+        crate::ffi::set_graph_scaler_flags(&mut graph, c"flags=bicubic");
         graph.output("in", 0).and_then(|p| p.input("out", 0)).and_then(|p| p.parse(&spec)).ctx(|| err("parse"))?;
         graph.validate().ctx(|| err("configure"))?;
         Ok(Renderer { key: input_key(input, options), graph, out: frame::Video::empty() })
@@ -268,8 +264,7 @@ impl Renderer {
 }
 
 fn raw_format(f: &frame::Video) -> i32 {
-    // SAFETY: reading the format field of a valid AVFrame.
-    unsafe { (*f.as_ptr()).format }
+    crate::ffi::frame_format(f)
 }
 
 fn input_key(f: &frame::Video, options: &RenderOptions) -> (u32, u32, i32, RenderOptions) {

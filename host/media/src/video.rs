@@ -245,35 +245,12 @@ impl Video {
         self.check_position(index as u64)?;
         self.decode_to(index)?;
         let f = &self.current;
-        // SAFETY: reading the format field of a valid AVFrame.
-        let raw_format = unsafe { (*f.as_ptr()).format };
-        let fmt = crate::probe::pixel_format(raw_format)
+        let raw_format = crate::ffi::frame_format(f);
+        let fmt = crate::ffi::pixel_format(raw_format)
             .ok_or_else(|| MediaError::InvalidOption(format!("the decoder produced unknown pixel format {raw_format}")))?;
-        // SAFETY: querying and copying the planes of a valid decoded AVFrame into a buffer of
-        // exactly the size av_image_get_buffer_size reports for it (alignment 1, no padding).
-        let data = unsafe {
-            let p = f.as_ptr();
-            let size = ffmpeg::ffi::av_image_get_buffer_size(fmt, (*p).width, (*p).height, 1);
-            if size < 0 {
-                return Err(MediaError::Ffmpeg { context: "sizing raw frame".into(), source: ffmpeg::Error::from(size) });
-            }
-            let mut buf = vec![0u8; size as usize];
-            let rc = ffmpeg::ffi::av_image_copy_to_buffer(
-                buf.as_mut_ptr(),
-                size,
-                (*p).data.as_ptr() as *const *const u8,
-                (*p).linesize.as_ptr(),
-                fmt,
-                (*p).width,
-                (*p).height,
-                1,
-            );
-            if rc < 0 {
-                return Err(MediaError::Ffmpeg { context: "copying raw frame".into(), source: ffmpeg::Error::from(rc) });
-            }
-            buf
-        };
-        let pix_fmt = crate::probe::pixel_format_name(raw_format);
+        let data = crate::ffi::copy_frame_planes(f, fmt)
+            .map_err(|(context, rc)| MediaError::Ffmpeg { context: context.into(), source: ffmpeg::Error::from(rc) })?;
+        let pix_fmt = crate::ffi::pixel_format_name(raw_format);
         Ok(RawFrame { id: self.frame_id(index), pix_fmt, width: f.width(), height: f.height(), data })
     }
 

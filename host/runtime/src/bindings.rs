@@ -13,7 +13,7 @@ use std::marker::PhantomData;
 wasmtime::component::bindgen!({
     path: "../../wit",
     world: "frameflow:platform/handler-imports",
-    imports: { default: async | trappable },
+    imports: { default: async | trappable | tracing },
     trappable_error_type: {
         "frameflow:media/types.media-error" => crate::bindings::MediaFailure,
         "frameflow:store/objects.store-error" => crate::bindings::StoreFailure,

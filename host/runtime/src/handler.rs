@@ -115,6 +115,8 @@ impl HttpComponent {
         match answered {
             Ok(Ok(Ok(mut response))) => {
                 let ms = instantiate_ns.load(Ordering::Relaxed) as f64 / 1e6;
+                // The caller's request span has the field (the server's does).
+                tracing::Span::current().record("instantiate_ms", ms);
                 if let Ok(v) = hyper::header::HeaderValue::from_str(&format!("instantiate;dur={ms:.3}")) {
                     response.headers_mut().append("server-timing", v);
                 }

@@ -70,7 +70,8 @@ impl HttpTrigger {
     }
 
     /// Handles one request; never fails (errors are responses). Runs in a `request` span
-    /// (method, path, tenant, component) and logs its status and time at debug level.
+    /// (method, path, tenant, component, instantiate time) and logs its status and time at
+    /// debug level.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         use tracing::Instrument;
         let span = tracing::info_span!(
@@ -79,6 +80,7 @@ impl HttpTrigger {
             path = %req.uri().path(),
             tenant = tracing::field::Empty,
             component = tracing::field::Empty,
+            instantiate_ms = tracing::field::Empty,
         );
         let started = std::time::Instant::now();
         let mut response = self.answer(req).instrument(span.clone()).await;

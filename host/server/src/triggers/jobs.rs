@@ -14,6 +14,7 @@ use std::time::Duration;
 use frameflow_runtime::JobWorker;
 use frameflow_store::ObjectStorage;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 /// How often idle tenants are looked at again without a wake-up.
 const POLL: Duration = Duration::from_secs(2);
@@ -46,8 +47,12 @@ impl JobsTrigger {
         for worker in &self.workers {
             for tenant in &self.tenants {
                 let Ok(store) = self.storage.tenant(tenant) else { continue };
+                let span = tracing::info_span!("job_step", tenant = %tenant, component = %worker.name());
                 loop {
-                    match worker.step(store.clone(), &self.owner, self.step_deadline).await {
+                    let started = std::time::Instant::now();
+                    let stepped = worker.step(store.clone(), &self.owner, self.step_deadline).instrument(span.clone()).await;
+                    span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, more = matches!(stepped, Ok(true)), "stepped"));
+                    match stepped {
                         Ok(true) => continue,
                         Ok(false) => break,
                         Err(failure) => {

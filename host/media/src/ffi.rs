@@ -1,0 +1,136 @@
+//! Every raw FFmpeg call the media core makes, behind small safe functions: the fields and
+//! functions ffmpeg-next does not wrap (seeking, decoder threads and pixel limit, packet and
+//! demuxer flags, codec parameters, display matrices, pixel formats, the filter graph's
+//! scaler flags, copying a frame's planes). The only module of the crate with `unsafe`;
+//! each block says why it is sound.
+
+#![allow(unsafe_code)]
+
+use ffmpeg_next as ffmpeg;
+use ffmpeg::codec::packet::Ref as _;
+use ffmpeg::ffi::AVPixelFormat;
+
+/// Seeks the demuxer to the key frame at or before `ts` (stream time base) of stream
+/// `stream_index`. Returns FFmpeg's status (negative on failure).
+pub(crate) fn seek_backward(input: &mut ffmpeg::format::context::Input, stream_index: usize, ts: i64) -> i32 {
+    // SAFETY: the format context is valid and owned by `input`; av_seek_frame only
+    // repositions the demuxer.
+    unsafe { ffmpeg::ffi::av_seek_frame(input.as_mut_ptr(), stream_index as i32, ts, ffmpeg::ffi::AVSEEK_FLAG_BACKWARD as i32) }
+}
+
+/// Sets a not yet opened decoder's thread count and, when given, its pixel limit (FFmpeg
+/// refuses pictures bigger than that, also when met mid-stream).
+pub(crate) fn set_decoder_limits(ctx: &mut ffmpeg::codec::Context, threads: usize, max_pixels: Option<u64>) {
+    // SAFETY: plain field writes on the codec context we own, before it is opened. The
+    // thread type stays FFmpeg's default (frame and slice), as in the ffmpeg CLI.
+    unsafe {
+        (*ctx.as_mut_ptr()).thread_count = threads as i32;
+        if let Some(max) = max_pixels {
+            (*ctx.as_mut_ptr()).max_pixels = max.min(i64::MAX as u64) as i64;
+        }
+    }
+}
+
+/// The field order a stream's codec parameters declare.
+pub(crate) fn field_order(params: &ffmpeg::codec::Parameters) -> ffmpeg::ffi::AVFieldOrder {
+    // SAFETY: reading a plain field of the stream's AVCodecParameters.
+    unsafe { (*params.as_ptr()).field_order }
+}
+
+/// The codec parameters' coded width, height and raw pixel format.
+pub(crate) fn coded_size_and_format(params: &ffmpeg::codec::Parameters) -> (u32, u32, i32) {
+    // SAFETY: reading plain fields of the AVCodecParameters FFmpeg owns for this stream.
+    unsafe {
+        let p = &*params.as_ptr();
+        (p.width.max(0) as u32, p.height.max(0) as u32, p.format)
+    }
+}
+
+/// The demuxer's `AVInputFormat.flags`.
+pub(crate) fn demuxer_flags(input: &ffmpeg::format::context::Input) -> i32 {
+    // SAFETY: reading the flags of the demuxer's static AVInputFormat, valid while `input` is.
+    unsafe { (*input.format().as_ptr()).flags }
+}
+
+/// A packet's `flags`, including the DISCARD bit ffmpeg-next does not expose.
+pub(crate) fn packet_flags(packet: &ffmpeg::Packet) -> i32 {
+    // SAFETY: reading the flags field of a packet we own.
+    unsafe { (*packet.as_ptr()).flags }
+}
+
+/// The rotation a display matrix describes, in degrees (0 when it describes none).
+pub(crate) fn display_rotation(m: &[i32; 9]) -> f64 {
+    // SAFETY: av_display_rotation_get only reads the 9 int32 values of the matrix.
+    let r = unsafe { ffmpeg::ffi::av_display_rotation_get(m.as_ptr()) };
+    if r.is_nan() { 0.0 } else { r }
+}
+
+/// An AVFrame's or codec context's `format` field as a pixel format; `None` for values
+/// outside the enum, which a Rust enum must never hold.
+pub(crate) fn pixel_format(fmt: i32) -> Option<AVPixelFormat> {
+    if fmt < AVPixelFormat::AV_PIX_FMT_NONE as i32 || fmt >= AVPixelFormat::AV_PIX_FMT_NB as i32 {
+        return None;
+    }
+    // SAFETY: in range, checked above; the #[repr(i32)] enum's values run contiguously from
+    // AV_PIX_FMT_NONE (-1) to AV_PIX_FMT_NB, as in FFmpeg's pixfmt.h.
+    Some(unsafe { std::mem::transmute::<i32, AVPixelFormat>(fmt) })
+}
+
+/// FFmpeg's name of a raw pixel format (`yuv420p`), `none` when it has none.
+pub(crate) fn pixel_format_name(fmt: i32) -> String {
+    let Some(fmt) = pixel_format(fmt) else { return "none".into() };
+    // SAFETY: av_get_pix_fmt_name returns a static C string or NULL for any enum value.
+    unsafe {
+        let p = ffmpeg::ffi::av_get_pix_fmt_name(fmt);
+        if p.is_null() {
+            "none".into()
+        } else {
+            std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// A decoded frame's raw `format` field.
+pub(crate) fn frame_format(f: &ffmpeg::frame::Video) -> i32 {
+    // SAFETY: reading the format field of a valid AVFrame.
+    unsafe { (*f.as_ptr()).format }
+}
+
+/// Sets the scaler flags of the conversions a filter graph inserts by itself (the ffmpeg
+/// CLI's default `-sws_flags`, which decides their pixels).
+pub(crate) fn set_graph_scaler_flags(graph: &mut ffmpeg::filter::Graph, flags: &std::ffi::CStr) {
+    // SAFETY: the graph is valid; FFmpeg frees scale_sws_opts with the graph.
+    unsafe {
+        let g = graph.as_mut_ptr();
+        (*g).scale_sws_opts = ffmpeg::ffi::av_strdup(flags.as_ptr());
+    }
+}
+
+/// The planes of a decoded frame in pixel format `fmt`, copied into one tightly packed
+/// buffer (alignment 1), or FFmpeg's error code.
+pub(crate) fn copy_frame_planes(f: &ffmpeg::frame::Video, fmt: AVPixelFormat) -> Result<Vec<u8>, (&'static str, i32)> {
+    // SAFETY: querying and copying the planes of a valid decoded AVFrame into a buffer of
+    // exactly the size av_image_get_buffer_size reports for it (alignment 1, no padding).
+    unsafe {
+        let p = f.as_ptr();
+        let size = ffmpeg::ffi::av_image_get_buffer_size(fmt, (*p).width, (*p).height, 1);
+        if size < 0 {
+            return Err(("sizing raw frame", size));
+        }
+        let mut buf = vec![0u8; size as usize];
+        let rc = ffmpeg::ffi::av_image_copy_to_buffer(
+            buf.as_mut_ptr(),
+            size,
+            (*p).data.as_ptr() as *const *const u8,
+            (*p).linesize.as_ptr(),
+            fmt,
+            (*p).width,
+            (*p).height,
+            1,
+        );
+        if rc < 0 {
+            return Err(("copying raw frame", rc));
+        }
+        Ok(buf)
+    }
+}
