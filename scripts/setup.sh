@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything frameflow needs on a fresh Debian 12 machine, idempotently:
 # the FFmpeg/OpenCV development packages, the ffmpeg CLI used for reference frames,
-# clang for bindgen, and the wasm32-wasip2 Rust target.
+# clang for bindgen, the wasm32-wasip2 Rust target, and the S3-compatible server the tests
+# start on loopback (moto[server] from PyPI, in a venv under ~/.cache/frameflow-tools).
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
   libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
-  libopencv-dev libopencv-contrib-dev curl)
+  libopencv-dev libopencv-contrib-dev curl python3 python3-venv)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -22,4 +23,14 @@ fi
 
 if command -v rustup >/dev/null; then
   rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
+fi
+
+# The S3 server for the object-storage tests: moto honours conditional writes
+# (If-None-Match: *, If-Match), which job leases depend on (host/store/tests/s3.rs).
+TOOLS="${FRAMEFLOW_TOOLS:-$HOME/.cache/frameflow-tools}"
+if [ ! -x "$TOOLS/s3-venv/bin/moto_server" ]; then
+  echo "setup: installing moto[server] into $TOOLS/s3-venv" >&2
+  mkdir -p "$TOOLS"
+  python3 -m venv "$TOOLS/s3-venv"
+  "$TOOLS/s3-venv/bin/pip" install -q 'moto[server]==5.2.5'
 fi

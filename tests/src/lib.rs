@@ -4,12 +4,14 @@
 //! - [`corpus`]: the shared real-video corpus, found through one setting;
 //! - [`reference`]: reference pixels from the FFmpeg CLI on this machine and from
 //!   torchcodec's `.pt` tensors;
-//! - [`http_client`]: a raw HTTP/1.1 client for talking to a real server.
+//! - [`http_client`]: a raw HTTP/1.1 client for talking to a real server;
+//! - [`s3`]: a real S3-compatible server (moto) on loopback, shared by the tests.
 
 pub mod corpus;
 pub mod http_client;
 pub mod pattern;
 pub mod reference;
+pub mod s3;
 
 use std::path::PathBuf;
 

@@ -149,13 +149,27 @@ impl std::fmt::Debug for ObjectStorage {
 }
 
 impl ObjectStorage {
-    /// Opens `file://DIR` (or a bare directory path) or `s3://bucket[/prefix]`.
+    /// Opens `file://DIR` (or a bare directory path) or `s3://bucket[/prefix]`, the latter
+    /// configured by the standard AWS environment (`AWS_ENDPOINT_URL` or `AWS_ENDPOINT`,
+    /// `AWS_ALLOW_HTTP`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`).
     /// `download_dir` holds local copies of remote videos.
     pub fn open(url: &str, download_dir: &FsPath) -> Result<ObjectStorage> {
+        ObjectStorage::open_with(url, download_dir, &[])
+    }
+
+    /// [`ObjectStorage::open`] with S3 settings that override the environment, named as
+    /// the environment names them (`AWS_ENDPOINT_URL`, ...).
+    pub fn open_with(url: &str, download_dir: &FsPath, s3_settings: &[(&str, &str)]) -> Result<ObjectStorage> {
         let (inner, local_root): (Arc<dyn ObjectStore>, _) = if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-            let s3 = object_store::aws::AmazonS3Builder::from_env()
-                .with_bucket_name(bucket)
+            let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
+            for (name, value) in s3_settings {
+                let key = name.to_ascii_lowercase().parse().map_err(|e| StoreError::Config(format!("S3 setting {name}: {e}")))?;
+                builder = builder.with_config(key, *value);
+            }
+            // Leases need if-match writes (create-only writes use If-None-Match: *).
+            let s3 = builder
+                .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch)
                 .build()
                 .map_err(|e| StoreError::Config(format!("cannot configure S3 store {url}: {e}")))?;
             let s3: Arc<dyn ObjectStore> = Arc::new(s3);
