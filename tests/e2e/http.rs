@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use frameflow_media::{Crop, RenderOptions, Video};
 use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
 use frameflow_testkit::pattern::{decode_pattern, pattern_video};
-use crate::server::{ServerProcess, ServerSetup};
+use crate::server::{Backend, ServerProcess, ServerSetup};
 use serde_json::Value;
 
 fn upload(addr: SocketAddr, path: &std::path::Path) -> Value {
@@ -37,9 +37,8 @@ fn assert_error(r: &HttpResponse, status: u16, code: &str) {
     assert!(!r.json()["error"]["message"].as_str().unwrap().is_empty());
 }
 
-#[test]
-fn frames_over_http_equal_the_media_core_bit_for_bit() {
-    let server = ServerProcess::start("frames-exact", ServerSetup::default());
+fn frames_over_http_equal_the_media_core_bit_for_bit(backend: Backend) {
+    let server = ServerProcess::start("frames-exact", ServerSetup { backend, ..ServerSetup::default() });
     let pv = pattern_video("h264_bframes_gop250.mp4");
     let created = upload(server.addr, &pv.path);
     assert_eq!(created["frame_count"], 300);
@@ -117,35 +116,18 @@ fn frames_over_http_equal_the_media_core_bit_for_bit() {
     assert_eq!(get(server.addr, &format!("/v1/videos/{id}")).json()["frame_count"], 300);
     assert_eq!(request(server.addr, "DELETE", &format!("/v1/videos/{id}"), &[], Body::None).status, 204);
     assert_error(&get(server.addr, &format!("/v1/videos/{id}")), 404, "not_found");
-    let leftovers: Vec<_> = walk(&server.dir.join("store"));
+    let leftovers = server.store().keys("");
     assert!(leftovers.is_empty(), "deleting an upload leaves nothing behind: {leftovers:?}");
 }
 
-fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut files = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            if e.path().is_dir() {
-                files.extend(walk(&e.path()));
-            } else {
-                files.push(e.path());
-            }
-        }
-    }
-    files
-}
-
-#[test]
-fn a_stored_object_is_registered_by_key_and_seed_001_serves_the_media_root() {
+fn a_stored_object_is_registered_by_key_and_seed_001_serves_the_media_root(backend: Backend) {
     let media = frameflow_testkit::scratch_dir("media-root");
     let pv = pattern_video("vp8.webm");
     std::fs::copy(&pv.path, media.join("clip.webm")).unwrap();
-    let server = ServerProcess::start("seed-001", ServerSetup { media_root: Some(&media), ..ServerSetup::default() });
+    let server = ServerProcess::start("seed-001", ServerSetup { media_root: Some(&media), backend, ..ServerSetup::default() });
 
     // Put the video in the tenant's store directly, then register it by key.
-    let key_dir = server.dir.join("store/tenants/default/datasets");
-    std::fs::create_dir_all(&key_dir).unwrap();
-    std::fs::copy(&pv.path, key_dir.join("a.webm")).unwrap();
+    server.store().write("tenants/default/datasets/a.webm", &std::fs::read(&pv.path).unwrap());
     let register = |key: &str| request(server.addr, "POST", "/v1/videos", &[("content-type", "application/json")], Body::Sized(format!("{{\"key\": \"{key}\"}}").as_bytes()));
     let first = register("datasets/a.webm");
     assert_eq!(first.status, 201, "{}", String::from_utf8_lossy(&first.body));
@@ -296,10 +278,9 @@ fn compiled_components_are_reused_only_when_their_authentication_verifies() {
     assert_eq!(get(third.addr, "/v1/videos").status, 200);
 }
 
-#[test]
-fn flow_over_http_equals_the_flow_module_in_process() {
+fn flow_over_http_equals_the_flow_module_in_process(backend: Backend) {
     use frameflow_flow::{Algorithm, FlowEngine, FlowField, GrayImage};
-    let server = ServerProcess::start("flow", ServerSetup::default());
+    let server = ServerProcess::start("flow", ServerSetup { backend, ..ServerSetup::default() });
     let pv = pattern_video("h264_vfr.mkv");
     let id = upload(server.addr, &pv.path)["id"].as_str().unwrap().to_string();
     let mut core = Video::open(&pv.path).unwrap();
@@ -331,11 +312,10 @@ fn flow_over_http_equals_the_flow_module_in_process() {
     assert_error(&get(server.addr, &format!("/v1/videos/{id}/flow")), 400, "bad_request");
 }
 
-#[test]
-fn api_keys_pick_the_tenant_and_tenants_cannot_reach_each_other() {
+fn api_keys_pick_the_tenant_and_tenants_cannot_reach_each_other(backend: Backend) {
     let server = ServerProcess::start(
         "api-keys",
-        ServerSetup { settings: "[api_keys]\n\"key-a\" = \"alice\"\n\"key-b\" = \"bob\"\n", ..ServerSetup::default() },
+        ServerSetup { settings: "[api_keys]\n\"key-a\" = \"alice\"\n\"key-b\" = \"bob\"\n", backend, ..ServerSetup::default() },
     );
     let addr = server.addr;
     assert_error(&get(addr, "/v1/videos"), 401, "unauthorized");
@@ -357,6 +337,13 @@ fn api_keys_pick_the_tenant_and_tenants_cannot_reach_each_other() {
     let steal = request(addr, "POST", "/v1/videos", &[("x-api-key", "key-b"), ("content-type", "application/json")], Body::Sized(body.as_bytes()));
     assert_error(&steal, 404, "not_found");
     assert_eq!(request(addr, "GET", &format!("/v1/videos/{id}/frame?index=0"), &alice, Body::None).status, 200);
-    assert!(server.dir.join("store/tenants/alice").join(&key).is_file());
-    assert!(!server.dir.join("store/tenants/bob").join(&key).exists());
+    assert!(server.store().exists(&format!("tenants/alice/{key}")));
+    assert!(!server.store().exists(&format!("tenants/bob/{key}")));
 }
+
+crate::on_both_stores!(
+    frames_over_http_equal_the_media_core_bit_for_bit,
+    a_stored_object_is_registered_by_key_and_seed_001_serves_the_media_root,
+    flow_over_http_equals_the_flow_module_in_process,
+    api_keys_pick_the_tenant_and_tenants_cannot_reach_each_other,
+);

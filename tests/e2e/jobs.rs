@@ -12,11 +12,11 @@ use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
 use frameflow_media::{ImageFormat, RenderOptions, Video};
 use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
 use frameflow_testkit::pattern::{decode_pattern, pattern_video};
-use crate::server::{ServerProcess, ServerSetup, JOBS_ROUTES};
+use crate::server::{Backend, ServerProcess, ServerSetup, JOBS_ROUTES};
 use serde_json::{json, Value};
 
-fn setup() -> ServerSetup<'static> {
-    ServerSetup { extra_manifest: JOBS_ROUTES, ..ServerSetup::default() }
+fn setup(backend: Backend) -> ServerSetup<'static> {
+    ServerSetup { extra_manifest: JOBS_ROUTES, backend, ..ServerSetup::default() }
 }
 
 fn send_json(addr: SocketAddr, method: &str, path: &str, body: &Value) -> HttpResponse {
@@ -81,24 +81,8 @@ fn assert_complete(lines: &[Value], clips: u64, frames: u64, kinds: &[&str]) {
     assert_eq!(got, want, "the manifest has gaps or extra outputs");
 }
 
-fn files_under(dir: &std::path::Path) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.path().is_dir() {
-                stack.push(e.path());
-            } else {
-                out.insert(e.path().strip_prefix(dir).unwrap().display().to_string());
-            }
-        }
-    }
-    out
-}
-
-#[test]
-fn an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each() {
-    let server = ServerProcess::start("jobs-exact", setup());
+fn an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each(backend: Backend) {
+    let server = ServerProcess::start("jobs-exact", setup(backend));
     let key = upload_pattern(server.addr);
     let spec = json!({"videos": [{"key": key, "label": 3}], "sampler": "random-clip", "modality": "rgb+flow", "seed": 7,
         "params": {"num_clips": 5, "frames_per_clip": 4, "frame_step": 2}, "chunk_clips": 2, "quality": 90});
@@ -120,7 +104,7 @@ fn an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each() {
         assert_eq!(line["label"], 3);
         let bytes = get(server.addr, line["url"].as_str().unwrap());
         assert_eq!(bytes.status, 200);
-        assert_eq!(std::fs::read(server.dir.join("store/tenants/default").join(line["path"].as_str().unwrap())).unwrap(), bytes.body);
+        assert_eq!(server.store().read(&format!("tenants/default/{}", line["path"].as_str().unwrap())).unwrap(), bytes.body);
         let frame = core.frame(index, &plain).unwrap();
         assert_eq!(decode_pattern(&frame.image.data, 320, 240), index as u32);
         if line["kind"] == "rgb" {
@@ -162,13 +146,12 @@ fn an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each() {
     assert!(get(server.addr, &format!("/v1/jobs/{id}/results?from=1000&count=5")).json()["results"].as_array().unwrap().is_empty());
 
     // Deleting two ids removes exactly those two objects.
-    let store = server.dir.join("store");
-    let before = files_under(&store);
+    let before = server.store().keys("");
     let victims = [lines[0]["id"].as_str().unwrap(), lines[7]["id"].as_str().unwrap()];
     let r = send_json(server.addr, "DELETE", &format!("/v1/jobs/{id}/results"), &json!({"id": victims}));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.json()["deleted"].as_array().unwrap().len(), 2);
-    let after = files_under(&store);
+    let after = server.store().keys("");
     let gone: BTreeSet<_> = before.difference(&after).cloned().collect();
     let want_gone: BTreeSet<_> = [&lines[0], &lines[7]].iter().map(|l| format!("tenants/default/{}", l["path"].as_str().unwrap())).collect();
     assert_eq!(gone, want_gone, "exactly the two outputs are gone");
@@ -199,9 +182,8 @@ fn an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each() {
     assert_eq!(request(server.addr, "POST", "/v1/jobs", &[], Body::Sized(b"{not json")).status, 400);
 }
 
-#[test]
-fn a_killed_server_resumes_its_job_without_gaps_or_duplicates() {
-    let mut server = ServerProcess::start("jobs-resume", setup());
+fn a_killed_server_resumes_its_job_without_gaps_or_duplicates(backend: Backend) {
+    let mut server = ServerProcess::start("jobs-resume", setup(backend));
     let key = upload_pattern(server.addr);
     let id = create_job(
         server.addr,
@@ -221,30 +203,28 @@ fn a_killed_server_resumes_its_job_without_gaps_or_duplicates() {
     }
     server.kill();
     let interrupted_at = {
-        let record: Value = serde_json::from_slice(&std::fs::read(server.dir.join(format!("store/tenants/default/jobs/{id}/job.json"))).unwrap()).unwrap();
+        let record: Value = serde_json::from_slice(&server.store().read(&format!("tenants/default/jobs/{id}/job.json")).unwrap()).unwrap();
         record["progress"]["clips_done"].as_u64().unwrap()
     };
     assert!(interrupted_at < 40, "killed mid-job");
 
     let (dir, cache) = (server.dir.clone(), frameflow_testkit::scratch_dir("component-cache"));
     drop(server);
-    let server = ServerProcess::start_in(dir, &cache, setup());
+    let server = ServerProcess::start_in(dir, &cache, setup(backend));
     let done = wait_for(server.addr, &id, "succeeded", Duration::from_secs(180));
     assert_eq!(done["progress"]["clips_done"], 40);
     assert_eq!(done["progress"]["done"], 40 * 8 * 3);
     let lines = manifest(server.addr, &id);
     assert_complete(&lines, 40, 8, &["rgb", "flow_x", "flow_y"]);
-    let store = server.dir.join("store/tenants/default");
     for line in &lines {
-        assert!(store.join(line["path"].as_str().unwrap()).is_file(), "{} is listed but missing", line["path"]);
+        assert!(server.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
     }
-    let written = files_under(&store.join(format!("jobs/{id}/clips")));
+    let written = server.store().keys(&format!("tenants/default/jobs/{id}/clips"));
     assert_eq!(written.len(), lines.len(), "no stray outputs");
 }
 
-#[test]
-fn stop_and_delete_do_what_they_say() {
-    let server = ServerProcess::start("jobs-stop", setup());
+fn stop_and_delete_do_what_they_say(backend: Backend) {
+    let server = ServerProcess::start("jobs-stop", setup(backend));
     let key = upload_pattern(server.addr);
     let id = create_job(server.addr, json!({"videos": [key], "modality": "flow", "chunk_clips": 1, "params": {"num_clips": 200, "frames_per_clip": 8}}));
     let r = request(server.addr, "POST", &format!("/v1/jobs/{id}/stop"), &[], Body::None);
@@ -265,18 +245,17 @@ fn stop_and_delete_do_what_they_say() {
     let r = request(server.addr, "DELETE", &format!("/v1/jobs/{id}"), &[], Body::None);
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     assert_eq!(get(server.addr, &format!("/v1/jobs/{id}")).status, 404);
-    let store = server.dir.join("store/tenants/default");
-    assert!(files_under(&store.join(format!("jobs/{id}"))).is_empty(), "the job's objects are gone");
-    assert!(files_under(&store).iter().all(|f| !f.contains(&id)), "no marker of the job is left");
-    assert!(files_under(&store).iter().any(|f| f.starts_with("uploads/")), "the video is untouched");
+    assert!(server.store().keys(&format!("tenants/default/jobs/{id}")).is_empty(), "the job's objects are gone");
+    let left = server.store().keys("tenants/default");
+    assert!(left.iter().all(|f| !f.contains(&id)), "no marker of the job is left");
+    assert!(left.iter().any(|f| f.starts_with("uploads/")), "the video is untouched");
     for bad in ["/v1/jobs/nope", "/v1/jobs/j0000000000000000", "/v1/jobs/..%2F..%2Fvideos"] {
         assert_eq!(get(server.addr, bad).status, 404, "{bad}");
     }
 }
 
-#[test]
-fn seed_000_routes_work_as_the_seed_writes_them() {
-    let server = ServerProcess::start("jobs-seed000", setup());
+fn seed_000_routes_work_as_the_seed_writes_them(backend: Backend) {
+    let server = ServerProcess::start("jobs-seed000", setup(backend));
     upload_pattern(server.addr);
     let message = |r: &HttpResponse, status: u16| {
         assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
@@ -341,14 +320,11 @@ fn seed_000_routes_work_as_the_seed_writes_them() {
     assert_eq!(stop.status, 409, "a finished job is not stopped again: {}", String::from_utf8_lossy(&stop.body));
 }
 
-#[test]
-fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported() {
-    let mut server = ServerProcess::start("jobs-hostile-sampler", setup());
+fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported(backend: Backend) {
+    let mut server = ServerProcess::start("jobs-hostile-sampler", setup(backend));
     let key = upload_pattern(server.addr);
     let wasm = frameflow_test_components::hostile_sampler();
-    let samplers = server.dir.join("store/tenants/default/samplers");
-    std::fs::create_dir_all(&samplers).unwrap();
-    std::fs::copy(&wasm, samplers.join("evil.wasm")).unwrap();
+    server.store().write("tenants/default/samplers/evil.wasm", &std::fs::read(&wasm).unwrap());
     assert!(get(server.addr, "/v1/samplers").json()["samplers"].as_array().unwrap().iter().any(|s| s == "evil"));
 
     for (mode, needle) in [("clock", "may not use clocks"), ("loop", "deadline"), ("alloc", "memory limit")] {
@@ -364,3 +340,11 @@ fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported() {
     let done = wait_for(server.addr, &id, "succeeded", Duration::from_secs(60));
     assert_eq!(done["progress"]["done"], 1);
 }
+
+crate::on_both_stores!(
+    an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each,
+    a_killed_server_resumes_its_job_without_gaps_or_duplicates,
+    stop_and_delete_do_what_they_say,
+    seed_000_routes_work_as_the_seed_writes_them,
+    a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported,
+);

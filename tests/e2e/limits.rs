@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
 use frameflow_testkit::pattern::{pattern_video, video_with_audio};
-use crate::server::{ServerProcess, ServerSetup, JOBS_ROUTES};
+use crate::server::{Backend, ServerProcess, ServerSetup, JOBS_ROUTES};
 use serde_json::{json, Value};
 
 fn assert_error(r: &HttpResponse, status: u16, code: &str) {
@@ -108,13 +108,13 @@ fn a_slow_upload_is_not_cut_by_the_component_deadline_but_a_stalled_one_is_timed
     assert_eq!(video_count(addr), 1);
 }
 
-#[test]
-fn bombs_huge_outputs_and_memory_are_refused_with_clear_errors() {
+fn bombs_huge_outputs_and_memory_are_refused_with_clear_errors(backend: Backend) {
     let server = ServerProcess::start(
         "limits-bombs",
         ServerSetup {
             // 320×240 pictures at most; outputs up to 1000 px a side; flow on at most 0.01 MP.
             settings: "max_source_pixels = 76800\nmax_output_side = 1000\nmax_flow_pixels = 10000\n",
+            backend,
             ..ServerSetup::default()
         },
     );
@@ -126,8 +126,7 @@ fn bombs_huge_outputs_and_memory_are_refused_with_clear_errors() {
     let message = r.json()["error"]["message"].as_str().unwrap().to_string();
     assert!(message.contains("640x360") && message.contains("limit"), "{message}");
     assert_eq!(video_count(addr), 0);
-    let store = server.dir.join("store");
-    let kept: Vec<_> = walk(&store).into_iter().filter(|p| !p.ends_with(".tmp")).collect();
+    let kept = server.store().keys("");
     assert!(kept.iter().all(|p| !p.contains("uploads/")), "nothing of the bomb is kept: {kept:?}");
 
     let ok = upload(addr, "ok.mp4", &std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap());
@@ -150,7 +149,7 @@ fn bombs_huge_outputs_and_memory_are_refused_with_clear_errors() {
 
     // A memory pool too small for one decode: refused at once, not queued forever.
     drop(server);
-    let tiny = ServerProcess::start("limits-memory", ServerSetup { settings: "media_memory_mib = 1\n", ..ServerSetup::default() });
+    let tiny = ServerProcess::start("limits-memory", ServerSetup { settings: "media_memory_mib = 1\n", backend, ..ServerSetup::default() });
     let ok = upload(tiny.addr, "ok.mp4", &std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap());
     let id = ok.json()["id"].as_str().unwrap().to_string();
     let r = get(tiny.addr, &format!("/v1/videos/{id}/frame?index=0"));
@@ -158,9 +157,8 @@ fn bombs_huge_outputs_and_memory_are_refused_with_clear_errors() {
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("media_memory_mib"), "{}", String::from_utf8_lossy(&r.body));
 }
 
-#[test]
-fn uploads_named_like_records_and_oversized_json_cannot_hurt_anything() {
-    let server = ServerProcess::start("limits-names", ServerSetup::default());
+fn uploads_named_like_records_and_oversized_json_cannot_hurt_anything(backend: Backend) {
+    let server = ServerProcess::start("limits-names", ServerSetup { backend, ..ServerSetup::default() });
     let addr = server.addr;
     let bytes = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
     for name in ["video.json", "video.json.index.json", "..%2Fvideo.json"] {
@@ -240,17 +238,4 @@ fn a_flood_of_sampler_planning_leaves_frame_requests_served() {
     assert!(!planned.is_empty() && planned.iter().all(|&s| s == 400 || s == 503), "planning answers: {planned:?}");
 }
 
-fn walk(dir: &std::path::Path) -> Vec<String> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p.display().to_string());
-            }
-        }
-    }
-    out
-}
+crate::on_both_stores!(bombs_huge_outputs_and_memory_are_refused_with_clear_errors, uploads_named_like_records_and_oversized_json_cannot_hurt_anything);

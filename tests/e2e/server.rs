@@ -1,13 +1,154 @@
 //! Starting the real `frameflow serve` (cargo's `CARGO_BIN_EXE_frameflow`) for end-to-end
 //! tests: the components from `frameflow-test-components`, a route manifest and a runtime
-//! config written into a scratch directory, a free loopback port.
+//! config written into a scratch directory, a free loopback port, and a store on either
+//! backend ([`Backend`]: a `file://` directory, or a bucket of the test kit's S3 server) with
+//! a [`StoreView`] to look into it from outside the server. [`on_both_stores!`] runs a test
+//! body once per backend.
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use futures::TryStreamExt;
+use object_store::ObjectStore;
 
 use crate::frameflow_bin;
+
+/// Where a test server keeps its objects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// `file://` under the server's scratch directory (the embedded default).
+    File,
+    /// `s3://BUCKET/deployment` on the test kit's S3 server (moto on loopback).
+    S3,
+}
+
+/// Runs each named test body (`fn name(backend: Backend)`) on both stores, as tests
+/// `name::file` and `name::s3` (the latter says `SKIP` when no S3 server is installed).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn file() {
+                super::$name($crate::server::Backend::File)
+            }
+            #[test]
+            fn s3() {
+                if frameflow_testkit::s3::server().is_some() {
+                    super::$name($crate::server::Backend::S3)
+                }
+            }
+        }
+    )*};
+}
+
+/// A test server's store seen from outside the server: its files, or its bucket's objects.
+/// Keys are relative to the store root (`tenants/default/...`).
+pub enum StoreView {
+    File(PathBuf),
+    S3 { objects: Arc<dyn ObjectStore>, runtime: tokio::runtime::Runtime },
+}
+
+impl StoreView {
+    fn open(backend: Backend, dir: &Path) -> (StoreView, String, Vec<(&'static str, String)>) {
+        match backend {
+            Backend::File => {
+                let root = dir.join("store");
+                let url = format!("file://{}", root.display());
+                (StoreView::File(root), url, vec![])
+            }
+            Backend::S3 => {
+                let server = frameflow_testkit::s3::server().expect("the S3 server (on_both_stores! checks)");
+                // One bucket per server directory, so a restarted server finds its store.
+                let marker = dir.join("bucket");
+                let bucket = match std::fs::read_to_string(&marker) {
+                    Ok(b) => b,
+                    Err(_) => {
+                        let name = dir.file_name().and_then(|n| n.to_str()).unwrap_or("server");
+                        let b = server.bucket(name);
+                        std::fs::write(&marker, &b).unwrap();
+                        b
+                    }
+                };
+                let env = server.env();
+                let mut builder = object_store::aws::AmazonS3Builder::new().with_bucket_name(&bucket);
+                for (k, v) in &env {
+                    builder = builder.with_config(k.to_ascii_lowercase().parse().unwrap(), v);
+                }
+                let s3: Arc<dyn ObjectStore> = Arc::new(builder.build().expect("S3 client"));
+                let objects = Arc::new(object_store::prefix::PrefixStore::new(s3, "deployment"));
+                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                (StoreView::S3 { objects, runtime }, format!("s3://{bucket}/deployment"), env)
+            }
+        }
+    }
+
+    /// The object's bytes, if it exists.
+    pub fn read(&self, key: &str) -> Option<Vec<u8>> {
+        match self {
+            StoreView::File(root) => std::fs::read(root.join(key)).ok(),
+            StoreView::S3 { objects, runtime } => runtime.block_on(async {
+                let got = objects.get(&object_store::path::Path::from(key)).await.ok()?;
+                Some(got.bytes().await.ok()?.to_vec())
+            }),
+        }
+    }
+
+    pub fn exists(&self, key: &str) -> bool {
+        self.read(key).is_some()
+    }
+
+    /// Puts an object in place, as a tenant's own tools would (not through frameflow).
+    pub fn write(&self, key: &str, bytes: &[u8]) {
+        match self {
+            StoreView::File(root) => {
+                let path = root.join(key);
+                std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                std::fs::write(path, bytes).unwrap();
+            }
+            StoreView::S3 { objects, runtime } => {
+                runtime.block_on(objects.put(&object_store::path::Path::from(key), bytes.to_vec().into())).expect("S3 put");
+            }
+        }
+    }
+
+    /// Every key under `prefix` (a folder, `""` for all), relative to it.
+    pub fn keys(&self, prefix: &str) -> BTreeSet<String> {
+        let prefix = prefix.trim_end_matches('/');
+        match self {
+            StoreView::File(root) => {
+                let dir = root.join(prefix);
+                let mut out = BTreeSet::new();
+                let mut stack = vec![dir.clone()];
+                while let Some(d) = stack.pop() {
+                    for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+                        if e.path().is_dir() {
+                            stack.push(e.path());
+                        } else {
+                            out.insert(e.path().strip_prefix(&dir).unwrap().display().to_string());
+                        }
+                    }
+                }
+                out
+            }
+            StoreView::S3 { objects, runtime } => runtime.block_on(async {
+                let under = (!prefix.is_empty()).then(|| object_store::path::Path::from(prefix));
+                let listed: Vec<_> = objects.list(under.as_ref()).try_collect().await.expect("S3 list");
+                listed
+                    .into_iter()
+                    .map(|m| {
+                        let key = m.location.to_string();
+                        key.strip_prefix(prefix).unwrap_or(&key).trim_start_matches('/').to_string()
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
 
 /// Routes for the jobs component and the built-in samplers, for
 /// [`ServerSetup::extra_manifest`] (it ends with the `[frameflow.samplers]` table).
@@ -27,6 +168,7 @@ pub struct ServerProcess {
     pub addr: SocketAddr,
     pub dir: PathBuf,
     stderr_log: PathBuf,
+    store: StoreView,
 }
 
 /// What the test server is started with.
@@ -38,11 +180,12 @@ pub struct ServerSetup<'a> {
     pub settings: &'a str,
     pub media_root: Option<&'a Path>,
     pub args: &'a [&'a str],
+    pub backend: Backend,
 }
 
 impl Default for ServerSetup<'_> {
     fn default() -> Self {
-        ServerSetup { extra_manifest: "", settings: "", media_root: None, args: &[] }
+        ServerSetup { extra_manifest: "", settings: "", media_root: None, args: &[], backend: Backend::File }
     }
 }
 
@@ -50,7 +193,8 @@ impl ServerProcess {
     /// Starts a server with an empty store in `scratch/<name>` (wiped first). The compile
     /// cache is shared by all test servers.
     pub fn start(name: &str, setup: ServerSetup<'_>) -> ServerProcess {
-        let dir = frameflow_testkit::scratch_dir(&format!("servers/{name}"));
+        let suffix = if setup.backend == Backend::S3 { "-s3" } else { "" };
+        let dir = frameflow_testkit::scratch_dir(&format!("servers/{name}{suffix}"));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let cache = frameflow_testkit::scratch_dir("component-cache");
@@ -68,12 +212,8 @@ impl ServerProcess {
             setup.extra_manifest.replace("{components}", &components),
         );
         let media_root = setup.media_root.map(|p| format!("media_root = \"{}\"\n", p.display())).unwrap_or_default();
-        let runtime_config = format!(
-            "store = \"file://{}\"\ncache_dir = \"{}\"\n{media_root}{}\n",
-            dir.join("store").display(),
-            cache.display(),
-            setup.settings,
-        );
+        let (store, store_url, store_env) = StoreView::open(setup.backend, &dir);
+        let runtime_config = format!("store = \"{store_url}\"\ncache_dir = \"{}\"\n{media_root}{}\n", cache.display(), setup.settings);
         let manifest_path = dir.join("frameflow.toml");
         std::fs::write(&manifest_path, manifest).unwrap();
         // Found beside the manifest, as `frameflow serve` looks for it.
@@ -83,6 +223,7 @@ impl ServerProcess {
             .args(["serve", "--config", manifest_path.to_str().unwrap(), "--listen", "127.0.0.1:0"])
             .args(setup.args)
             .env("RUST_BACKTRACE", "0")
+            .envs(store_env)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap())
             .spawn()
@@ -93,7 +234,12 @@ impl ServerProcess {
             let _ = child.kill();
             panic!("server did not start: {line:?}; stderr: {}", std::fs::read_to_string(&stderr_log).unwrap_or_default());
         };
-        ServerProcess { addr: addr.parse().expect("address"), child, dir, stderr_log }
+        ServerProcess { addr: addr.parse().expect("address"), child, dir, stderr_log, store }
+    }
+
+    /// The server's store, from outside.
+    pub fn store(&self) -> &StoreView {
+        &self.store
     }
 
     /// What the server wrote to stderr so far.
