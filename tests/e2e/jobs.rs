@@ -341,6 +341,66 @@ fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported(backe
     assert_eq!(done["progress"]["done"], 1);
 }
 
+/// Many hosts on one bucket: two `frameflow serve` processes (distinct host ids, a 3 s job
+/// lease) share a job; the host holding its lease is killed with SIGKILL mid-job, the other
+/// takes the job over when the lease runs out and finishes it, and the manifest has every
+/// output once.
+#[test]
+fn two_hosts_on_one_bucket_share_a_job_and_one_takes_over_from_a_killed_one() {
+    if frameflow_testkit::s3::server().is_none() {
+        return;
+    }
+    let host = |host_id: &'static str| ServerSetup {
+        extra_manifest: JOBS_ROUTES,
+        settings: host_id,
+        backend: Backend::S3,
+        ..ServerSetup::default()
+    };
+    let mut a = ServerProcess::start("jobs-two-hosts-a", host("host_id = \"host-a\"\njob_lease_ms = 3000\n"));
+    let mut b = ServerProcess::start_sharing("jobs-two-hosts-b", &a, host("host_id = \"host-b\"\njob_lease_ms = 3000\n"));
+    let key = upload_pattern(a.addr);
+    // Created through one host, visible through both.
+    let id = create_job(
+        b.addr,
+        json!({"videos": [key], "modality": "rgb+flow", "seed": 11, "chunk_clips": 1,
+               "params": {"num_clips": 24, "frames_per_clip": 8}}),
+    );
+    assert_eq!(job(a.addr, &id)["id"], id.as_str());
+    let start = Instant::now();
+    let owner = loop {
+        let record: Value = serde_json::from_slice(&a.store().read(&format!("tenants/default/jobs/{id}/job.json")).unwrap()).unwrap();
+        let done = record["progress"]["clips_done"].as_u64().unwrap_or(0);
+        if record["state"] == "running" && done >= 2 {
+            assert!(done < 24, "the job finished before a host could be killed");
+            break record["lease"]["owner"].as_str().expect("a running job has a lease").to_string();
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "the job did not start: {record}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let survivor = match owner.as_str() {
+        "host-a" => {
+            a.kill();
+            &b
+        }
+        "host-b" => {
+            b.kill();
+            &a
+        }
+        other => panic!("the lease names an unknown host: {other}"),
+    };
+    let done = wait_for(survivor.addr, &id, "succeeded", Duration::from_secs(240));
+    assert_eq!(done["progress"]["clips_done"], 24);
+    let lines = manifest(survivor.addr, &id);
+    assert_complete(&lines, 24, 8, &["rgb", "flow_x", "flow_y"]);
+    for line in &lines {
+        assert!(survivor.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
+    }
+    let written = survivor.store().keys(&format!("tenants/default/jobs/{id}/clips"));
+    assert_eq!(written.len(), lines.len(), "no stray outputs");
+    // Posting the same job again is a second job, not a changed one: ids are per request.
+    assert_ne!(create_job(survivor.addr, json!({"videos": [key], "seed": 11})), id);
+}
+
 crate::on_both_stores!(
     an_rgb_flow_job_writes_the_media_cores_frames_and_flows_once_each,
     a_killed_server_resumes_its_job_without_gaps_or_duplicates,

@@ -201,6 +201,17 @@ impl ServerProcess {
         ServerProcess::start_in(dir, &cache, setup)
     }
 
+    /// Starts a second host on `other`'s bucket (S3 only: hosts share a store through its
+    /// conditional writes, which a local directory cannot give two processes).
+    pub fn start_sharing(name: &str, other: &ServerProcess, setup: ServerSetup<'_>) -> ServerProcess {
+        assert_eq!(setup.backend, Backend::S3, "hosts share an S3 bucket");
+        let dir = frameflow_testkit::scratch_dir(&format!("servers/{name}-s3"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::copy(other.dir.join("bucket"), dir.join("bucket")).expect("the other host's bucket");
+        ServerProcess::start_in(dir, &frameflow_testkit::scratch_dir("component-cache"), setup)
+    }
+
     pub fn start_in(dir: PathBuf, cache: &Path, setup: ServerSetup<'_>) -> ServerProcess {
         let components = frameflow_test_components::dir().display().to_string();
         let manifest = format!(

@@ -35,8 +35,8 @@ mod worker_bindings {
 struct Worker;
 
 impl worker_bindings::exports::frameflow::jobs::worker::Guest for Worker {
-    fn step(owner: String) -> Result<bool, worker_bindings::exports::frameflow::jobs::worker::StepError> {
-        worker::step(&owner).map_err(worker_bindings::exports::frameflow::jobs::worker::StepError::Store)
+    fn step(owner: String, lease_ms: u64) -> Result<bool, worker_bindings::exports::frameflow::jobs::worker::StepError> {
+        worker::step(&owner, lease_ms).map_err(worker_bindings::exports::frameflow::jobs::worker::StepError::Store)
     }
 }
 

@@ -9,10 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::spec::JobSpec;
 
-/// How long a lease lasts without renewal; a step renews it. A host that died holding one
-/// is replaced after this long (the same host, restarted, takes it back at once).
-pub const LEASE_MS: u64 = 120_000;
-
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum State {

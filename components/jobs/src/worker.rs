@@ -18,7 +18,7 @@ use frameflow_selector::FrameSelector;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::state::{self, Job, Lease, State, LEASE_MS};
+use crate::state::{self, Job, Lease, State};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PlanClip {
@@ -53,12 +53,13 @@ enum Outcome {
     Idle,
 }
 
-/// Advances one runnable job of this tenant by one step.
-pub fn step(owner: &str) -> Result<bool, objects::StoreError> {
+/// Advances one runnable job of this tenant by one step, as host `owner`, holding the job's
+/// lease for `lease_ms` (renewed by every step).
+pub fn step(owner: &str, lease_ms: u64) -> Result<bool, objects::StoreError> {
     let page = objects::list("job-active/", None, 100)?;
     for meta in page.objects {
         let id = meta.key.trim_start_matches("job-active/").to_string();
-        match step_job(&id, owner) {
+        match step_job(&id, owner, lease_ms) {
             Ok(Outcome::Worked) => return Ok(true),
             Ok(Outcome::Idle) => {}
             Err(e) => eprintln!("frameflow-jobs: job {id}: {}", e.message),
@@ -67,7 +68,7 @@ pub fn step(owner: &str) -> Result<bool, objects::StoreError> {
     Ok(false)
 }
 
-fn step_job(id: &str, owner: &str) -> ApiResult<Outcome> {
+fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
     let (mut job, etag) = match state::load(id) {
         Ok(j) => j,
         Err(e) if e.status == 404 => {
@@ -84,13 +85,13 @@ fn step_job(id: &str, owner: &str) -> ApiResult<Outcome> {
     if job.lease.as_ref().is_some_and(|l| l.owner != owner && l.until_ms > now) {
         return Ok(Outcome::Idle);
     }
-    job.lease = Some(Lease { owner: owner.to_string(), until_ms: now + LEASE_MS });
+    job.lease = Some(Lease { owner: owner.to_string(), until_ms: now + lease_ms });
     let Some(etag) = state::save(&mut job, &etag)? else {
         return Ok(Outcome::Idle);
     };
     let done = match job.state {
         State::Pending => plan(job.clone(), &etag),
-        State::Running if job.cursor < job.chunks => run_chunk(job.clone(), &etag),
+        State::Running if job.cursor < job.chunks => run_chunk(job.clone(), &etag, lease_ms),
         _ => finish(job.clone(), &etag),
     };
     if let Err(e) = done {
@@ -176,7 +177,7 @@ fn kind_name(kind: OutputKind) -> &'static str {
     }
 }
 
-fn run_chunk(mut job: Job, etag: &str) -> ApiResult<()> {
+fn run_chunk(mut job: Job, etag: &str, lease_ms: u64) -> ApiResult<()> {
     let plan = load_plan(&job.id)?;
     let chunk = plan
         .chunks
@@ -244,7 +245,7 @@ fn run_chunk(mut job: Job, etag: &str) -> ApiResult<()> {
     job.stats.frames_needed += run.stats.frames_needed;
     job.stats.frames_decoded += run.stats.frames_decoded;
     job.stats.flows_computed += run.stats.flows_computed;
-    job.lease = Some(Lease { owner: job.lease.map(|l| l.owner).unwrap_or_default(), until_ms: state::now_ms() + LEASE_MS });
+    job.lease = Some(Lease { owner: job.lease.map(|l| l.owner).unwrap_or_default(), until_ms: state::now_ms() + lease_ms });
     if state::save(&mut job, etag)?.is_none() && objects::head(&state::record_key(&job.id)).is_err() {
         // Deleted while this chunk ran: take its outputs with it.
         let _ = state::delete_prefix(&format!("jobs/{}/", job.id));

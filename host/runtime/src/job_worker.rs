@@ -28,20 +28,21 @@ impl JobWorker {
         &self.name
     }
 
-    /// One step for `tenant`, as host `owner`: whether runnable work remains. `deadline`
-    /// bounds the whole step; a host call still running then (decoding a chunk) is stopped
-    /// by dropping its store, which cancels the host work it started.
-    pub async fn step(&self, tenant: TenantStore, owner: &str, deadline: Duration) -> Result<bool, GuestError> {
+    /// One step for `tenant`, as host `owner` holding job leases for `lease`: whether
+    /// runnable work remains. `deadline` bounds the whole step; a host call still running
+    /// then (decoding a chunk) is stopped by dropping its store, which cancels the host
+    /// work it started.
+    pub async fn step(&self, tenant: TenantStore, owner: &str, lease: Duration, deadline: Duration) -> Result<bool, GuestError> {
         let component = || self.name.clone();
         let permit = self.sandboxes.admit(deadline).await.map_err(|r| GuestError::Busy { component: component(), reason: r.to_string() })?;
         let deadline_at = Instant::now() + deadline;
         let mut store = self.sandboxes.store(tenant, deadline_at);
-        let (pre, owner) = (self.pre.clone(), owner.to_string());
+        let (pre, owner, lease_ms) = (self.pre.clone(), owner.to_string(), lease.as_millis() as u64);
         let task = AbortOnDrop::new(tokio::spawn(async move {
             let _permit = permit;
             let ran = async {
                 let instance = pre.instantiate_async(&mut store).await?;
-                instance.frameflow_jobs_worker().call_step(&mut store, &owner).await
+                instance.frameflow_jobs_worker().call_step(&mut store, &owner, lease_ms).await
             }
             .await;
             (ran, store.data().memory_refused())

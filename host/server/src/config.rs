@@ -18,6 +18,12 @@ pub struct ServerOptions {
     pub upload_limit_bytes: Option<u64>,
 }
 
+/// A job's lease without renewal: 2 minutes. Every step renews it and a step is one chunk
+/// (8 clips by default: seconds of work), so a live host never loses it; a host that died
+/// is replaced within 2 minutes, and a step that outlives its lease (a very large chunk) is
+/// only repeated, never duplicated, since each step's writes are idempotent.
+const DEFAULT_JOB_LEASE_MS: u64 = 120_000;
+
 /// Default source picture limit: 8192 × 4320 (DCI 8K).
 const DEFAULT_MAX_SOURCE_PIXELS: u64 = 8192 * 4320;
 /// The store when neither the manifest nor the command line names one (relative to the
@@ -45,6 +51,8 @@ pub struct ServerConfig {
     pub body: BodyLimits,
     pub connections: ConnectionLimits,
     pub job_step_deadline: Duration,
+    /// How long a job's lease lasts without renewal; another host takes a job then.
+    pub job_lease: Duration,
     /// The owner name of job leases; `None`: the runtime's own id.
     pub host_id: Option<String>,
     pub keys: ApiKeys,
@@ -102,6 +110,7 @@ impl ServerConfig {
             body,
             connections,
             job_step_deadline: Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000)),
+            job_lease: Duration::from_millis(settings.job_lease_ms.unwrap_or(DEFAULT_JOB_LEASE_MS).max(1000)),
             host_id,
             keys: ApiKeys::new(settings.api_keys.clone()),
         })

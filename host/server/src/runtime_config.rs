@@ -61,6 +61,10 @@ pub struct RuntimeSettings {
     /// Wall-clock time a job component's background step may run, milliseconds (default
     /// 10 minutes; host calls such as decoding a chunk of clips count).
     pub job_step_deadline_ms: Option<u64>,
+    /// How long a job's lease lasts without renewal, milliseconds (default 120 000, at
+    /// least 1 000): every step renews it; when a host dies holding one, another host
+    /// takes the job over after this long.
+    pub job_lease_ms: Option<u64>,
     /// This host's name as the owner of job leases (default: an id kept in the compile
     /// cache, stable across restarts with the same cache). Hosts sharing a store need
     /// distinct ids.

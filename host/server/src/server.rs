@@ -41,6 +41,7 @@ impl Server {
             tenants,
             owner: host_id,
             step_deadline: config.job_step_deadline,
+            lease: config.job_lease,
             wake: wake.clone(),
         };
         let http = HttpTrigger {

@@ -38,6 +38,8 @@ pub struct JobsTrigger {
     /// This host's id: the owner name of the leases it takes.
     pub(crate) owner: String,
     pub(crate) step_deadline: Duration,
+    /// How long a job's lease lasts without renewal (each step renews it).
+    pub(crate) lease: Duration,
     pub(crate) wake: JobWake,
 }
 
@@ -50,7 +52,7 @@ impl JobsTrigger {
                 let span = tracing::info_span!("job_step", tenant = %tenant, component = %worker.name());
                 loop {
                     let started = std::time::Instant::now();
-                    let stepped = worker.step(store.clone(), &self.owner, self.step_deadline).instrument(span.clone()).await;
+                    let stepped = worker.step(store.clone(), &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
                     span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, more = matches!(stepped, Ok(true)), "stepped"));
                     match stepped {
                         Ok(true) => continue,
