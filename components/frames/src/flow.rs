@@ -8,7 +8,7 @@ use frameflow_guest::bindings::frameflow::media::flow::{Algorithm, FlowEncoding,
 use frameflow_guest::bindings::frameflow::media::types::{FrameSelector, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::{ApiError, ApiResult, Query, Reply};
-use crate::videos;
+use frameflow_guest::registry;
 
 fn algorithm(query: &Query) -> ApiResult<Algorithm> {
     frameflow_guest::flow_algorithm("algorithm", query.get("algorithm").unwrap_or("dis-medium"))
@@ -28,7 +28,7 @@ fn encoding(query: &Query) -> ApiResult<(FlowEncoding, &'static str)> {
 pub const FLOW_PARAMS: &[&str] = &["index", "step", "bound", "algorithm", "format", "width", "height"];
 
 pub fn flow(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
-    let record = videos::load(id)?;
+    let record = registry::load(id)?;
     let index = query
         .number::<u64>("index", 0..=u64::MAX)?
         .ok_or_else(|| ApiError::bad_request("'index' (the first frame of the pair) is required"))?;

@@ -7,7 +7,7 @@
 use frameflow_guest::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::{ApiError, ApiResult, Query, Reply};
-use crate::videos;
+use frameflow_guest::registry;
 
 /// Largest output side, as the host's media core allows.
 const MAX_SIDE: u32 = 16384;
@@ -88,7 +88,7 @@ pub const FRAME_PARAMS: &[&str] = &["index", "pts", "time", "format", "quality",
 
 /// `GET /v1/videos/{id}/frame?index=N|pts=P|time=T[&format&quality&width&height&crop]`.
 pub fn frame(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
-    let record = videos::load(id)?;
+    let record = registry::load(id)?;
     let video = Video::open(&record.key)?;
     serve_frame(&video, query, if_none_match)
 }
@@ -102,7 +102,7 @@ pub fn media_root_frame(path: &str, query: &Query, if_none_match: Option<&str>) 
 /// `GET /v1/videos/{id}/frames?from_index=N|from_pts=P&count=K`: frame ids for sequential
 /// readers, each with the URL that fetches it later, and the cursor of the next page.
 pub fn ids_page(id: &str, query: &Query) -> ApiResult<Reply> {
-    let record = videos::load(id)?;
+    let record = registry::load(id)?;
     let video = Video::open(&record.key)?;
     let count = query.number::<u32>("count", 1..=MAX_PAGE)?.unwrap_or(DEFAULT_PAGE);
     let from = match (query.number::<u64>("from_index", 0..=u64::MAX)?, query.number::<i64>("from_pts", i64::MIN..=i64::MAX)?) {

@@ -1,50 +1,18 @@
-//! The video registry: `POST/GET/DELETE /v1/videos[/{id}]`.
+//! The video registry's routes: `POST/GET/DELETE /v1/videos[/{id}]` (the records
+//! themselves are `frameflow_guest::registry`'s).
 //!
-//! A video is an object in the tenant's store. Its record lives at `videos/{id}/video.json`;
-//! uploads are stored at `uploads/{id}/{name}` (a folder holding nothing else, so no name
-//! can overwrite a record), and the host caches the packet index at `indexes/{key}.json`.
-//! Ids of registered keys derive from the key (registering twice gives the same id); ids
-//! of uploads are random. Keys under frameflow's own prefixes cannot be registered.
+//! A video is an object in the tenant's store. Uploads are stored at `uploads/{id}/{name}`
+//! (a folder holding nothing else, so no name can overwrite a record), and the host caches
+//! the packet index at `indexes/{key}.json`.
 
 use futures::StreamExt;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use spin_sdk::http::IncomingRequest;
 
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::store::objects::{self, PutMode, Upload};
-use frameflow_guest::{fnv64, index_key, read_json_body, reserved_prefix, ApiError, ApiResult, Query, Reply};
-
-/// What the registry remembers about a video.
-#[derive(Serialize, Deserialize, Clone, Debug)]
-pub struct VideoRecord {
-    pub id: String,
-    pub key: String,
-    pub name: String,
-    pub size: u64,
-    /// True when frameflow stored the bytes (an upload) and so deletes them with the record.
-    pub uploaded: bool,
-}
-
-fn record_key(id: &str) -> String {
-    format!("videos/{id}/video.json")
-}
-
-/// Ids are 16 lowercase hex digits; anything else cannot name a video.
-fn valid_id(id: &str) -> bool {
-    id.len() == 16 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-}
-
-pub fn load(id: &str) -> ApiResult<VideoRecord> {
-    let missing = || ApiError::not_found(format!("no video with id '{id}'"));
-    if !valid_id(id) {
-        return Err(missing());
-    }
-    let bytes = objects::get(&record_key(id)).map_err(|e| match e {
-        objects::StoreError::NotFound(_) => missing(),
-        other => other.into(),
-    })?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::new(500, "internal", format!("video record {id} is corrupt: {e}")))
-}
+use frameflow_guest::registry::{self, clean_name, load, record_key, save, VideoRecord};
+use frameflow_guest::{index_key, read_json_body, ApiError, ApiResult, Query, Reply};
 
 /// The JSON for a video: its record plus the probe document.
 fn describe(record: &VideoRecord, video: &Video) -> serde_json::Value {
@@ -53,23 +21,6 @@ fn describe(record: &VideoRecord, video: &Video) -> serde_json::Value {
         json.as_object_mut().expect("records are objects").extend(probe);
     }
     json
-}
-
-/// A file name safe to use as the last key segment.
-fn clean_name(name: Option<&str>) -> String {
-    let cleaned: String = name
-        .unwrap_or("video")
-        .rsplit('/')
-        .next()
-        .unwrap_or("")
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') { c } else { '_' })
-        .take(100)
-        .collect();
-    match cleaned.trim_matches('.') {
-        "" => "video".to_string(),
-        n => n.to_string(),
-    }
 }
 
 fn random_id() -> String {
@@ -87,20 +38,8 @@ pub async fn create(req: IncomingRequest, query: &Query, content_type: &str) -> 
         }
         let Register { key } = serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(format!("expected {{\"key\": \"...\"}}: {e}")))?;
-        // Opened first: a missing key is a 404 whatever its name (nothing is said about
-        // other tenants' names), a bad one a 400.
-        let video = Video::open(&key)?;
-        if let Some(prefix) = reserved_prefix(&key) {
-            return Err(ApiError::bad_request(format!(
-                "'{key}' is under '{prefix}', which frameflow keeps for its own records; upload the video instead"
-            )));
-        }
-        let id = format!("{:016x}", fnv64(&[key.as_bytes()]));
-        let meta = objects::head(&key)?;
-        let name = clean_name(Some(&key));
-        let record = VideoRecord { id: id.clone(), key, name, size: meta.size, uploaded: false };
         // Registering the same key again is idempotent: same id, same record.
-        save(&record, &PutMode::Overwrite)?;
+        let (record, video) = registry::register_key(&key)?;
         return Ok(Reply::json(201, &describe(&record, &video)));
     }
 
@@ -139,12 +78,6 @@ pub async fn create(req: IncomingRequest, query: &Query, content_type: &str) -> 
         return Err(e);
     }
     Ok(Reply::json(201, &describe(&record, &video)))
-}
-
-fn save(record: &VideoRecord, mode: &PutMode) -> ApiResult<()> {
-    let json = serde_json::to_vec(record).expect("records serialize");
-    objects::put(&record_key(&record.id), &json, mode)?;
-    Ok(())
 }
 
 /// `GET /v1/videos`: every record, in id order (`?start_after=ID&limit=N` pages).
@@ -195,19 +128,4 @@ pub fn delete(id: &str) -> ApiResult<Reply> {
     }
     objects::delete(&record_key(id))?;
     Ok(Reply::empty(204))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_are_cleaned() {
-        assert_eq!(clean_name(Some("../../etc/passwd")), "passwd");
-        assert_eq!(clean_name(Some("my clip.mp4")), "my_clip.mp4");
-        assert_eq!(clean_name(Some("..")), "video");
-        assert_eq!(clean_name(None), "video");
-        assert!(valid_id("0123456789abcdef"));
-        assert!(!valid_id("../../x"));
-    }
 }

@@ -6,6 +6,7 @@
 //!   [`send`] through the response outparam, [`fnv64`].
 //! - `choices.rs`: flow algorithm names ([`flow_algorithm`]) and [`random_u64`].
 //! - `errors.rs`: one HTTP status per `media-error` and `store-error` case.
+//! - `registry.rs`: video records (`videos/{id}/video.json`), registering a key.
 //! - `keys.rs`: frameflow's own namespaces in a tenant's store ([`RESERVED_PREFIXES`]) and
 //!   where the host caches a video's packet index ([`index_key`]).
 
@@ -14,6 +15,7 @@ mod choices;
 mod errors;
 mod http;
 mod keys;
+pub mod registry;
 
 pub use frameflow_selector::FrameSelector;
 pub use choices::{flow_algorithm, random_u64, FLOW_ALGORITHMS};

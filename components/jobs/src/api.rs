@@ -65,9 +65,33 @@ pub fn route(method: &Method, segments: &[&str], query: &Query, body: &[u8], inm
 /// Creates a job after planning its first video, so bad params are a 400 now rather than
 /// a failed job later.
 pub fn create(spec: JobSpec) -> ApiResult<Job> {
+    create_as(spec, state::new_id())
+}
+
+/// Creates the job `id` unless it exists (an event delivered again, a handler retried):
+/// then it is returned as it is, its markers written again in case the first attempt
+/// stopped between the record and them. Returns whether this call created it.
+pub fn create_once(spec: JobSpec, id: String) -> ApiResult<(Job, bool)> {
+    match state::load(&id) {
+        Ok((job, _)) => {
+            state::write_markers(&job)?;
+            return Ok((job, false));
+        }
+        Err(e) if e.status == 404 => {}
+        Err(e) => return Err(e),
+    }
+    match create_as(spec, id.clone()) {
+        Ok(job) => Ok((job, true)),
+        // Another delivery created it in between.
+        Err(e) if e.status == 409 || e.status == 412 => Ok((state::load(&id)?.0, false)),
+        Err(e) => Err(e),
+    }
+}
+
+fn create_as(spec: JobSpec, id: String) -> ApiResult<Job> {
     let now = state::now_ms();
     let job = Job {
-        id: state::new_id(),
+        id,
         state: State::Pending,
         spec,
         created_ms: now,

@@ -8,11 +8,14 @@
 //!   finish (assemble `manifest.jsonl`). Every step is idempotent, so a host killed
 //!   mid-step redoes that step and the outputs are neither missing nor duplicated.
 //! - `results.rs`: results pages, output downloads, deleting results by id.
+//! - `ingest.rs`: the built-in object-event handler (`frameflow:events/handler`): a new
+//!   video registered and, when its trigger says so, a job started for it.
 //! - `api.rs`: the v1 routes; `compat_v0.rs`: the compatibility routes `/frame` and `/flow`
 //!   of the frame server users come from (seed 000), answered as that API does.
 
 mod api;
 mod compat_v0;
+mod ingest;
 mod results;
 mod spec;
 mod state;
@@ -41,6 +44,28 @@ impl worker_bindings::exports::frameflow::jobs::worker::Guest for Worker {
 }
 
 worker_bindings::export!(Worker with_types_in worker_bindings);
+
+mod event_bindings {
+    wit_bindgen::generate!({
+        path: "../../wit",
+        world: "frameflow:events/handler-export",
+    });
+}
+
+use event_bindings::exports::frameflow::events::handler::{EventError, Guest as EventGuest, ObjectEvent};
+
+struct Ingest;
+
+impl EventGuest for Ingest {
+    fn handle(event: ObjectEvent, trigger_json: String) -> Result<String, EventError> {
+        ingest::handle(&event.id, &event.key, &trigger_json).map_err(|(retry, message)| match retry {
+            true => EventError::Retry(message),
+            false => EventError::Rejected(message),
+        })
+    }
+}
+
+event_bindings::export!(Ingest with_types_in event_bindings);
 
 #[http_component]
 async fn handle(req: IncomingRequest, out: ResponseOutparam) {

@@ -77,14 +77,9 @@ fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!("'{param}': {message}"))
 }
 
-/// A registered video's key (`videos/{id}/video.json`, written by the frames component).
+/// A registered video's key.
 fn registered_key(id: &str) -> Option<String> {
-    if id.len() != 16 || !id.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    let bytes = objects::get(&format!("videos/{id}/video.json")).ok()?;
-    let record: Value = serde_json::from_slice(&bytes).ok()?;
-    record.get("key")?.as_str().map(str::to_string)
+    frameflow_guest::registry::load(id).ok().map(|record| record.key)
 }
 
 /// Every registered video of the tenant, oldest registry entry first.

@@ -106,8 +106,16 @@ pub fn load(id: &str) -> ApiResult<(Job, String)> {
 pub fn create(job: &Job) -> ApiResult<()> {
     let bytes = serde_json::to_vec(job).expect("jobs serialize");
     objects::put(&record_key(&job.id), &bytes, &PutMode::Create)?;
+    write_markers(job)
+}
+
+/// The job's entry in the history (`job-index/`) and, while it is not finished, in the
+/// worker's list (`job-active/`). Idempotent.
+pub fn write_markers(job: &Job) -> ApiResult<()> {
     objects::put(&format!("job-index/{}", job.id), b"", &PutMode::Overwrite)?;
-    objects::put(&format!("job-active/{}", job.id), b"", &PutMode::Overwrite)?;
+    if !job.state.finished() {
+        objects::put(&format!("job-active/{}", job.id), b"", &PutMode::Overwrite)?;
+    }
     Ok(())
 }
 

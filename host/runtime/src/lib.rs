@@ -24,7 +24,8 @@
 //!   between requests; `compile_cache.rs`: compiled components on disk, authenticated
 //!   with a host secret; `blocking.rs`: CPU-bound host work off the reactor.
 //! - `handler.rs` ([`HttpComponent`]) runs `wasi:http/incoming-handler` for one request,
-//!   `job_worker.rs` ([`JobWorker`]) one background job step; `guest_error.rs`:
+//!   `job_worker.rs` ([`JobWorker`]) one background job step, `event_handler.rs`
+//!   ([`EventHandler`]) one object event; `guest_error.rs`:
 //!   [`GuestError`], why a component gave no answer, decided from typed facts.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -34,6 +35,7 @@ mod bindings;
 mod blocking;
 mod compile_cache;
 mod conversions;
+mod event_handler;
 mod flow;
 mod guest_error;
 mod handler;
@@ -51,6 +53,7 @@ mod task;
 mod video_pool;
 
 pub use admission::{Admission, Refusal};
+pub use event_handler::{EventFailure, EventHandler, ObjectEvent};
 pub use flow::FLOW_WORKERS;
 pub use guest_error::GuestError;
 pub use handler::{HandlerOutcome, HttpComponent, ResponseBody};

@@ -10,7 +10,9 @@ use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConf
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
 use crate::admission::Admission;
+use crate::bindings::events::HandlerExportPre;
 use crate::bindings::job_worker::JobWorkerPre;
+use crate::event_handler::EventHandler;
 use crate::compile_cache::{CacheOutcome, CompileCache};
 use crate::handler::HttpComponent;
 use crate::job_worker::JobWorker;
@@ -127,9 +129,19 @@ impl Runtime {
         self.inner.cache.host_id()
     }
 
-    /// Loads (compiling or from cache) an HTTP handler component: anything exporting
-    /// `wasi:http/incoming-handler@0.2`, importing at most WASI, wasi:http and frameflow.
-    pub fn load_http_component(&self, name: &str, path: &Path) -> anyhow::Result<HttpComponent> {
+    /// Loads (compiling or from cache) an object-event handler: anything exporting
+    /// `frameflow:events/handler`, importing at most WASI, wasi:http and frameflow.
+    pub fn load_event_handler(&self, name: &str, path: &Path) -> anyhow::Result<EventHandler> {
+        let pre = self.instance_pre(name, path)?.0;
+        let pre = HandlerExportPre::new(pre)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component '{name}' does not export frameflow:events/handler@0.1.0"))?;
+        Ok(EventHandler::new(name, pre, self.inner.sandboxes.clone()))
+    }
+
+    /// The component at `path` compiled (or from the cache) and linked; whether it came
+    /// from the cache.
+    fn instance_pre(&self, name: &str, path: &Path) -> anyhow::Result<(wasmtime::component::InstancePre<Sandbox>, bool)> {
         let wasm = std::fs::read(path).with_context(|| format!("component '{name}': cannot read {}", path.display()))?;
         let (component, outcome) = self
             .inner
@@ -142,11 +154,18 @@ impl Runtime {
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' imports something this host does not provide"))?;
+        Ok((pre, outcome == CacheOutcome::Hit))
+    }
+
+    /// Loads (compiling or from cache) an HTTP handler component: anything exporting
+    /// `wasi:http/incoming-handler@0.2`, importing at most WASI, wasi:http and frameflow.
+    pub fn load_http_component(&self, name: &str, path: &Path) -> anyhow::Result<HttpComponent> {
+        let (pre, from_cache) = self.instance_pre(name, path)?;
         // A job-lifecycle component also exports the background worker.
         let worker = JobWorkerPre::new(pre.clone()).ok().map(|w| JobWorker::new(name, w, self.inner.sandboxes.clone()));
         let pre = ProxyPre::new(pre)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("component '{name}' does not export wasi:http/incoming-handler@0.2"))?;
-        Ok(HttpComponent::new(name, pre, worker, self.inner.sandboxes.clone(), outcome == CacheOutcome::Hit))
+        Ok(HttpComponent::new(name, pre, worker, self.inner.sandboxes.clone(), from_cache))
     }
 }

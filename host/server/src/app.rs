@@ -8,6 +8,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use frameflow_runtime::{HttpComponent, JobWorker, Runtime};
 
+use crate::triggers::objects::ObjectRule;
+
 use crate::manifest::Manifest;
 use crate::routes::{RoutePattern, Router};
 
@@ -15,6 +17,8 @@ use crate::routes::{RoutePattern, Router};
 pub struct App {
     pub router: Router<Arc<HttpComponent>>,
     components: BTreeMap<String, Arc<HttpComponent>>,
+    /// `[[trigger.object]]`s with their handlers, in manifest order.
+    pub object_rules: Vec<ObjectRule>,
 }
 
 impl App {
@@ -48,7 +52,24 @@ impl App {
             };
             routes.push((RoutePattern::parse(&trigger.route)?, component));
         }
-        Ok(App { router: Router::new(routes), components })
+        let mut handlers = BTreeMap::new();
+        let mut object_rules = Vec::new();
+        for trigger in &manifest.trigger.object {
+            let handler = match handlers.get(&trigger.component) {
+                Some(h) => std::sync::Arc::clone(h),
+                None => {
+                    let path = manifest.resolve(&manifest.component[&trigger.component].source);
+                    let h = Arc::new(runtime.load_event_handler(&trigger.component, &path).with_context(|| {
+                        format!("loading event handler '{}' (build it with `make components`)", trigger.component)
+                    })?);
+                    handlers.insert(trigger.component.clone(), h.clone());
+                    h
+                }
+            };
+            tracing::info!(component = %trigger.component, prefix = %trigger.prefix, suffix = %trigger.suffix, "object trigger");
+            object_rules.push(ObjectRule::new(trigger.clone(), handler));
+        }
+        Ok(App { router: Router::new(routes), components, object_rules })
     }
 
     /// The components that also run jobs in the background (`frameflow:jobs/worker`).

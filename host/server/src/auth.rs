@@ -24,6 +24,11 @@ impl ApiKeys {
         key.and_then(|k| self.keys.get(k.trim())).cloned()
     }
 
+    /// Whether requests must carry a key.
+    pub fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
     /// Every tenant a key names (`default` when there are no keys), sorted, once each.
     pub fn tenants(&self) -> Vec<String> {
         let mut tenants: Vec<String> = self.keys.values().cloned().collect();

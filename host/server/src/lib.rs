@@ -40,4 +40,4 @@ pub use manifest::{AppSettings, Manifest};
 pub use routes::{RoutePattern, Router};
 pub use runtime_config::RuntimeSettings;
 pub use server::{serve, Server};
-pub use triggers::{HttpTrigger, JobsTrigger, Trigger};
+pub use triggers::{HttpTrigger, JobsTrigger, ObjectTrigger, Trigger};

@@ -40,6 +40,29 @@ pub struct Manifest {
 pub struct Triggers {
     #[serde(default)]
     pub http: Vec<HttpTrigger>,
+    #[serde(default)]
+    pub object: Vec<ObjectTriggerSpec>,
+}
+
+/// `[[trigger.object]]`: object events under a tenant's `prefix` ending in `suffix`, whose
+/// S3 event name matches one of `events` (`*` matches anything), go to `component` (a
+/// `frameflow:events/handler`). Its `job` table, when present, is handed to the component
+/// (the built-in ingest starts that sampling job for each new video).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectTriggerSpec {
+    #[serde(default)]
+    pub prefix: String,
+    #[serde(default)]
+    pub suffix: String,
+    #[serde(default = "created_events")]
+    pub events: Vec<String>,
+    pub component: String,
+    pub job: Option<toml::Table>,
+}
+
+fn created_events() -> Vec<String> {
+    vec!["ObjectCreated:*".into()]
 }
 
 #[derive(Debug, Deserialize)]
@@ -87,6 +110,11 @@ impl Manifest {
                  [frameflow] table holds only `samplers`",
                 path.display()
             );
+        }
+        for trigger in &manifest.trigger.object {
+            if !manifest.component.contains_key(&trigger.component) {
+                bail!("{}: an object trigger names component '{}', which has no [component.{}] table", path.display(), trigger.component, trigger.component);
+            }
         }
         for trigger in &manifest.trigger.http {
             if !manifest.component.contains_key(&trigger.component) {

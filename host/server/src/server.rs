@@ -12,12 +12,13 @@ use crate::app::App;
 use crate::config::{ServerConfig, ServerOptions};
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeSettings;
-use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, Trigger};
+use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger, Trigger};
 
 /// A loaded application and the triggers that start its work.
 pub struct Server {
     http: Arc<HttpTrigger>,
     jobs: Arc<JobsTrigger>,
+    objects: Arc<ObjectTrigger>,
 }
 
 impl Server {
@@ -31,7 +32,8 @@ impl Server {
         );
         let pool = VideoPool::new(Some(config.max_source_pixels));
         let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
-        let app = App::load(manifest, &runtime)?;
+        let mut app = App::load(manifest, &runtime)?;
+        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone());
         let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
         let wake = JobWake::default();
         let tenants = config.keys.tenants();
@@ -51,9 +53,10 @@ impl Server {
             body_limits: config.body,
             connections: config.connections,
             jobs: wake,
+            events: objects.clone(),
             listener: Default::default(),
         };
-        Ok(Server { http: Arc::new(http), jobs: Arc::new(jobs) })
+        Ok(Server { http: Arc::new(http), jobs: Arc::new(jobs), objects })
     }
 }
 
@@ -63,6 +66,6 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     ready(listener.local_addr()?);
     server.http.listen_on(listener);
-    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs];
+    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects];
     run_all(triggers).await
 }

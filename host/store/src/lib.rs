@@ -140,7 +140,24 @@ pub struct ObjectStorage {
     /// within the process (the embedded default is one process).
     local_cas: tokio::sync::Mutex<()>,
     url: String,
+    /// The S3 bucket, and the prefix every key of this deployment is under (`""` for none).
+    bucket: Option<String>,
+    prefix: String,
+    /// Told of every object written to a local store (which has no notifications of its own).
+    on_write: std::sync::OnceLock<WriteHook>,
 }
+
+/// An object written to the store, as [`ObjectStorage::on_write`] hears of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WrittenObject {
+    pub tenant: String,
+    /// The key in the tenant's space.
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+type WriteHook = Box<dyn Fn(WrittenObject) + Send + Sync>;
 
 impl std::fmt::Debug for ObjectStorage {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,8 +177,10 @@ impl ObjectStorage {
     /// [`ObjectStorage::open`] with S3 settings that override the environment, named as
     /// the environment names them (`AWS_ENDPOINT_URL`, ...).
     pub fn open_with(url: &str, download_dir: &FsPath, s3_settings: &[(&str, &str)]) -> Result<ObjectStorage> {
+        let mut location = (None, String::new());
         let (inner, local_root): (Arc<dyn ObjectStore>, _) = if let Some(rest) = url.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            location = (Some(bucket.to_string()), prefix.trim_matches('/').to_string());
             let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(bucket);
             for (name, value) in s3_settings {
                 let key = name.to_ascii_lowercase().parse().map_err(|e| StoreError::Config(format!("S3 setting {name}: {e}")))?;
@@ -198,7 +217,45 @@ impl ObjectStorage {
             download_dir: download_dir.to_path_buf(),
             local_cas: tokio::sync::Mutex::new(()),
             url: url.to_string(),
+            bucket: location.0,
+            prefix: location.1,
+            on_write: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Whether objects live in a local directory (the embedded default), which sends no
+    /// event notifications: [`ObjectStorage::on_write`] stands in for them.
+    pub fn is_local(&self) -> bool {
+        self.local_root.is_some()
+    }
+
+    /// Calls `hook` after every object written to a local store (puts and finished
+    /// uploads), for tenants' object triggers. Set once; later calls are ignored.
+    pub fn on_write(&self, hook: impl Fn(WrittenObject) + Send + Sync + 'static) {
+        let _ = self.on_write.set(Box::new(hook));
+    }
+
+    /// The tenant and tenant-relative key of an object named by a bucket notification
+    /// (`bucket`, full `key`): `None` when it is another bucket's, outside this deployment's
+    /// prefix, or not under `tenants/{tenant}/` with a valid key. A local store has no
+    /// bucket and takes any.
+    pub fn locate(&self, bucket: &str, key: &str) -> Option<(String, String)> {
+        if self.bucket.as_deref().is_some_and(|b| b != bucket) {
+            return None;
+        }
+        let rest = match self.prefix.as_str() {
+            "" => key,
+            prefix => key.strip_prefix(prefix)?.strip_prefix('/')?,
+        };
+        let (tenant, key) = rest.strip_prefix("tenants/")?.split_once('/')?;
+        (validate_tenant(tenant).is_ok() && validate_key(key).is_ok()).then(|| (tenant.to_string(), key.to_string()))
+    }
+
+    fn written(&self, tenant_prefix: &str, meta: &ObjectMeta) {
+        if let (true, Some(hook)) = (self.is_local(), self.on_write.get()) {
+            let tenant = tenant_prefix.trim_start_matches("tenants/").trim_end_matches('/').to_string();
+            hook(WrittenObject { tenant, key: meta.key.clone(), size: meta.size, etag: meta.etag.clone() });
+        }
     }
 
     pub fn url(&self) -> &str {
@@ -279,7 +336,7 @@ impl TenantStore {
             }
         }
         .map_err(|e| map_err(key, e))?;
-        Ok(ObjectMeta {
+        let meta = ObjectMeta {
             key: key.to_string(),
             size,
             etag: result.e_tag,
@@ -287,7 +344,9 @@ impl TenantStore {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_millis() as u64)
                 .unwrap_or(0),
-        })
+        };
+        self.storage.written(&self.prefix, &meta);
+        Ok(meta)
     }
 
     /// Objects under `prefix` (a key prefix; `""` for all) after `start_after`, in key order.
@@ -406,7 +465,9 @@ impl Upload {
     pub async fn finish(mut self) -> Result<ObjectMeta> {
         let mut writer = self.writer.take().ok_or_else(|| StoreError::Ended(self.key.clone()))?;
         writer.shutdown().await.map_err(|e| StoreError::io(self.key.clone(), e))?;
-        self.store.head(&self.key).await
+        let meta = self.store.head(&self.key).await?;
+        self.store.storage.written(&self.store.prefix, &meta);
+        Ok(meta)
     }
 
     pub fn written(&self) -> u64 {
@@ -430,6 +491,22 @@ impl Drop for Upload {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn notifications_name_a_tenant_and_a_key_only_inside_the_deployment() {
+        let dir = std::env::temp_dir().join(format!("frameflow-locate-{}", std::process::id()));
+        let local = ObjectStorage::open(&format!("file://{}", dir.display()), &dir.join("dl")).unwrap();
+        assert_eq!(local.locate("any", "tenants/default/incoming/a.mp4"), Some(("default".into(), "incoming/a.mp4".into())));
+        assert_eq!(local.locate("any", "incoming/a.mp4"), None);
+        assert_eq!(local.locate("any", "tenants/default/../x"), None);
+        assert_eq!(local.locate("any", "tenants/Bad!/x"), None);
+        let s3 = ObjectStorage::open_with("s3://media/deploy", &dir.join("dl"), &[("AWS_REGION", "us-east-1")]).unwrap();
+        assert_eq!(s3.locate("media", "deploy/tenants/acme/in/a.mp4"), Some(("acme".into(), "in/a.mp4".into())));
+        assert_eq!(s3.locate("other", "deploy/tenants/acme/in/a.mp4"), None, "another bucket");
+        assert_eq!(s3.locate("media", "tenants/acme/in/a.mp4"), None, "outside the prefix");
+        assert_eq!(s3.locate("media", "deployx/tenants/acme/in/a.mp4"), None);
+        std::fs::remove_dir_all(dir).ok();
+    }
 
     #[test]
     fn keys_with_path_tricks_are_refused() {

@@ -24,7 +24,8 @@ use crate::auth::ApiKeys;
 use crate::body_spool::{spool, BodyLimits};
 use crate::config::ConnectionLimits;
 use crate::routes::Router;
-use crate::triggers::JobWake;
+use crate::triggers::objects::MAX_NOTIFICATION_BYTES;
+use crate::triggers::{JobWake, ObjectTrigger};
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -39,17 +40,13 @@ pub struct HttpTrigger {
     pub(crate) connections: ConnectionLimits,
     /// Woken after a request that may have created or stopped a job.
     pub(crate) jobs: JobWake,
+    /// Where `/v1/events/...` go: S3 notifications in, the dead-letter list out.
+    pub(crate) events: Arc<ObjectTrigger>,
     pub(crate) listener: Mutex<Option<TcpListener>>,
 }
 
 fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
-    let body = serde_json::to_vec(&serde_json::json!({"error": {"code": code, "message": message}}))
-        .expect("JSON values serialize");
-    let mut response = Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
-        .expect("static response parts are valid");
+    let mut response = json_reply(status, &serde_json::json!({"error": {"code": code, "message": message}}));
     if status == 408 {
         // The rest of a body we stopped reading would be taken for the next request.
         response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
@@ -98,6 +95,9 @@ impl HttpTrigger {
             Ok(t) => t,
             Err(response) => return response,
         };
+        if let Some(rest) = path.strip_prefix("/v1/events/") {
+            return self.events_route(req, rest, &tenant).await;
+        }
         let Some(component) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
         };
@@ -147,6 +147,58 @@ impl HttpTrigger {
             }
         }
     }
+}
+
+impl HttpTrigger {
+    /// The host's own event routes: `POST /v1/events/s3` (an S3 event notification; 202
+    /// with what was accepted and ignored), `GET /v1/events/failed` (the caller's dead
+    /// letters), `POST /v1/events/failed/{id}/retry`.
+    async fn events_route(&self, req: Request<Incoming>, rest: &str, tenant: &str) -> Response<ResponseBody> {
+        let method = req.method().clone();
+        let store = match self.storage.tenant(tenant) {
+            Ok(t) => t,
+            Err(e) => return json_error(500, "store_error", &e.to_string()),
+        };
+        let segments: Vec<&str> = rest.split('/').collect();
+        match (method.as_str(), segments.as_slice()) {
+            ("POST", ["s3"]) => {
+                let limited = http_body_util::Limited::new(req.into_body(), MAX_NOTIFICATION_BYTES);
+                let body = match limited.collect().await {
+                    Ok(b) => b.to_bytes(),
+                    Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+                        return json_error(413, "too_large", &format!("a notification is at most {MAX_NOTIFICATION_BYTES} bytes"));
+                    }
+                    Err(e) => return json_error(400, "bad_request", &format!("the body could not be read: {e}")),
+                };
+                // With API keys, a caller speaks for its own tenant only.
+                let caller = (!self.keys.is_empty()).then_some(tenant);
+                match self.events.notification(&body, caller) {
+                    Ok(intake) => json_reply(202, &serde_json::to_value(&intake).expect("intake serializes")),
+                    Err(message) => json_error(400, "bad_request", &message),
+                }
+            }
+            ("GET", ["failed"]) => match self.events.failed(&store).await {
+                Ok(list) => json_reply(200, &list),
+                Err(e) => json_error(503, "store_unavailable", &e.to_string()),
+            },
+            ("POST", ["failed", id, "retry"]) => match self.events.retry(&store, id).await {
+                Ok(Some(Ok(done))) => json_reply(200, &serde_json::json!({"retried": id, "result": done})),
+                Ok(Some(Err(error))) => json_reply(200, &serde_json::json!({"retried": id, "error": error})),
+                Ok(None) => json_error(404, "not_found", &format!("no failed event '{id}'")),
+                Err(e) => json_error(503, "store_unavailable", &e.to_string()),
+            },
+            _ => json_error(404, "not_found", &format!("no route for /v1/events/{rest}")),
+        }
+    }
+}
+
+fn json_reply(status: u16, value: &serde_json::Value) -> Response<ResponseBody> {
+    let body = serde_json::to_vec(value).expect("JSON values serialize");
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
+        .expect("static response parts are valid")
 }
 
 impl super::Trigger for HttpTrigger {

@@ -1,10 +1,11 @@
 //! [`Trigger`]: what starts work for components. One trait for every source of work —
-//! HTTP requests (`http.rs`, [`HttpTrigger`]) and background job steps (`jobs.rs`,
-//! [`JobsTrigger`]) today; object-storage events and analysis tasks next — so the server
-//! runs a list of triggers and none of them knows about the others.
+//! HTTP requests (`http.rs`, [`HttpTrigger`]), background job steps (`jobs.rs`,
+//! [`JobsTrigger`]) and object-storage events (`objects.rs`, [`ObjectTrigger`]); analysis
+//! tasks next — so the server runs a list of triggers.
 
 pub mod http;
 pub mod jobs;
+pub mod objects;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +13,7 @@ use std::sync::Arc;
 
 pub use http::HttpTrigger;
 pub use jobs::{JobWake, JobsTrigger};
+pub use objects::ObjectTrigger;
 
 /// A source of work that runs until the process stops.
 pub trait Trigger: Send + Sync + 'static {

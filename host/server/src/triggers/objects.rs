@@ -1,0 +1,434 @@
+//! [`ObjectTrigger`]: object-storage events to components (`[[trigger.object]]`).
+//!
+//! Events come from S3 notifications (`POST /v1/events/s3`, the JSON S3 and compatible
+//! servers send to HTTP/SNS/queue targets, parsed with `aws_lambda_events`) and, for the
+//! embedded file store, from the store itself after every write. Each event is matched
+//! against the triggers (tenant-relative prefix and suffix, event name with `*`), then
+//! delivered **at least once with one effect**: a marker `events/seen/{rule}-{event}` in the
+//! tenant's space is created with a create-only write before the handler runs, so a second
+//! delivery (to this host or another on the same bucket) finds it and stops; a marker left
+//! `processing` by a host that died is taken over (if-match) once its lease runs out. A
+//! failing handler is retried with backoff; after the last try, or at once when the handler
+//! says it will never work, the event is kept in the tenant's dead-letter list
+//! (`events/failed/`), listed by `GET /v1/events/failed` and re-run by
+//! `POST /v1/events/failed/{id}/retry`.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use frameflow_runtime::{EventFailure, EventHandler, ObjectEvent};
+use frameflow_store::{ObjectStorage, StoreError, TenantStore, WriteMode, WrittenObject};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sha2::Digest;
+
+use crate::manifest::ObjectTriggerSpec;
+
+/// Tries per event before it goes to the dead-letter list, and the pause before each retry.
+const BACKOFF: [Duration; 2] = [Duration::from_millis(500), Duration::from_secs(2)];
+/// How long a `processing` marker holds off other deliveries of the same event.
+const CLAIM_MS: u64 = 10 * 60 * 1000;
+/// Largest notification body accepted.
+pub const MAX_NOTIFICATION_BYTES: usize = 1 << 20;
+
+/// One `[[trigger.object]]` with its loaded handler.
+pub struct ObjectRule {
+    pub spec: ObjectTriggerSpec,
+    pub handler: Arc<EventHandler>,
+    /// The settings the handler gets (`{"job": {...}}`).
+    pub settings: String,
+    /// A short stable name for markers and dead letters.
+    pub id: String,
+}
+
+impl ObjectRule {
+    pub fn new(spec: ObjectTriggerSpec, handler: Arc<EventHandler>) -> ObjectRule {
+        let settings = json!({"job": spec.job.as_ref().map(|t| serde_json::to_value(t).unwrap_or(Value::Null))}).to_string();
+        let described = format!("{}|{}|{}|{}|{settings}", spec.component, spec.prefix, spec.suffix, spec.events.join(","));
+        let id = hex::encode(&sha2::Sha256::digest(described.as_bytes())[..4]);
+        ObjectRule { spec, handler, settings, id }
+    }
+
+    fn matches(&self, event: &ObjectEvent) -> bool {
+        event.key.starts_with(&self.spec.prefix)
+            && event.key.ends_with(&self.spec.suffix)
+            && self.spec.events.iter().any(|pattern| glob(pattern, &event.name))
+    }
+}
+
+/// `*` matches any run of characters; everything else itself.
+fn glob(pattern: &str, text: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == text,
+        Some((head, tail)) => {
+            text.starts_with(head) && (0..=text.len() - head.len()).any(|i| text.is_char_boundary(head.len() + i) && glob(tail, &text[head.len() + i..]))
+        }
+    }
+}
+
+/// What happened to the events of one notification.
+#[derive(Debug, Default, Serialize, PartialEq)]
+pub struct Intake {
+    /// Events queued for delivery (one per matching trigger).
+    pub accepted: u64,
+    /// Records outside this deployment, another tenant's, or matching no trigger.
+    pub ignored: u64,
+}
+
+/// The delivery state kept per event and trigger.
+#[derive(Debug, Serialize, Deserialize)]
+struct Marker {
+    state: String,
+    until_ms: u64,
+    #[serde(default)]
+    result: Option<String>,
+}
+
+/// A dead letter: the event, the trigger and why it was given up.
+#[derive(Debug, Serialize, Deserialize)]
+struct DeadLetter {
+    id: String,
+    rule: String,
+    component: String,
+    event: ObjectEvent,
+    error: String,
+    attempts: u32,
+    failed_ms: u64,
+}
+
+/// The object trigger of this host.
+pub struct ObjectTrigger {
+    rules: Vec<ObjectRule>,
+    storage: Arc<ObjectStorage>,
+    ignored: AtomicU64,
+    delivered: AtomicU64,
+    duplicates: AtomicU64,
+    dead: AtomicU64,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// The id every delivery of one event shares: bucket, key and version (etag, else
+/// sequencer, else size).
+pub fn event_id(bucket: &str, tenant: &str, key: &str, version: &str) -> String {
+    hex::encode(sha2::Sha256::digest(format!("{bucket}\0{tenant}\0{key}\0{version}").as_bytes()))
+}
+
+/// `%XX` and `+` as S3 notifications encode object keys.
+fn decode_key(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+impl ObjectTrigger {
+    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>) -> Arc<ObjectTrigger> {
+        let trigger = Arc::new(ObjectTrigger {
+            rules,
+            storage: storage.clone(),
+            ignored: AtomicU64::new(0),
+            delivered: AtomicU64::new(0),
+            duplicates: AtomicU64::new(0),
+            dead: AtomicU64::new(0),
+        });
+        if !trigger.rules.is_empty() && storage.is_local() {
+            // The embedded store sends no notifications: it tells the trigger of each write.
+            let weak = Arc::downgrade(&trigger);
+            storage.on_write(move |written: WrittenObject| {
+                if let Some(trigger) = weak.upgrade() {
+                    trigger.written(written);
+                }
+            });
+        }
+        trigger
+    }
+
+    /// Counters for logs and the operator: ignored records, delivered, duplicate and dead events.
+    pub fn counts(&self) -> Value {
+        json!({
+            "ignored": self.ignored.load(Ordering::Relaxed),
+            "delivered": self.delivered.load(Ordering::Relaxed),
+            "duplicates": self.duplicates.load(Ordering::Relaxed),
+            "dead": self.dead.load(Ordering::Relaxed),
+        })
+    }
+
+    fn written(self: &Arc<Self>, w: WrittenObject) {
+        let version = w.etag.clone().unwrap_or_else(|| w.size.to_string());
+        let event = ObjectEvent {
+            id: event_id("", &w.tenant, &w.key, &version),
+            name: "ObjectCreated:Put".into(),
+            bucket: String::new(),
+            key: w.key,
+            size: w.size,
+            etag: w.etag,
+            time: rfc3339_now(),
+            sequencer: None,
+        };
+        self.accept(&w.tenant, event);
+    }
+
+    /// Queues delivery of `event` to every matching trigger; how many matched.
+    pub fn accept(self: &Arc<Self>, tenant: &str, event: ObjectEvent) -> u64 {
+        let matching: Vec<usize> = (0..self.rules.len()).filter(|&i| self.rules[i].matches(&event)).collect();
+        if matching.is_empty() {
+            self.ignored.fetch_add(1, Ordering::Relaxed);
+            return 0;
+        }
+        let Ok(store) = self.storage.tenant(tenant) else {
+            self.ignored.fetch_add(1, Ordering::Relaxed);
+            return 0;
+        };
+        for &rule in &matching {
+            let (trigger, store, event) = (self.clone(), store.clone(), event.clone());
+            tokio::spawn(async move { trigger.deliver(rule, store, event, false).await });
+        }
+        matching.len() as u64
+    }
+
+    /// Parses an S3 event notification and queues its records. `tenant`: the caller's, when
+    /// API keys are in use (records of other tenants are ignored).
+    pub fn notification(self: &Arc<Self>, body: &[u8], tenant: Option<&str>) -> Result<Intake, String> {
+        let parsed: aws_lambda_events::s3::S3Event =
+            serde_json::from_slice(body).map_err(|e| format!("not an S3 event notification ({{\"Records\": [...]}}): {e}"))?;
+        let mut intake = Intake::default();
+        for record in parsed.records {
+            let bucket = record.s3.bucket.name.unwrap_or_default();
+            let raw_key = record.s3.object.key.ok_or("a record has no s3.object.key")?;
+            let key = decode_key(&raw_key).ok_or_else(|| format!("the key '{raw_key}' is not valid URL-encoded UTF-8"))?;
+            let name = record.event_name.unwrap_or_default();
+            let name = name.strip_prefix("s3:").unwrap_or(&name).to_string();
+            let located = self.storage.locate(&bucket, &key).filter(|(t, _)| tenant.is_none_or(|caller| caller == t));
+            let Some((owner, key)) = located else {
+                self.ignored.fetch_add(1, Ordering::Relaxed);
+                intake.ignored += 1;
+                continue;
+            };
+            let etag = record.s3.object.e_tag.filter(|e| !e.is_empty()).map(|e| e.trim_matches('"').to_string());
+            let sequencer = record.s3.object.sequencer.filter(|s| !s.is_empty());
+            let size = record.s3.object.size.unwrap_or(0).max(0) as u64;
+            let version = etag.clone().or_else(|| sequencer.clone()).unwrap_or_else(|| size.to_string());
+            let event = ObjectEvent {
+                id: event_id(&bucket, &owner, &key, &version),
+                name,
+                bucket,
+                key,
+                size,
+                etag,
+                time: record.event_time.to_rfc3339(),
+                sequencer,
+            };
+            match self.accept(&owner, event) {
+                0 => intake.ignored += 1,
+                n => intake.accepted += n,
+            }
+        }
+        Ok(intake)
+    }
+
+    /// Claims the event for this delivery: `false` when another delivery has it or has
+    /// handled it. `forced`: a retry of a dead letter, which takes the marker whatever it says.
+    async fn claim(&self, store: &TenantStore, marker_key: &str, forced: bool) -> Result<bool, StoreError> {
+        let claim = |until_ms| serde_json::to_vec(&Marker { state: "processing".into(), until_ms, result: None }).expect("markers serialize");
+        let until = now_ms() + CLAIM_MS;
+        match store.put(marker_key, claim(until).into(), WriteMode::Create).await {
+            Ok(_) => return Ok(true),
+            Err(StoreError::PreconditionFailed(_)) => {}
+            Err(e) => return Err(e),
+        }
+        let meta = store.head(marker_key).await?;
+        let current: Option<Marker> = serde_json::from_slice(&store.get(marker_key).await?).ok();
+        let takeover = match &current {
+            _ if forced => true,
+            Some(m) if m.state == "processing" => m.until_ms < now_ms(),
+            Some(_) => false,
+            None => true,
+        };
+        if !takeover {
+            return Ok(false);
+        }
+        match store.put(marker_key, claim(until).into(), WriteMode::IfMatch(meta.etag.unwrap_or_default())).await {
+            Ok(_) => Ok(true),
+            Err(StoreError::PreconditionFailed(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn deliver(&self, rule: usize, store: TenantStore, event: ObjectEvent, forced: bool) -> Result<String, String> {
+        let rule = &self.rules[rule];
+        let marker_key = format!("events/seen/{}-{}", rule.id, event.id);
+        match self.claim(&store, &marker_key, forced).await {
+            Ok(true) => {}
+            Ok(false) => {
+                self.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(key = %event.key, component = %rule.spec.component, "event already delivered");
+                return Ok("already delivered".into());
+            }
+            Err(e) => {
+                // Without a claim nothing runs; the source will deliver again (or the poller).
+                tracing::warn!(key = %event.key, "cannot claim event: {e}");
+                return Err(e.to_string());
+            }
+        }
+        let mut attempts = 0u32;
+        let outcome = loop {
+            attempts += 1;
+            match rule.handler.handle(store.clone(), &event, &rule.settings).await {
+                Ok(done) => break Ok(done),
+                Err(EventFailure::Retry(why)) if (attempts as usize) <= BACKOFF.len() => {
+                    tracing::info!(key = %event.key, component = %rule.spec.component, attempts, "event handler will be retried: {why}");
+                    tokio::time::sleep(BACKOFF[attempts as usize - 1]).await;
+                }
+                Err(failure) => break Err(failure.to_string()),
+            }
+        };
+        let state = if outcome.is_ok() { "done" } else { "failed" };
+        let marker = Marker { state: state.into(), until_ms: 0, result: Some(outcome.clone().unwrap_or_else(|e| e)) };
+        let _ = store.put(&marker_key, serde_json::to_vec(&marker).expect("markers serialize").into(), WriteMode::Overwrite).await;
+        match &outcome {
+            Ok(done) => {
+                self.delivered.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(key = %event.key, component = %rule.spec.component, "event handled: {done}");
+            }
+            Err(error) => {
+                self.dead.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(key = %event.key, component = %rule.spec.component, attempts, "event failed: {error}");
+                let letter = DeadLetter {
+                    id: format!("{}-{}", rule.id, event.id),
+                    rule: rule.id.clone(),
+                    component: rule.spec.component.clone(),
+                    event: event.clone(),
+                    error: error.clone(),
+                    attempts,
+                    failed_ms: now_ms(),
+                };
+                let bytes = serde_json::to_vec(&letter).expect("dead letters serialize");
+                let _ = store.put(&format!("events/failed/{}.json", letter.id), bytes.into(), WriteMode::Overwrite).await;
+            }
+        }
+        outcome
+    }
+
+    /// The tenant's dead letters, oldest key first.
+    pub async fn failed(&self, store: &TenantStore) -> Result<Value, StoreError> {
+        let mut letters = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = store.list("events/failed/", after.as_deref(), 1000).await?;
+            for meta in &page.objects {
+                if let Ok(letter) = serde_json::from_slice::<Value>(&store.get(&meta.key).await?) {
+                    letters.push(letter);
+                }
+            }
+            match page.next_start_after {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        Ok(json!({"failed": letters}))
+    }
+
+    /// Runs a dead letter's event again through its trigger; the letter is removed when it
+    /// succeeds. `Ok(None)`: no such letter (or its trigger is gone from the manifest).
+    pub async fn retry(&self, store: &TenantStore, id: &str) -> Result<Option<Result<String, String>>, StoreError> {
+        let valid = id.len() <= 80 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        if !valid {
+            return Ok(None);
+        }
+        let key = format!("events/failed/{id}.json");
+        let letter: DeadLetter = match store.get(&key).await {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(l) => l,
+                Err(_) => return Ok(None),
+            },
+            Err(StoreError::NotFound(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let Some(rule) = self.rules.iter().position(|r| r.id == letter.rule) else { return Ok(None) };
+        let outcome = self.deliver(rule, store.clone(), letter.event, true).await;
+        if outcome.is_ok() {
+            store.delete(&key).await?;
+        }
+        Ok(Some(outcome))
+    }
+}
+
+fn rfc3339_now() -> String {
+    // Seconds since the epoch as a UTC timestamp, without a date crate.
+    let secs = now_ms() / 1000;
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, d) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, rem % 3600 / 60, rem % 60)
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl super::Trigger for ObjectTrigger {
+    fn kind(&self) -> &'static str {
+        "object"
+    }
+
+    /// Events arrive through the HTTP trigger and the store's write hook; nothing runs here.
+    fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_names_match_with_wildcards() {
+        assert!(glob("ObjectCreated:*", "ObjectCreated:Put"));
+        assert!(glob("ObjectCreated:*", "ObjectCreated:CompleteMultipartUpload"));
+        assert!(!glob("ObjectCreated:*", "ObjectRemoved:Delete"));
+        assert!(glob("*", "anything"));
+        assert!(glob("Object*:Put", "ObjectCreated:Put"));
+        assert!(!glob("ObjectCreated:Put", "ObjectCreated:Post"));
+    }
+
+    #[test]
+    fn keys_decode_as_s3_encodes_them() {
+        assert_eq!(decode_key("incoming/my+clip%281%29.mp4").as_deref(), Some("incoming/my clip(1).mp4"));
+        assert_eq!(decode_key("a%2"), None);
+        assert_eq!(decode_key("%ff%fe"), None, "not UTF-8");
+    }
+
+    #[test]
+    fn dates_are_rfc3339() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_788), (2026, 12, 1));
+        assert!(rfc3339_now().ends_with('Z'));
+    }
+}

@@ -1,0 +1,145 @@
+//! Object events (`[[trigger.object]]`): an S3 event notification posted to
+//! `POST /v1/events/s3` registers the new video and starts the trigger's job, once however
+//! often it is delivered; malformed notifications are refused, foreign ones ignored; an
+//! event whose object is gone lands in the dead-letter list and can be retried; on the
+//! embedded file store an upload itself is the event.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use frameflow_testkit::http_client::{get, request, Body, HttpResponse};
+use frameflow_testkit::pattern::pattern_video;
+use serde_json::{json, Value};
+
+use crate::server::{Backend, ServerProcess, ServerSetup, JOBS_ROUTES};
+
+/// Jobs routes, the built-in samplers and an object trigger on `incoming/*.mp4` that
+/// registers each new video and starts a 3-clip job for it.
+const EVENT_MANIFEST: &str = "[[trigger.object]]\nprefix = \"incoming/\"\nsuffix = \".mp4\"\ncomponent = \"jobs\"\n\
+    [trigger.object.job]\nsampler = \"random-clip\"\nparams = { num_clips = 3, frames_per_clip = 4 }\nmodality = \"rgb\"\nseed = 11\nchunk_clips = 1\n";
+
+fn post(addr: SocketAddr, path: &str, body: &[u8]) -> HttpResponse {
+    request(addr, "POST", path, &[("content-type", "application/json")], Body::Sized(body))
+}
+
+/// An S3 notification for one object, as S3 sends it (key URL-encoded).
+fn notification(bucket: &str, key: &str, size: usize, etag: &str) -> Vec<u8> {
+    let encoded = key.replace(' ', "+");
+    json!({"Records": [{
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-30T12:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:EXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "C3D13FE58DE4C810", "x-amz-id-2": "FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "frameflow",
+               "bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "size": size, "eTag": etag, "sequencer": "0055AED6DCD90281E5"}}
+    }]})
+    .to_string()
+    .into_bytes()
+}
+
+fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = probe() {
+            return v;
+        }
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn jobs(addr: SocketAddr) -> Vec<Value> {
+    get(addr, "/v1/jobs").json()["jobs"].as_array().cloned().unwrap_or_default()
+}
+
+fn a_notification_registers_the_video_and_starts_its_job_once(backend: Backend) {
+    let server = ServerProcess::start(
+        "events-notification",
+        ServerSetup { extra_manifest: &format!("{JOBS_ROUTES}{EVENT_MANIFEST}"), backend, ..ServerSetup::default() },
+    );
+    let addr = server.addr;
+    // The store's bucket and prefix as a notification names them (any bucket for file://).
+    let (bucket, root) = match backend {
+        Backend::S3 => (std::fs::read_to_string(server.dir.join("bucket")).unwrap(), "deployment/"),
+        Backend::File => ("local".to_string(), ""),
+    };
+    let video = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    // Put by an ordinary client, not through frameflow.
+    server.store().write("tenants/default/incoming/my clip.mp4", &video);
+    let note = notification(&bucket, &format!("{root}tenants/default/incoming/my clip.mp4"), video.len(), "\"e1\"");
+    let r = post(addr, "/v1/events/s3", &note);
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json(), json!({"accepted": 1, "ignored": 0}));
+
+    let listed = wait_until("the video to be registered", Duration::from_secs(60), || {
+        get(addr, "/v1/videos").json()["videos"].as_array().filter(|v| !v.is_empty()).cloned()
+    });
+    assert_eq!(listed[0]["key"], "incoming/my clip.mp4");
+    let job = wait_until("the trigger's job", Duration::from_secs(60), || jobs(addr).into_iter().next());
+    let id = job["id"].as_str().unwrap().to_string();
+    let done = wait_until("the job to finish", Duration::from_secs(120), || {
+        let j = get(addr, &format!("/v1/jobs/{id}")).json();
+        (j["state"] == "succeeded").then_some(j)
+    });
+    assert_eq!(done["progress"]["done"], 3 * 4, "3 clips of 4 RGB frames");
+
+    // Delivered again (S3 retries, a second host): one video, one job.
+    for _ in 0..2 {
+        assert_eq!(post(addr, "/v1/events/s3", &note).status, 202);
+    }
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(jobs(addr).len(), 1, "a repeated event starts no second job");
+    assert_eq!(get(addr, "/v1/videos").json()["videos"].as_array().unwrap().len(), 1);
+
+    // Malformed or foreign notifications.
+    let bad = post(addr, "/v1/events/s3", b"{\"Records\": [{\"s3\": 5}]}");
+    assert_eq!(bad.status, 400, "{}", String::from_utf8_lossy(&bad.body));
+    assert_eq!(post(addr, "/v1/events/s3", b"{not json").status, 400);
+    if backend == Backend::S3 {
+        let other = post(addr, "/v1/events/s3", &notification("another-bucket", "deployment/tenants/default/incoming/x.mp4", 1, "\"e\""));
+        assert_eq!(other.json(), json!({"accepted": 0, "ignored": 1}));
+    }
+    let tricky = post(addr, "/v1/events/s3", &notification(&bucket, &format!("{root}tenants/default/../evil/x.mp4"), 1, "\"e\""));
+    assert_eq!(tricky.json(), json!({"accepted": 0, "ignored": 1}), "keys with .. name nothing");
+    let unwatched = post(addr, "/v1/events/s3", &notification(&bucket, &format!("{root}tenants/default/elsewhere/x.mp4"), 1, "\"e\""));
+    assert_eq!(unwatched.json(), json!({"accepted": 0, "ignored": 1}));
+    let huge = vec![b' '; 2 << 20];
+    assert_eq!(post(addr, "/v1/events/s3", &huge).status, 413);
+
+    // The object is gone before its event is handled: a dead letter, retried once it exists.
+    let gone = post(addr, "/v1/events/s3", &notification(&bucket, &format!("{root}tenants/default/incoming/late.mp4"), video.len(), "\"e2\""));
+    assert_eq!(gone.json()["accepted"], 1);
+    let letter = wait_until("the dead letter", Duration::from_secs(60), || {
+        get(addr, "/v1/events/failed").json()["failed"].as_array().and_then(|l| l.first().cloned())
+    });
+    assert_eq!(letter["event"]["key"], "incoming/late.mp4");
+    assert!(letter["error"].as_str().unwrap().contains("late.mp4"), "{letter}");
+    server.store().write("tenants/default/incoming/late.mp4", &video);
+    let retried = post(addr, &format!("/v1/events/failed/{}/retry", letter["id"].as_str().unwrap()), b"");
+    assert_eq!(retried.status, 200, "{}", String::from_utf8_lossy(&retried.body));
+    assert!(retried.json()["result"].as_str().unwrap().contains("started job"), "{}", String::from_utf8_lossy(&retried.body));
+    assert!(get(addr, "/v1/events/failed").json()["failed"].as_array().unwrap().is_empty());
+    assert_eq!(post(addr, "/v1/events/failed/nope/retry", b"").status, 404);
+}
+
+crate::on_both_stores!(a_notification_registers_the_video_and_starts_its_job_once);
+
+/// The embedded file store has no notifications: its own writes are the events, so an
+/// upload under a watched prefix starts the trigger's job with no S3 at all.
+#[test]
+fn on_the_file_store_an_upload_is_the_event() {
+    let manifest = format!(
+        "{JOBS_ROUTES}[[trigger.object]]\nprefix = \"uploads/\"\ncomponent = \"jobs\"\n\
+         [trigger.object.job]\nsampler = \"uniform\"\nparams = {{ num_segments = 2 }}\nseed = 3\n"
+    );
+    let server = ServerProcess::start("events-file-store", ServerSetup { extra_manifest: &manifest, ..ServerSetup::default() });
+    let video = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    let up = request(server.addr, "POST", "/v1/videos?name=a.mp4", &[], Body::Sized(&video));
+    assert_eq!(up.status, 201, "{}", String::from_utf8_lossy(&up.body));
+    let job = wait_until("the upload's job", Duration::from_secs(60), || jobs(server.addr).into_iter().next());
+    let id = job["id"].as_str().unwrap();
+    wait_until("the job to finish", Duration::from_secs(120), || (get(server.addr, &format!("/v1/jobs/{id}")).json()["state"] == "succeeded").then_some(()));
+    assert_eq!(get(server.addr, "/v1/videos").json()["videos"].as_array().unwrap().len(), 1, "the upload is listed once");
+}
