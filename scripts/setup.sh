@@ -25,12 +25,13 @@ if command -v rustup >/dev/null; then
   rustup target list --installed | grep -qx wasm32-wasip2 || rustup target add wasm32-wasip2
 fi
 
-# The S3 server for the object-storage tests: moto honours conditional writes
-# (If-None-Match: *, If-Match), which job leases depend on (host/store/tests/s3.rs).
+# Python tools the tests run, in one venv: the S3 server (moto honours conditional writes,
+# If-None-Match: * and If-Match, which job leases depend on: host/store/tests/s3.rs) and
+# the Kubernetes schema validator for infra/k8s (tests/e2e/infra.rs).
 TOOLS="${FRAMEFLOW_TOOLS:-$HOME/.cache/frameflow-tools}"
-if [ ! -x "$TOOLS/s3-venv/bin/moto_server" ]; then
-  echo "setup: installing moto[server] into $TOOLS/s3-venv" >&2
+if [ ! -x "$TOOLS/venv/bin/moto_server" ] || [ ! -x "$TOOLS/venv/bin/kubernetes-validate" ]; then
+  echo "setup: installing moto[server] and kubernetes-validate into $TOOLS/venv" >&2
   mkdir -p "$TOOLS"
-  python3 -m venv "$TOOLS/s3-venv"
-  "$TOOLS/s3-venv/bin/pip" install -q 'moto[server]==5.2.5'
+  python3 -m venv "$TOOLS/venv"
+  "$TOOLS/venv/bin/pip" install -q 'moto[server]==5.2.5' 'kubernetes-validate==1.31.0'
 fi

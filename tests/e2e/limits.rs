@@ -189,6 +189,10 @@ fn keys_are_checked_before_routes() {
         "limits-keys",
         ServerSetup { settings: "[api_keys]\n\"key-a\" = \"alice\"\n", ..ServerSetup::default() },
     );
+    // Health probes carry no key.
+    assert_eq!(get(server.addr, "/healthz").status, 200);
+    let ready = get(server.addr, "/readyz");
+    assert_eq!((ready.status, ready.json()["status"].as_str()), (200, Some("ready")));
     assert_error(&get(server.addr, "/nowhere"), 401, "unauthorized");
     assert_error(&get(server.addr, "/admin/secret"), 401, "unauthorized");
     assert_error(&request(server.addr, "GET", "/nowhere", &[("x-api-key", "key-a")], Body::None), 404, "not_found");

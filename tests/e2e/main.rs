@@ -6,6 +6,7 @@ mod cli;
 mod events;
 mod flow;
 mod http;
+mod infra;
 mod jobs;
 mod limits;
 mod server;

@@ -31,3 +31,11 @@ pub fn scratch_dir(name: &str) -> PathBuf {
     dir
 }
 
+/// A program of the Python tools venv `scripts/setup.sh` makes (`$FRAMEFLOW_TOOLS/venv`,
+/// default `~/.cache/frameflow-tools/venv`): `moto_server`, `kubernetes-validate`.
+pub fn python_tool(name: &str) -> PathBuf {
+    let tools = std::env::var_os("FRAMEFLOW_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/frameflow-tools"));
+    tools.join("venv/bin").join(name)
+}

@@ -1,5 +1,5 @@
 //! A real S3-compatible server for the tests: `moto_server` (the `moto[server]` PyPI
-//! package, installed by `scripts/setup.sh` into `~/.cache/frameflow-tools/s3-venv`, or
+//! package, installed by `scripts/setup.sh` into `~/.cache/frameflow-tools/venv`, or
 //! wherever `FRAMEFLOW_S3_SERVER` points), started once per test process on a free loopback
 //! port and shared by every test, each of which takes a bucket of its own. It honours
 //! conditional writes (`If-None-Match: *`, `If-Match`), which job leases depend on;
@@ -29,16 +29,11 @@ impl Drop for ChildGuard {
 }
 
 /// The `moto_server` executable: `FRAMEFLOW_S3_SERVER`, else the one `scripts/setup.sh`
-/// installs (under `FRAMEFLOW_TOOLS`, default `~/.cache/frameflow-tools`).
+/// installs.
 pub fn server_program() -> PathBuf {
     match std::env::var_os("FRAMEFLOW_S3_SERVER") {
         Some(p) => PathBuf::from(p),
-        None => {
-            let tools = std::env::var_os("FRAMEFLOW_TOOLS").map(PathBuf::from).unwrap_or_else(|| {
-                std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/frameflow-tools")
-            });
-            tools.join("s3-venv/bin/moto_server")
-        }
+        None => crate::python_tool("moto_server"),
     }
 }
 

@@ -9,13 +9,21 @@ use ffmpeg::media::Type as MediaType;
 
 use crate::error::{MediaError, Result};
 
-/// Opens a container, mapping FFmpeg's errors onto ones that name the problem.
+/// Opens a container — a file, or an object registered with [`crate::remote::register`]
+/// (read with ranged requests through a custom I/O context) — mapping FFmpeg's errors onto
+/// ones that name the problem.
 pub(crate) fn open_input(path: &Path) -> Result<Input> {
     crate::init();
-    if !path.exists() {
-        return Err(MediaError::NotFound(path.to_path_buf()));
-    }
-    let input = ffmpeg::format::input(&path).map_err(|e| match e {
+    let opened = match crate::remote::source(path) {
+        Some(source) => {
+            let reader = crate::remote::RangeReader::new(source);
+            ffmpeg::format::context::StreamIo::from_read_seek_with_capacity(reader, 64 << 10)
+                .and_then(|io| ffmpeg::format::input_from_stream(io, path.to_str(), None))
+        }
+        None if !path.exists() => return Err(MediaError::NotFound(path.to_path_buf())),
+        None => ffmpeg::format::input(&path),
+    };
+    let input = opened.map_err(|e| match e {
         ffmpeg::Error::InvalidData | ffmpeg::Error::DemuxerNotFound => MediaError::NotMedia {
             path: path.to_path_buf(),
             reason: e.to_string(),

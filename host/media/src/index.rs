@@ -79,7 +79,7 @@ pub struct FrameIndex {
 impl FrameIndex {
     /// Builds the index: a packet scan, or a decode pass when packets cannot tell.
     pub(crate) fn build(path: &Path, input: &mut Input, stream_index: usize, threads: DecoderSettings) -> Result<FrameIndex> {
-        let source_size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+        let source_size = crate::remote::size_of(path).unwrap_or(0);
         let stream = input.stream(stream_index).expect("validated stream index");
         let tb = stream.time_base();
         let time_base = [tb.numerator(), tb.denominator()];

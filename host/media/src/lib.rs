@@ -10,6 +10,9 @@
 //!   with autorotation, crop and resize; [`encode_image`] for JPEG and PNG
 //!   ([`encode_gray_jpeg`] for single planes).
 //!
+//! - [`remote`]: objects read with ranged requests ([`remote::RangeSource`]) instead of
+//!   files, for object stores.
+//!
 //! Frame rules: index is 0-based in presentation order; pts is in the stream time base and
 //! is the stable id; time `t` selects the first frame whose pts is at or after `t` (the
 //! `ffmpeg -ss t` rule, on the stream's own timeline).
@@ -26,6 +29,7 @@ mod ffi;
 mod frame;
 mod index;
 mod probe;
+pub mod remote;
 mod render;
 mod video;
 

@@ -406,7 +406,7 @@ fn check_index(path: &Path, index: &FrameIndex, stream_index: usize) -> Result<(
             index.stream_index
         )));
     }
-    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let size = crate::remote::size_of(path).unwrap_or(0);
     if index.source_size != 0 && index.source_size != size {
         return Err(MediaError::StaleIndex(format!(
             "index was built from a {}-byte file but {} has {size} bytes",

@@ -27,6 +27,10 @@ struct FileStamp {
 
 impl FileStamp {
     fn read(path: &Path) -> Result<FileStamp, MediaError> {
+        // An object read by ranges is named per version (its etag is in the name).
+        if let Some(source) = frameflow_media::remote::source(path) {
+            return Ok(FileStamp { size: source.len(), modified: None });
+        }
         let meta = std::fs::metadata(path).map_err(|_| MediaError::NotFound(path.to_path_buf()))?;
         Ok(FileStamp { size: meta.len(), modified: meta.modified().ok() })
     }

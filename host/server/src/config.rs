@@ -97,7 +97,7 @@ impl ServerConfig {
             max_connections: settings.max_connections.unwrap_or_else(default_max_connections).max(1),
             header_timeout: Duration::from_millis(settings.header_timeout_ms.unwrap_or(30_000).max(1)),
         };
-        let host_id = match &settings.host_id {
+        let host_id = match settings.host_id.clone().or_else(|| std::env::var("FRAMEFLOW_HOST_ID").ok()).as_ref() {
             Some(id) if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) => Some(id.clone()),
             Some(id) => anyhow::bail!("host_id '{id}' must be 1..=64 letters, digits, '-', '_' or '.'"),
             None => None,

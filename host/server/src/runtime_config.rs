@@ -65,9 +65,9 @@ pub struct RuntimeSettings {
     /// least 1 000): every step renews it; when a host dies holding one, another host
     /// takes the job over after this long.
     pub job_lease_ms: Option<u64>,
-    /// This host's name as the owner of job leases (default: an id kept in the compile
-    /// cache, stable across restarts with the same cache). Hosts sharing a store need
-    /// distinct ids.
+    /// This host's name as the owner of job leases (else `FRAMEFLOW_HOST_ID`, e.g. a pod's
+    /// name, else an id kept in the compile cache, stable across restarts with the same
+    /// cache). Hosts sharing a store need distinct ids.
     pub host_id: Option<String>,
     /// API key -> tenant. Empty: no keys, every request is tenant `default`.
     #[serde(default)]

@@ -401,6 +401,23 @@ impl TenantStore {
         })
     }
 
+    /// Bytes `range` of the object at `key` (one ranged GET on S3).
+    pub async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
+        let path = self.full_key(key)?;
+        self.storage.inner.get_range(&path, range).await.map_err(|e| map_err(key, e))
+    }
+
+    /// Whether the objects are files FFmpeg can open in place (`file://`).
+    pub fn is_local(&self) -> bool {
+        self.storage.is_local()
+    }
+
+    /// A name for one version of the object at `key` that is no file path
+    /// (`s3://bucket/prefix/tenants/t/key#etag`), for media read by ranges.
+    pub fn object_name(&self, key: &str, version: &str) -> Result<String> {
+        Ok(format!("{}/{}#{version}", self.storage.url.trim_end_matches('/'), self.full_key(key)?))
+    }
+
     /// A local file FFmpeg can open for `key`: the object itself for a `file://` store, a
     /// downloaded copy (reused while the object's etag is unchanged) for a remote one.
     pub async fn local_path(&self, key: &str) -> Result<PathBuf> {

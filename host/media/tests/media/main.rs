@@ -4,6 +4,7 @@ mod corpus;
 mod errors;
 mod generated;
 mod index;
+mod remote;
 
 use frameflow_media::{Frame, RenderOptions, Video};
 

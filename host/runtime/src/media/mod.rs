@@ -6,6 +6,7 @@
 //! tokio's blocking pool. Every handle counts against the request's budget.
 
 mod media_root;
+pub(crate) mod object_source;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -133,7 +134,12 @@ impl Host for MediaView<'_> {}
 
 impl HostVideo for MediaView<'_> {
     async fn open(&mut self, key: String) -> MediaResult<Resource<VideoHandle>> {
-        let path = self.req.tenant.local_path(&key).await.map_err(|e| store_error_for_media(e, &key))?;
+        let path = if self.req.tenant.is_local() {
+            self.req.tenant.local_path(&key).await.map_err(|e| store_error_for_media(e, &key))?
+        } else {
+            // Read with ranged requests, never downloaded whole.
+            object_source::register(&self.req.tenant, &key).await.map_err(|e| store_error_for_media(e, &key))?
+        };
         // The index cache lives in frameflow's own namespace, never beside a tenant's
         // object (frameflow-guest's `index_key` names the same place).
         let index_key = format!("indexes/{key}.json");

@@ -90,6 +90,12 @@ impl HttpTrigger {
 
     async fn answer(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         let path = req.uri().path().to_string();
+        // Health probes carry no key (Kubernetes' liveness and readiness checks).
+        match path.as_str() {
+            "/healthz" => return json_reply(200, &serde_json::json!({"status": "ok"})),
+            "/readyz" => return self.ready().await,
+            _ => {}
+        }
         // The key first: without one, nobody learns which routes exist.
         let tenant = match self.tenant_of(&req) {
             Ok(t) => t,
@@ -150,6 +156,19 @@ impl HttpTrigger {
 }
 
 impl HttpTrigger {
+    /// `GET /readyz`: 200 when the store answers a listing within 2 s, else 503 saying why.
+    async fn ready(&self) -> Response<ResponseBody> {
+        let listed = async {
+            let store = self.storage.tenant("default").map_err(|e| e.to_string())?;
+            store.list("", None, 1).await.map_err(|e| e.to_string())
+        };
+        match tokio::time::timeout(Duration::from_secs(2), listed).await {
+            Ok(Ok(_)) => json_reply(200, &serde_json::json!({"status": "ready", "store": self.storage.url()})),
+            Ok(Err(e)) => json_error(503, "store_unavailable", &format!("the store does not answer: {e}")),
+            Err(_) => json_error(503, "store_unavailable", "the store did not answer within 2 s"),
+        }
+    }
+
     /// The host's own event routes: `POST /v1/events/s3` (an S3 event notification; 202
     /// with what was accepted and ignored), `GET /v1/events/failed` (the caller's dead
     /// letters), `POST /v1/events/failed/{id}/retry`.

@@ -1,0 +1,27 @@
+//! `infra/`: the Kubernetes manifests validate against the Kubernetes 1.31 schemas (with
+//! `kubernetes-validate`, installed by `scripts/setup.sh`), and the check does bite: a
+//! broken copy fails it.
+
+use std::process::Command;
+
+use frameflow_testkit::{python_tool, scratch_dir, workspace_root};
+
+#[test]
+fn the_kubernetes_manifests_validate_against_the_schemas() {
+    let tool = python_tool("kubernetes-validate");
+    if !tool.exists() {
+        eprintln!("SKIP: no kubernetes-validate at {} (run scripts/setup.sh)", tool.display());
+        return;
+    }
+    let dir = workspace_root().join("infra/k8s");
+    let manifests: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "yaml")).collect();
+    assert!(manifests.len() >= 4, "Deployment, Service, ConfigMap, Secret: {manifests:?}");
+    let run = |files: &[std::path::PathBuf]| Command::new(&tool).args(["-k", "1.31.0", "--strict"]).args(files).output().expect("run kubernetes-validate");
+    let checked = run(&manifests);
+    assert!(checked.status.success(), "{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
+
+    let broken = scratch_dir("k8s-broken").join("deployment.yaml");
+    let text = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap().replace("replicas: 3", "replicas: three");
+    std::fs::write(&broken, text).unwrap();
+    assert!(!run(&[broken]).status.success(), "a Deployment with replicas: three must fail validation");
+}
