@@ -126,6 +126,67 @@ fn a_notification_registers_the_video_and_starts_its_job_once(backend: Backend) 
 
 crate::on_both_stores!(a_notification_registers_the_video_and_starts_its_job_once);
 
+/// The walkthrough a new user would do: two hosts on one bucket; a video PUT with an
+/// ordinary S3 client; its notification posted to one host; the video is registered and
+/// the trigger's job runs; the host holding the job is killed with SIGKILL and the other
+/// finishes it; every manifest row (24 clips × 8 RGB frames and their flows) is in the
+/// bucket, none twice; posting the same notification again starts no second job.
+#[test]
+fn two_hosts_finish_an_event_started_job_when_the_busy_one_is_killed() {
+    if frameflow_testkit::s3::server().is_none() {
+        return;
+    }
+    let manifest = format!(
+        "{JOBS_ROUTES}[[trigger.object]]\nprefix = \"incoming/\"\nsuffix = \".mp4\"\ncomponent = \"jobs\"\n\
+         [trigger.object.job]\nsampler = \"random-clip\"\nparams = {{ num_clips = 24, frames_per_clip = 8, frame_step = 1 }}\n\
+         modality = \"rgb+flow\"\nseed = 11\nchunk_clips = 1\n"
+    );
+    let host = |settings: &'static str| ServerSetup { extra_manifest: Box::leak(manifest.clone().into_boxed_str()), settings, backend: Backend::S3, ..ServerSetup::default() };
+    let mut a = ServerProcess::start("events-walkthrough-a", host("host_id = \"host-a\"\njob_lease_ms = 3000\n"));
+    let mut b = ServerProcess::start_sharing("events-walkthrough-b", &a, host("host_id = \"host-b\"\njob_lease_ms = 3000\n"));
+    let bucket = std::fs::read_to_string(a.dir.join("bucket")).unwrap();
+    let video = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    a.store().write("tenants/default/incoming/walk.mp4", &video);
+    let note = notification(&bucket, "deployment/tenants/default/incoming/walk.mp4", video.len(), "\"walk-1\"");
+    assert_eq!(post(a.addr, "/v1/events/s3", &note).json(), json!({"accepted": 1, "ignored": 0}));
+
+    let id = wait_until("the trigger's job, seen from the other host", Duration::from_secs(60), || {
+        jobs(b.addr).into_iter().next().and_then(|j| j["id"].as_str().map(str::to_string))
+    });
+    assert_eq!(get(b.addr, "/v1/videos").json()["videos"][0]["key"], "incoming/walk.mp4");
+    let owner = wait_until("the job to be under way", Duration::from_secs(120), || {
+        let record: Value = serde_json::from_slice(&a.store().read(&format!("tenants/default/jobs/{id}/job.json"))?).ok()?;
+        let done = record["progress"]["clips_done"].as_u64().unwrap_or(0);
+        (record["state"] == "running" && done >= 2).then(|| {
+            assert!(done < 24, "the job finished before a host could be killed");
+            record["lease"]["owner"].as_str().unwrap_or_default().to_string()
+        })
+    });
+    let survivor = match owner.as_str() {
+        "host-a" => {
+            a.kill();
+            &b
+        }
+        "host-b" => {
+            b.kill();
+            &a
+        }
+        other => panic!("the lease names an unknown host: {other}"),
+    };
+    let done = crate::jobs::wait_for(survivor.addr, &id, "succeeded", Duration::from_secs(240));
+    assert_eq!(done["progress"]["clips_done"], 24);
+    let lines = crate::jobs::manifest(survivor.addr, &id);
+    crate::jobs::assert_complete(&lines, 24, 8, &["rgb", "flow_x", "flow_y"]);
+    for line in &lines {
+        assert!(survivor.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
+    }
+    assert_eq!(survivor.store().keys(&format!("tenants/default/jobs/{id}/clips")).len(), lines.len(), "no output twice, none stray");
+
+    assert_eq!(post(survivor.addr, "/v1/events/s3", &note).status, 202);
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(jobs(survivor.addr).len(), 1, "the same notification again starts no second job");
+}
+
 /// The embedded file store has no notifications: its own writes are the events, so an
 /// upload under a watched prefix starts the trigger's job with no S3 at all.
 #[test]

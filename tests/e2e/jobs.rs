@@ -39,13 +39,13 @@ fn create_job(addr: SocketAddr, body: Value) -> String {
     r.json()["id"].as_str().unwrap().to_string()
 }
 
-fn job(addr: SocketAddr, id: &str) -> Value {
+pub(crate) fn job(addr: SocketAddr, id: &str) -> Value {
     let r = get(addr, &format!("/v1/jobs/{id}"));
     assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
     r.json()
 }
 
-fn wait_for(addr: SocketAddr, id: &str, state: &str, limit: Duration) -> Value {
+pub(crate) fn wait_for(addr: SocketAddr, id: &str, state: &str, limit: Duration) -> Value {
     let start = Instant::now();
     loop {
         let j = job(addr, id);
@@ -58,14 +58,14 @@ fn wait_for(addr: SocketAddr, id: &str, state: &str, limit: Duration) -> Value {
     }
 }
 
-fn manifest(addr: SocketAddr, id: &str) -> Vec<Value> {
+pub(crate) fn manifest(addr: SocketAddr, id: &str) -> Vec<Value> {
     let r = get(addr, &format!("/v1/jobs/{id}/outputs/manifest.jsonl"));
     assert_eq!(r.status, 200);
     r.body.split(|&b| b == b'\n').filter(|l| !l.is_empty()).map(|l| serde_json::from_slice(l).unwrap()).collect()
 }
 
 /// Every (clip, k, kind) once, for `clips` clips of `frames` frames and these kinds.
-fn assert_complete(lines: &[Value], clips: u64, frames: u64, kinds: &[&str]) {
+pub(crate) fn assert_complete(lines: &[Value], clips: u64, frames: u64, kinds: &[&str]) {
     let ids: BTreeSet<&str> = lines.iter().map(|l| l["id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), lines.len(), "an output is listed twice");
     let got: BTreeSet<(u64, u64, String)> =
