@@ -122,6 +122,17 @@ fn a_notification_registers_the_video_and_starts_its_job_once(backend: Backend) 
     assert!(retried.json()["result"].as_str().unwrap().contains("started job"), "{}", String::from_utf8_lossy(&retried.body));
     assert!(get(addr, "/v1/events/failed").json()["failed"].as_array().unwrap().is_empty());
     assert_eq!(post(addr, "/v1/events/failed/nope/retry", b"").status, 404);
+
+    // A truncated upload is no video: its event goes to the dead-letter list, named, and
+    // nothing is registered for it.
+    server.store().write("tenants/default/incoming/cut.mp4", &video[..2000]);
+    let cut = post(addr, "/v1/events/s3", &notification(&bucket, &format!("{root}tenants/default/incoming/cut.mp4"), 2000, "\"e3\""));
+    assert_eq!(cut.json()["accepted"], 1);
+    let letter = wait_until("the truncated upload's dead letter", Duration::from_secs(60), || {
+        get(addr, "/v1/events/failed").json()["failed"].as_array().and_then(|l| l.iter().find(|l| l["event"]["key"] == "incoming/cut.mp4").cloned())
+    });
+    assert!(letter["error"].as_str().unwrap().contains("cut.mp4"), "{letter}");
+    assert_eq!(get(addr, "/v1/videos").json()["videos"].as_array().unwrap().len(), 2, "the two good videos only");
 }
 
 crate::on_both_stores!(a_notification_registers_the_video_and_starts_its_job_once);
@@ -204,3 +215,30 @@ fn on_the_file_store_an_upload_is_the_event() {
     wait_until("the job to finish", Duration::from_secs(120), || (get(server.addr, &format!("/v1/jobs/{id}")).json()["state"] == "succeeded").then_some(()));
     assert_eq!(get(server.addr, "/v1/videos").json()["videos"].as_array().unwrap().len(), 1, "the upload is listed once");
 }
+
+/// A store that cannot push: with `event_poll_ms`, the host lists the trigger's prefix and
+/// objects put there by anyone become events (each once, whatever the number of polls).
+fn the_poller_turns_new_objects_into_events(backend: Backend) {
+    let manifest = format!("{JOBS_ROUTES}[[trigger.object]]\nprefix = \"incoming/\"\nsuffix = \".mp4\"\ncomponent = \"jobs\"\n");
+    let server = ServerProcess::start(
+        "events-poller",
+        ServerSetup { extra_manifest: &manifest, settings: "event_poll_ms = 300\n", backend, ..ServerSetup::default() },
+    );
+    let video = std::fs::read(pattern_video("vp8.webm").path).unwrap();
+    // Written around frameflow (an S3 client; a copy into the store's directory).
+    server.store().write("tenants/default/incoming/one.mp4", &video);
+    let listed = |n: usize| {
+        let addr = server.addr;
+        move || get(addr, "/v1/videos").json()["videos"].as_array().filter(|v| v.len() >= n).cloned()
+    };
+    let videos = wait_until("the first object to be registered", Duration::from_secs(60), listed(1));
+    assert_eq!(videos[0]["key"], "incoming/one.mp4");
+    server.store().write("tenants/default/incoming/two.mp4", &video);
+    server.store().write("tenants/default/elsewhere/three.mp4", &video);
+    wait_until("the second object to be registered", Duration::from_secs(60), listed(2));
+    std::thread::sleep(Duration::from_secs(1));
+    let keys: Vec<Value> = get(server.addr, "/v1/videos").json()["videos"].as_array().unwrap().iter().map(|v| v["key"].clone()).collect();
+    assert_eq!(keys.len(), 2, "each object once, nothing outside the prefix: {keys:?}");
+}
+
+crate::on_both_stores!(the_poller_turns_new_objects_into_events);

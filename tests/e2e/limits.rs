@@ -243,3 +243,45 @@ fn a_flood_of_sampler_planning_leaves_frame_requests_served() {
 }
 
 crate::on_both_stores!(bombs_huge_outputs_and_memory_are_refused_with_clear_errors, uploads_named_like_records_and_oversized_json_cannot_hurt_anything);
+
+/// The S3 server goes down under a running host: requests that need the store fail fast
+/// with 503 and a message naming the store, `/readyz` says not ready, the host keeps
+/// running; when the server is back, the host serves again (moto comes back empty).
+#[test]
+fn an_s3_outage_is_a_clear_503_and_the_host_recovers() {
+    let Some(mut s3) = frameflow_testkit::s3::S3Server::start_private() else { return };
+    let bucket = s3.bucket("outage");
+    // This test's own S3 server, named on the command line (it overrides the runtime config).
+    let url = format!("s3://{bucket}/deployment");
+    let env: Vec<(String, String)> = s3.env().into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    let mut server = ServerProcess::start("limits-s3-outage", ServerSetup { args: &["--store", &url], env: &env, ..ServerSetup::default() });
+    let addr = server.addr;
+    let bytes = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    let up = upload(addr, "a.mp4", &bytes);
+    assert_eq!(up.status, 201, "{}", String::from_utf8_lossy(&up.body));
+    let id = up.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(get(addr, &format!("/v1/videos/{id}/frame?index=3")).status, 200);
+
+    s3.stop();
+    let started = Instant::now();
+    let r = get(addr, "/v1/videos");
+    assert_error(&r, 503, "store_unavailable");
+    assert!(r.json()["error"]["message"].as_str().unwrap().contains("object store"), "{}", String::from_utf8_lossy(&r.body));
+    assert!(started.elapsed() < Duration::from_secs(20), "failed fast: {:?}", started.elapsed());
+    let ready = get(addr, "/readyz");
+    assert_error(&ready, 503, "store_unavailable");
+    assert!(server.alive(), "the host keeps running");
+
+    s3.restart();
+    // moto came back empty: recreate the deployment's bucket, then the host serves again.
+    let recreated = frameflow_testkit::http_client::request(s3_addr(&s3), "PUT", &format!("/{bucket}"), &[], Body::None);
+    assert_eq!(recreated.status, 200);
+    assert_eq!(get(addr, "/readyz").status, 200);
+    let again = upload(addr, "b.mp4", &bytes);
+    assert_eq!(again.status, 201, "{}", String::from_utf8_lossy(&again.body));
+    assert_eq!(video_count(addr), 1);
+}
+
+fn s3_addr(s3: &frameflow_testkit::s3::S3Server) -> SocketAddr {
+    s3.endpoint.trim_start_matches("http://").parse().unwrap()
+}

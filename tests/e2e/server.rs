@@ -181,11 +181,13 @@ pub struct ServerSetup<'a> {
     pub media_root: Option<&'a Path>,
     pub args: &'a [&'a str],
     pub backend: Backend,
+    /// Extra environment for the server process (after the store's own).
+    pub env: &'a [(String, String)],
 }
 
 impl Default for ServerSetup<'_> {
     fn default() -> Self {
-        ServerSetup { extra_manifest: "", settings: "", media_root: None, args: &[], backend: Backend::File }
+        ServerSetup { extra_manifest: "", settings: "", media_root: None, args: &[], backend: Backend::File, env: &[] }
     }
 }
 
@@ -235,6 +237,7 @@ impl ServerProcess {
             .args(setup.args)
             .env("RUST_BACKTRACE", "0")
             .envs(store_env)
+            .envs(setup.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap())
             .spawn()

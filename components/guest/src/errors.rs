@@ -27,7 +27,8 @@ impl From<StoreError> for ApiError {
             StoreError::InvalidKey(m) => ApiError::new(400, "invalid_key", m),
             StoreError::PreconditionFailed(m) => ApiError::new(409, "conflict", m),
             StoreError::TooLarge(m) => ApiError::new(413, "too_large", m),
-            StoreError::Io(m) => ApiError::new(500, "store_error", m),
+            // The backing store failed under the request (down, slow, refusing): worth a retry.
+            StoreError::Io(m) => ApiError::new(503, "store_unavailable", format!("the object store is unavailable: {m}")),
         }
     }
 }

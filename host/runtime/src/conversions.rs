@@ -127,7 +127,7 @@ pub(crate) fn store_error_for_media(err: CoreStoreError, key: &str) -> MediaErro
     match err {
         CoreStoreError::NotFound(_) => MediaError::NotFound(format!("no video at key '{key}'")),
         e @ CoreStoreError::InvalidKey { .. } => MediaError::Invalid(e.to_string()),
-        e => MediaError::Internal(e.to_string()),
+        e => MediaError::Busy(format!("the object store is unavailable: {e}")),
     }
 }
 

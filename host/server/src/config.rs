@@ -53,6 +53,8 @@ pub struct ServerConfig {
     pub job_step_deadline: Duration,
     /// How long a job's lease lasts without renewal; another host takes a job then.
     pub job_lease: Duration,
+    /// How often the object trigger lists its prefixes (off when `None`).
+    pub event_poll: Option<Duration>,
     /// The owner name of job leases; `None`: the runtime's own id.
     pub host_id: Option<String>,
     pub keys: ApiKeys,
@@ -111,6 +113,7 @@ impl ServerConfig {
             connections,
             job_step_deadline: Duration::from_millis(settings.job_step_deadline_ms.unwrap_or(600_000)),
             job_lease: Duration::from_millis(settings.job_lease_ms.unwrap_or(DEFAULT_JOB_LEASE_MS).max(1000)),
+            event_poll: settings.event_poll_ms.filter(|&ms| ms > 0).map(|ms| Duration::from_millis(ms.max(100))),
             host_id,
             keys: ApiKeys::new(settings.api_keys.clone()),
         })

@@ -65,6 +65,10 @@ pub struct RuntimeSettings {
     /// least 1 000): every step renews it; when a host dies holding one, another host
     /// takes the job over after this long.
     pub job_lease_ms: Option<u64>,
+    /// List the object triggers' prefixes this often for new or changed objects,
+    /// milliseconds (default 0: off), for S3-compatible servers that cannot send
+    /// notifications. A first poll turns every object already there into an event once.
+    pub event_poll_ms: Option<u64>,
     /// This host's name as the owner of job leases (else `FRAMEFLOW_HOST_ID`, e.g. a pod's
     /// name, else an id kept in the compile cache, stable across restarts with the same
     /// cache). Hosts sharing a store need distinct ids.

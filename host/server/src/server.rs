@@ -33,7 +33,8 @@ impl Server {
         let pool = VideoPool::new(Some(config.max_source_pixels));
         let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
         let mut app = App::load(manifest, &runtime)?;
-        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone());
+        let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, tenants: config.keys.tenants() });
+        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling);
         let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
         let wake = JobWake::default();
         let tenants = config.keys.tenants();

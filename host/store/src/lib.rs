@@ -186,8 +186,20 @@ impl ObjectStorage {
                 let key = name.to_ascii_lowercase().parse().map_err(|e| StoreError::Config(format!("S3 setting {name}: {e}")))?;
                 builder = builder.with_config(key, *value);
             }
-            // Leases need if-match writes (create-only writes use If-None-Match: *).
+            // Leases need if-match writes (create-only writes use If-None-Match: *). A store
+            // that is down fails a request within seconds (a few quick retries), so the
+            // caller answers 503 instead of waiting out its deadline.
+            let retry = object_store::RetryConfig {
+                max_retries: 3,
+                retry_timeout: std::time::Duration::from_secs(10),
+                ..Default::default()
+            };
+            use object_store::aws::AmazonS3ConfigKey::Client;
+            use object_store::ClientConfigKey::{ConnectTimeout, Timeout};
             let s3 = builder
+                .with_retry(retry)
+                .with_config(Client(ConnectTimeout), "5s")
+                .with_config(Client(Timeout), "60s")
                 .with_conditional_put(object_store::aws::S3ConditionalPut::ETagMatch)
                 .build()
                 .map_err(|e| StoreError::Config(format!("cannot configure S3 store {url}: {e}")))?;
@@ -221,6 +233,11 @@ impl ObjectStorage {
             prefix: location.1,
             on_write: std::sync::OnceLock::new(),
         })
+    }
+
+    /// The S3 bucket, `None` for a local store.
+    pub fn bucket(&self) -> Option<&str> {
+        self.bucket.as_deref()
     }
 
     /// Whether objects live in a local directory (the embedded default), which sends no

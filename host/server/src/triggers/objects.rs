@@ -2,7 +2,9 @@
 //!
 //! Events come from S3 notifications (`POST /v1/events/s3`, the JSON S3 and compatible
 //! servers send to HTTP/SNS/queue targets, parsed with `aws_lambda_events`) and, for the
-//! embedded file store, from the store itself after every write. Each event is matched
+//! embedded file store, from the store itself after every write; for servers that cannot
+//! push, a poller lists the watched prefixes with a cursor kept in the store
+//! (`events/poll/{trigger}.json`, setting `event_poll_ms`). Each event is matched
 //! against the triggers (tenant-relative prefix and suffix, event name with `*`), then
 //! delivered **at least once with one effect**: a marker `events/seen/{rule}-{event}` in the
 //! tenant's space is created with a create-only write before the handler runs, so a second
@@ -99,10 +101,27 @@ struct DeadLetter {
     failed_ms: u64,
 }
 
+/// How often to list the watched prefixes for new or changed objects, and for which tenants
+/// (for stores that cannot push notifications).
+#[derive(Clone, Debug)]
+pub struct Polling {
+    pub every: Duration,
+    pub tenants: Vec<String>,
+}
+
+/// Where a poll of one trigger's prefix got to: objects modified after `since_ms`, or at
+/// `since_ms` but not among `seen`, are new.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct PollCursor {
+    since_ms: u64,
+    seen: Vec<String>,
+}
+
 /// The object trigger of this host.
 pub struct ObjectTrigger {
     rules: Vec<ObjectRule>,
     storage: Arc<ObjectStorage>,
+    polling: Option<Polling>,
     ignored: AtomicU64,
     delivered: AtomicU64,
     duplicates: AtomicU64,
@@ -140,10 +159,11 @@ fn decode_key(raw: &str) -> Option<String> {
 }
 
 impl ObjectTrigger {
-    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>) -> Arc<ObjectTrigger> {
+    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>, polling: Option<Polling>) -> Arc<ObjectTrigger> {
         let trigger = Arc::new(ObjectTrigger {
             rules,
             storage: storage.clone(),
+            polling,
             ignored: AtomicU64::new(0),
             delivered: AtomicU64::new(0),
             duplicates: AtomicU64::new(0),
@@ -212,6 +232,9 @@ impl ObjectTrigger {
         let mut intake = Intake::default();
         for record in parsed.records {
             let bucket = record.s3.bucket.name.unwrap_or_default();
+            // A local store has no bucket: whatever a notification calls it, its events are
+            // the same as the store's own (and the poller's), so they share ids.
+            let bucket = if self.storage.bucket().is_some() { bucket } else { String::new() };
             let raw_key = record.s3.object.key.ok_or("a record has no s3.object.key")?;
             let key = decode_key(&raw_key).ok_or_else(|| format!("the key '{raw_key}' is not valid URL-encoded UTF-8"))?;
             let name = record.event_name.unwrap_or_default();
@@ -242,6 +265,67 @@ impl ObjectTrigger {
             }
         }
         Ok(intake)
+    }
+
+    /// One poll of rule `rule`'s prefix for `tenant`: every object modified since the
+    /// cursor becomes an event (the same id a notification of it would have, so the two
+    /// sources never deliver it twice); the cursor is saved after the listing.
+    async fn poll(self: &Arc<Self>, tenant: &str, rule: usize) -> Result<u64, StoreError> {
+        let store = self.storage.tenant(tenant)?;
+        let spec = &self.rules[rule].spec;
+        let cursor_key = format!("events/poll/{}.json", self.rules[rule].id);
+        let cursor: PollCursor = match store.get(&cursor_key).await {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            Err(StoreError::NotFound(_)) => PollCursor::default(),
+            Err(e) => return Err(e),
+        };
+        let (mut newest, mut at_newest) = (cursor.since_ms, cursor.seen.clone());
+        let mut after: Option<String> = None;
+        let mut queued = 0;
+        let bucket = self.storage.bucket().unwrap_or_default().to_string();
+        loop {
+            let page = store.list(&spec.prefix, after.as_deref(), 1000).await?;
+            for meta in &page.objects {
+                let changed = meta.last_modified_ms > cursor.since_ms || (meta.last_modified_ms == cursor.since_ms && !cursor.seen.contains(&meta.key));
+                if !changed || !meta.key.ends_with(&spec.suffix) {
+                    continue;
+                }
+                match meta.last_modified_ms.cmp(&newest) {
+                    std::cmp::Ordering::Greater => {
+                        newest = meta.last_modified_ms;
+                        at_newest = vec![meta.key.clone()];
+                    }
+                    std::cmp::Ordering::Equal => at_newest.push(meta.key.clone()),
+                    std::cmp::Ordering::Less => {}
+                }
+                let etag = meta.etag.as_deref().map(|e| e.trim_matches('"').to_string());
+                let version = etag.clone().unwrap_or_else(|| meta.size.to_string());
+                let event = ObjectEvent {
+                    id: event_id(&bucket, tenant, &meta.key, &version),
+                    name: "ObjectCreated:Put".into(),
+                    bucket: bucket.clone(),
+                    key: meta.key.clone(),
+                    size: meta.size,
+                    etag,
+                    time: rfc3339_now(),
+                    sequencer: None,
+                };
+                if self.rules[rule].matches(&event) {
+                    let (trigger, store) = (self.clone(), store.clone());
+                    tokio::spawn(async move { trigger.deliver(rule, store, event, false).await });
+                    queued += 1;
+                }
+            }
+            match page.next_start_after {
+                Some(next) => after = Some(next),
+                None => break,
+            }
+        }
+        if queued > 0 {
+            let saved = PollCursor { since_ms: newest, seen: at_newest };
+            store.put(&cursor_key, serde_json::to_vec(&saved).expect("cursors serialize").into(), WriteMode::Overwrite).await?;
+        }
+        Ok(queued)
     }
 
     /// Claims the event for this delivery: `false` when another delivery has it or has
@@ -398,9 +482,23 @@ impl super::Trigger for ObjectTrigger {
         "object"
     }
 
-    /// Events arrive through the HTTP trigger and the store's write hook; nothing runs here.
+    /// Events arrive through the HTTP trigger and the store's write hook; with polling
+    /// set, this lists the watched prefixes every interval as well.
     fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
-        Box::pin(async { Ok(()) })
+        Box::pin(async move {
+            let Some(polling) = self.polling.clone().filter(|_| !self.rules.is_empty()) else { return Ok(()) };
+            loop {
+                for tenant in &polling.tenants {
+                    for rule in 0..self.rules.len() {
+                        if let Err(e) = self.poll(tenant, rule).await {
+                            // The store may be down: try again next round.
+                            tracing::warn!(tenant = %tenant, "polling for object events failed: {e}");
+                        }
+                    }
+                }
+                tokio::time::sleep(polling.every).await;
+            }
+        })
     }
 }
 
