@@ -99,6 +99,7 @@ fn create_as(spec: JobSpec, id: String) -> ApiResult<Job> {
         progress: Progress::default(),
         chunks: 0,
         cursor: 0,
+        done_chunks: Default::default(),
         stats: Stats::default(),
         error: None,
         lease: None,

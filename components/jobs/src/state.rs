@@ -56,9 +56,12 @@ pub struct Job {
     pub created_ms: u64,
     pub updated_ms: u64,
     pub progress: Progress,
-    /// Chunks of clips in the plan, and the next one to run.
+    /// Chunks of clips in the plan, and how many are done.
     pub chunks: u64,
     pub cursor: u64,
+    /// The chunks done (each counted once in `progress`, however often it ran).
+    #[serde(default)]
+    pub done_chunks: std::collections::BTreeSet<u64>,
     pub stats: Stats,
     pub error: Option<String>,
     pub lease: Option<Lease>,

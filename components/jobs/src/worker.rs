@@ -1,12 +1,14 @@
 //! One background step ([`step`]): the host calls it until it says no work is left.
 //!
-//! A step takes the job's lease (if-match on the record), then does one of: plan a pending
-//! job (every video through its sampler, clips grouped into chunks, `plan.json`), run the
-//! next chunk (one `plans.execute` host call: outputs written, then
-//! `manifest/{chunk:06}.jsonl`, then the cursor advanced), or finish (`manifest.jsonl`
-//! assembled from the parts). A host killed mid-step leaves the cursor where it was; the
-//! next step rewrites the same outputs and manifest part, so nothing is missing or listed
-//! twice.
+//! A step does one of: plan a pending job (under the job's lease, an if-match on the
+//! record: every video through its sampler, clips grouped into chunks, `plan.json`); run
+//! one chunk (claimed on its own, `claims/{chunk:06}.json`, create-only or taken over when
+//! its holder's time ran out, so hosts on one store run a job's chunks side by side: one
+//! `plans.execute` host call writes the outputs, then `manifest/{chunk:06}.jsonl`, then the
+//! chunk is counted done in the record, once); or finish (under the job's lease:
+//! `manifest.jsonl` assembled from the parts). A host killed mid-chunk leaves it not done;
+//! whoever claims it next rewrites the same outputs and manifest part, so nothing is
+//! missing or listed twice.
 
 use frameflow_guest::bindings::frameflow::jobs::plans::{self, OutputKind, OutputSpec, PlannedClip};
 use frameflow_guest::bindings::frameflow::media::types::{ImageFormat, RenderOptions};
@@ -81,6 +83,10 @@ fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
         let _ = objects::delete(&format!("job-active/{id}"));
         return Ok(Outcome::Idle);
     }
+    if job.state == State::Running && job.cursor < job.chunks {
+        // Chunks are claimed one by one, so hosts on one store work a job side by side.
+        return run_next_chunk(job, owner, lease_ms);
+    }
     let now = state::now_ms();
     if job.lease.as_ref().is_some_and(|l| l.owner != owner && l.until_ms > now) {
         return Ok(Outcome::Idle);
@@ -91,7 +97,6 @@ fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
     };
     let done = match job.state {
         State::Pending => plan(job.clone(), &etag),
-        State::Running if job.cursor < job.chunks => run_chunk(job.clone(), &etag, lease_ms),
         _ => finish(job.clone(), &etag),
     };
     if let Err(e) = done {
@@ -177,12 +182,63 @@ fn kind_name(kind: OutputKind) -> &'static str {
     }
 }
 
-fn run_chunk(mut job: Job, etag: &str, lease_ms: u64) -> ApiResult<()> {
+/// A chunk's claim: which host runs it, until when (`jobs/{id}/claims/{chunk:06}.json`).
+fn claim_key(id: &str, chunk: u64) -> String {
+    format!("jobs/{id}/claims/{chunk:06}.json")
+}
+
+/// Claims a chunk for `owner` for `lease_ms`: created once (create-only), taken over when
+/// its holder's time ran out or it is this host's own (a restarted host), else `false`.
+fn claim(id: &str, chunk: u64, owner: &str, lease_ms: u64) -> ApiResult<bool> {
+    let key = claim_key(id, chunk);
+    let lease = serde_json::to_vec(&Lease { owner: owner.to_string(), until_ms: state::now_ms() + lease_ms }).expect("leases serialize");
+    match objects::put(&key, &lease, &PutMode::Create) {
+        Ok(_) => return Ok(true),
+        Err(objects::StoreError::PreconditionFailed(_)) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let meta = objects::head(&key)?;
+    let held: Option<Lease> = objects::get(&key).ok().and_then(|b| serde_json::from_slice(&b).ok());
+    if held.is_some_and(|l| l.owner != owner && l.until_ms > state::now_ms()) {
+        return Ok(false);
+    }
+    match objects::put(&key, &lease, &PutMode::IfMatch(meta.etag.unwrap_or_default())) {
+        Ok(_) => Ok(true),
+        Err(objects::StoreError::PreconditionFailed(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the first chunk not done whose claim this host gets; `Idle` when every remaining
+/// chunk is claimed by another live host.
+fn run_next_chunk(job: Job, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
+    let pending = (0..job.chunks).filter(|c| !job.done_chunks.contains(c));
+    for chunk in pending.take(64) {
+        if !claim(&job.id, chunk, owner, lease_ms)? {
+            continue;
+        }
+        let ran = run_chunk(&job, chunk);
+        let _ = objects::delete(&claim_key(&job.id, chunk));
+        if let Err(e) = ran {
+            let (job, etag) = state::load(&job.id)?;
+            if job.state == State::Running {
+                fail(job, &etag, e.message)?;
+            }
+        }
+        return Ok(Outcome::Worked);
+    }
+    Ok(Outcome::Idle)
+}
+
+/// Runs chunk `chunk` of `job`: outputs written, then its manifest part, then the chunk
+/// counted done in the record (once: a chunk run twice, by a host whose claim ran out, is
+/// counted once).
+fn run_chunk(job: &Job, chunk_number: u64) -> ApiResult<()> {
     let plan = load_plan(&job.id)?;
     let chunk = plan
         .chunks
-        .get(job.cursor as usize)
-        .ok_or_else(|| ApiError::new(500, "internal", format!("job {} has no chunk {}", job.id, job.cursor)))?;
+        .get(chunk_number as usize)
+        .ok_or_else(|| ApiError::new(500, "internal", format!("job {} has no chunk {chunk_number}", job.id)))?;
     let spec = &job.spec;
     let video = &spec.videos[chunk.video];
     let source = open(&video.key)?;
@@ -237,20 +293,33 @@ fn run_chunk(mut job: Job, etag: &str, lease_ms: u64) -> ApiResult<()> {
         lines.push_str(&line.to_string());
         lines.push('\n');
     }
-    objects::put(&part_key(&job.id, job.cursor), lines.as_bytes(), &PutMode::Overwrite)?;
+    objects::put(&part_key(&job.id, chunk_number), lines.as_bytes(), &PutMode::Overwrite)?;
 
-    job.cursor += 1;
-    job.progress.done += run.outputs.len() as u64;
-    job.progress.clips_done += chunk.clips.len() as u64;
-    job.stats.frames_needed += run.stats.frames_needed;
-    job.stats.frames_decoded += run.stats.frames_decoded;
-    job.stats.flows_computed += run.stats.flows_computed;
-    job.lease = Some(Lease { owner: job.lease.map(|l| l.owner).unwrap_or_default(), until_ms: state::now_ms() + lease_ms });
-    if state::save(&mut job, etag)?.is_none() && objects::head(&state::record_key(&job.id)).is_err() {
-        // Deleted while this chunk ran: take its outputs with it.
-        let _ = state::delete_prefix(&format!("jobs/{}/", job.id));
+    // Count it done; other hosts update the record too, so retry on a lost if-match.
+    for _ in 0..20 {
+        let (mut current, etag) = match state::load(&job.id) {
+            Ok(j) => j,
+            Err(e) if e.status == 404 => {
+                // Deleted while this chunk ran: take its outputs with it.
+                let _ = state::delete_prefix(&format!("jobs/{}/", job.id));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if current.state != State::Running || !current.done_chunks.insert(chunk_number) {
+            return Ok(());
+        }
+        current.cursor = current.done_chunks.len() as u64;
+        current.progress.done += run.outputs.len() as u64;
+        current.progress.clips_done += chunk.clips.len() as u64;
+        current.stats.frames_needed += run.stats.frames_needed;
+        current.stats.frames_decoded += run.stats.frames_decoded;
+        current.stats.flows_computed += run.stats.flows_computed;
+        if state::save(&mut current, &etag)?.is_some() {
+            return Ok(());
+        }
     }
-    Ok(())
+    Err(ApiError::new(503, "busy", format!("job {}: the record kept changing while counting chunk {chunk_number}", job.id)))
 }
 
 /// Every manifest line written so far, in chunk order.
