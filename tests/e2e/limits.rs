@@ -268,6 +268,9 @@ fn an_s3_outage_is_a_clear_503_and_the_host_recovers() {
     assert_error(&r, 503, "store_unavailable");
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("object store"), "{}", String::from_utf8_lossy(&r.body));
     assert!(started.elapsed() < Duration::from_secs(20), "failed fast: {:?}", started.elapsed());
+    let frame = get(addr, &format!("/v1/videos/{id}/frame?index=200"));
+    assert_eq!(frame.status, 503, "a frame while the store is down: {}", String::from_utf8_lossy(&frame.body));
+    assert!(String::from_utf8_lossy(&frame.body).contains("store"), "{}", String::from_utf8_lossy(&frame.body));
     let ready = get(addr, "/readyz");
     assert_error(&ready, 503, "store_unavailable");
     assert!(server.alive(), "the host keeps running");

@@ -16,19 +16,19 @@ pub(crate) fn open_input(path: &Path) -> Result<Input> {
     crate::init();
     let opened = match crate::remote::source(path) {
         Some(source) => {
-            let reader = crate::remote::RangeReader::new(source);
+            let reader = crate::remote::RangeReader::new(source, path);
             ffmpeg::format::context::StreamIo::from_read_seek_with_capacity(reader, 64 << 10)
                 .and_then(|io| ffmpeg::format::input_from_stream(io, path.to_str(), None))
         }
         None if !path.exists() => return Err(MediaError::NotFound(path.to_path_buf())),
         None => ffmpeg::format::input(&path),
     };
-    let input = opened.map_err(|e| match e {
-        ffmpeg::Error::InvalidData | ffmpeg::Error::DemuxerNotFound => MediaError::NotMedia {
-            path: path.to_path_buf(),
-            reason: e.to_string(),
-        },
-        other => MediaError::Unreadable { path: path.to_path_buf(), reason: other.to_string() },
+    let input = opened.map_err(|e| match (crate::remote::failure(path), e) {
+        (Some(reason), _) => MediaError::SourceUnavailable { path: path.to_path_buf(), reason },
+        (None, e @ (ffmpeg::Error::InvalidData | ffmpeg::Error::DemuxerNotFound)) => {
+            MediaError::NotMedia { path: path.to_path_buf(), reason: e.to_string() }
+        }
+        (None, other) => MediaError::Unreadable { path: path.to_path_buf(), reason: other.to_string() },
     })?;
     // FFmpeg's tty demuxer turns any text file into "ANSI art" video; nobody uploads that.
     if TEXT_DEMUXERS.contains(&input.format().name()) {

@@ -12,6 +12,10 @@ pub enum MediaError {
     #[error("cannot read {}: {reason}", path.display())]
     Unreadable { path: PathBuf, reason: String },
 
+    /// Reading a remote object failed (the store is down or refused): worth a retry.
+    #[error("reading {} from its store failed: {reason}", path.display())]
+    SourceUnavailable { path: PathBuf, reason: String },
+
     #[error("{}: not a recognised media file ({reason})", path.display())]
     NotMedia { path: PathBuf, reason: String },
 

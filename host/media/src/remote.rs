@@ -57,6 +57,29 @@ pub fn size_of(path: &Path) -> Option<u64> {
     }
 }
 
+fn failures() -> &'static Mutex<HashMap<PathBuf, String>> {
+    static FAILURES: OnceLock<Mutex<HashMap<PathBuf, String>>> = OnceLock::new();
+    FAILURES.get_or_init(Default::default)
+}
+
+/// Why the last read of the object registered as `name` failed, if it did: a demuxer
+/// error after it is the store's fault, not the video's.
+pub fn failure(name: &Path) -> Option<String> {
+    failures().lock().expect("remote failures lock").get(name).cloned()
+}
+
+fn note(name: &Path, outcome: Result<(), &std::io::Error>) {
+    let mut failures = failures().lock().expect("remote failures lock");
+    match outcome {
+        Ok(()) => {
+            failures.remove(name);
+        }
+        Err(e) => {
+            failures.insert(name.to_path_buf(), e.to_string());
+        }
+    }
+}
+
 /// The source registered under `name`, if any.
 pub fn source(name: &Path) -> Option<Arc<dyn RangeSource>> {
     sources().lock().expect("remote sources lock").get(name).cloned()
@@ -65,6 +88,8 @@ pub fn source(name: &Path) -> Option<Arc<dyn RangeSource>> {
 /// A [`RangeSource`] as a `Read + Seek` stream with one read-ahead window.
 pub struct RangeReader {
     source: Arc<dyn RangeSource>,
+    /// The name it was opened by, under which failures are noted.
+    name: PathBuf,
     position: u64,
     window: Vec<u8>,
     window_start: u64,
@@ -73,8 +98,8 @@ pub struct RangeReader {
 }
 
 impl RangeReader {
-    pub fn new(source: Arc<dyn RangeSource>) -> RangeReader {
-        RangeReader { source, position: 0, window: Vec::new(), window_start: 0, ahead: READ_AHEAD }
+    pub fn new(source: Arc<dyn RangeSource>, name: &Path) -> RangeReader {
+        RangeReader { source, name: name.to_path_buf(), position: 0, window: Vec::new(), window_start: 0, ahead: READ_AHEAD }
     }
 }
 
@@ -92,7 +117,9 @@ impl Read for RangeReader {
             self.window.resize(want, 0);
             let mut filled = 0;
             while filled < want {
-                let n = self.source.read_at(self.position + filled as u64, &mut self.window[filled..])?;
+                let read = self.source.read_at(self.position + filled as u64, &mut self.window[filled..]);
+                note(&self.name, read.as_ref().map(|_| ()));
+                let n = read?;
                 if n == 0 {
                     break;
                 }
@@ -152,7 +179,7 @@ mod tests {
     fn reads_and_seeks_like_a_file_with_few_requests() {
         let data: Vec<u8> = (0..(3 * READ_AHEAD + 10)).map(|i| (i % 253) as u8).collect();
         // Small reads, as a demuxer makes them: windows of 1, 2 then 4 MiB cover 3 MiB.
-        let mut small = RangeReader::new(Arc::new(Bytes(data.clone(), AtomicU64::new(0))));
+        let mut small = RangeReader::new(Arc::new(Bytes(data.clone(), AtomicU64::new(0))), Path::new("mem"));
         let mut chunk = [0u8; 4096];
         let mut seen = Vec::new();
         loop {
@@ -165,7 +192,7 @@ mod tests {
         assert_eq!(seen, data);
         assert_eq!(small.window.len(), data.len() - 3 * READ_AHEAD, "the last window holds the rest");
         let source = Arc::new(Bytes(data.clone(), AtomicU64::new(0)));
-        let mut r = RangeReader::new(source.clone());
+        let mut r = RangeReader::new(source.clone(), Path::new("mem"));
         let mut all = Vec::new();
         r.read_to_end(&mut all).unwrap();
         assert_eq!(all, data);

@@ -388,6 +388,10 @@ impl Video {
     }
 
     fn undecodable(&self, index: usize, default_reason: &str) -> MediaError {
+        // Packets that stopped coming because the store failed are no fault of the video.
+        if let Some(reason) = crate::remote::failure(&self.path) {
+            return MediaError::SourceUnavailable { path: self.path.clone(), reason };
+        }
         let reason = self
             .decoder
             .read_error

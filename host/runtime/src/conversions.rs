@@ -104,7 +104,7 @@ pub(crate) fn media_error(err: CoreMediaError, path: &Path, label: &str) -> Medi
         CoreMediaError::InvalidOption(_) => MediaError::Invalid(message),
         CoreMediaError::Undecodable { .. } => MediaError::Undecodable(message),
         CoreMediaError::TooManyPixels { .. } => MediaError::OverLimit(message),
-        CoreMediaError::Interrupted => MediaError::Busy(message),
+        CoreMediaError::Interrupted | CoreMediaError::SourceUnavailable { .. } => MediaError::Busy(message),
         _ => MediaError::Internal(message),
     }
 }

@@ -47,3 +47,41 @@ fn registered_objects_decode_exactly_like_their_files() {
         }
     }
 }
+
+/// A store that fails part-way through an object.
+struct FailsAfter {
+    bytes: Vec<u8>,
+    limit: u64,
+}
+
+impl RangeSource for FailsAfter {
+    fn len(&self) -> u64 {
+        self.bytes.len() as u64
+    }
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+        if offset + buf.len() as u64 > self.limit {
+            return Err(std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "the store went away"));
+        }
+        let start = offset as usize;
+        let n = buf.len().min(self.bytes.len() - start);
+        buf[..n].copy_from_slice(&self.bytes[start..start + n]);
+        Ok(n)
+    }
+}
+
+#[test]
+fn a_store_failing_mid_decode_is_the_stores_fault_not_the_videos() {
+    let pv = pattern_videos().into_iter().find(|v| v.path.extension().is_some_and(|e| e == "mp4")).unwrap();
+    let bytes = std::fs::read(&pv.path).unwrap();
+    let index = Arc::new(Video::open(&pv.path).unwrap().index().clone());
+    let name = format!("s3://test-bucket/failing-{}#v1", std::process::id());
+    let half = bytes.len() as u64 / 2;
+    register(name.clone(), Arc::new(FailsAfter { bytes, limit: half }));
+    let opened = Video::open_with(Path::new(&name), frameflow_media::OpenOptions { index: Some(index), ..Default::default() });
+    let err = match opened {
+        Err(e) => e,
+        Ok(mut v) => v.frame(pv.frames as usize - 1, &RenderOptions::default()).expect_err("the end of the object cannot be read"),
+    };
+    assert!(matches!(err, frameflow_media::MediaError::SourceUnavailable { .. }), "{err}");
+    assert!(err.to_string().contains("the store went away"), "{err}");
+}
