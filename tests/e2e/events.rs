@@ -166,34 +166,8 @@ fn two_hosts_finish_an_event_started_job_when_the_busy_one_is_killed() {
         jobs(b.addr).into_iter().next().and_then(|j| j["id"].as_str().map(str::to_string))
     });
     assert_eq!(get(b.addr, "/v1/videos").json()["videos"][0]["key"], "incoming/walk.mp4");
-    let owner = wait_until("the job to be under way", Duration::from_secs(120), || {
-        let record: Value = serde_json::from_slice(&a.store().read(&format!("tenants/default/jobs/{id}/job.json"))?).ok()?;
-        let done = record["progress"]["clips_done"].as_u64().unwrap_or(0);
-        assert!(done < 24, "the job finished before a host could be killed");
-        if record["state"] != "running" || done < 1 {
-            return None;
-        }
-        crate::jobs::claim_owner(a.store(), &id)
-    });
-    let survivor = match owner.as_str() {
-        "host-a" => {
-            a.kill();
-            &b
-        }
-        "host-b" => {
-            b.kill();
-            &a
-        }
-        other => panic!("the lease names an unknown host: {other}"),
-    };
-    let done = crate::jobs::wait_for(survivor.addr, &id, "succeeded", Duration::from_secs(240));
-    assert_eq!(done["progress"]["clips_done"], 24);
-    let lines = crate::jobs::manifest(survivor.addr, &id);
-    crate::jobs::assert_complete(&lines, 24, 8, &["rgb", "flow_x", "flow_y"]);
-    for line in &lines {
-        assert!(survivor.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
-    }
-    assert_eq!(survivor.store().keys(&format!("tenants/default/jobs/{id}/clips")).len(), lines.len(), "no output twice, none stray");
+    let survivor = crate::jobs::kill_a_claim_holder(&mut a, &mut b, &id, 24);
+    crate::jobs::assert_finished_once(survivor, &id, 24, 8, Duration::from_secs(240));
 
     assert_eq!(post(survivor.addr, "/v1/events/s3", &note).status, 202);
     std::thread::sleep(Duration::from_secs(2));

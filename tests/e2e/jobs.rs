@@ -211,16 +211,7 @@ fn a_killed_server_resumes_its_job_without_gaps_or_duplicates(backend: Backend) 
     let (dir, cache) = (server.dir.clone(), frameflow_testkit::scratch_dir("component-cache"));
     drop(server);
     let server = ServerProcess::start_in(dir, &cache, setup(backend));
-    let done = wait_for(server.addr, &id, "succeeded", Duration::from_secs(180));
-    assert_eq!(done["progress"]["clips_done"], 40);
-    assert_eq!(done["progress"]["done"], 40 * 8 * 3);
-    let lines = manifest(server.addr, &id);
-    assert_complete(&lines, 40, 8, &["rgb", "flow_x", "flow_y"]);
-    for line in &lines {
-        assert!(server.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
-    }
-    let written = server.store().keys(&format!("tenants/default/jobs/{id}/clips"));
-    assert_eq!(written.len(), lines.len(), "no stray outputs");
+    assert_finished_once(&server, &id, 40, 8, Duration::from_secs(180));
 }
 
 fn stop_and_delete_do_what_they_say(backend: Backend) {
@@ -341,6 +332,51 @@ fn a_tenant_sampler_that_is_impure_loops_or_hoards_is_stopped_and_reported(backe
     assert_eq!(done["progress"]["done"], 1);
 }
 
+/// Waits until the job is under way on two hosts sharing a store, then kills (SIGKILL) the
+/// host holding one of its chunk claims; returns the other. `clips`: the job's size.
+pub(crate) fn kill_a_claim_holder<'a>(a: &'a mut ServerProcess, b: &'a mut ServerProcess, id: &str, clips: u64) -> &'a ServerProcess {
+    let start = Instant::now();
+    let owner = loop {
+        let record: Value = serde_json::from_slice(&a.store().read(&format!("tenants/default/jobs/{id}/job.json")).unwrap()).unwrap();
+        let done = record["progress"]["clips_done"].as_u64().unwrap_or(0);
+        assert!(done < clips, "the job finished before a host could be killed");
+        if record["state"] == "running" && done >= 1 {
+            if let Some(owner) = claim_owner(a.store(), id) {
+                break owner;
+            }
+        }
+        assert!(start.elapsed() < Duration::from_secs(120), "the job did not start: {record}");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    match owner.as_str() {
+        "host-a" => {
+            a.kill();
+            b
+        }
+        "host-b" => {
+            b.kill();
+            a
+        }
+        other => panic!("the claim names an unknown host: {other}"),
+    }
+}
+
+/// Waits for the job to succeed on `server`, then checks it wrote everything once: `clips`
+/// clips of `frames` frames (RGB and both flow planes), every listed output in the store,
+/// nothing else under its clips.
+pub(crate) fn assert_finished_once(server: &ServerProcess, id: &str, clips: u64, frames: u64, limit: Duration) {
+    let done = wait_for(server.addr, id, "succeeded", limit);
+    assert_eq!(done["progress"]["clips_done"], clips);
+    assert_eq!(done["progress"]["done"], clips * frames * 3);
+    let lines = manifest(server.addr, id);
+    assert_complete(&lines, clips, frames, &["rgb", "flow_x", "flow_y"]);
+    for line in &lines {
+        assert!(server.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
+    }
+    let written = server.store().keys(&format!("tenants/default/jobs/{id}/clips"));
+    assert_eq!(written.len(), lines.len(), "no output twice, none stray");
+}
+
 /// The host holding one of the job's chunk claims, if any is held now.
 pub(crate) fn claim_owner(store: &crate::server::StoreView, id: &str) -> Option<String> {
     let prefix = format!("tenants/default/jobs/{id}/claims");
@@ -379,39 +415,8 @@ fn two_hosts_on_one_bucket_share_a_job_and_one_takes_over_from_a_killed_one() {
                "params": {"num_clips": 24, "frames_per_clip": 8}}),
     );
     assert_eq!(job(a.addr, &id)["id"], id.as_str());
-    let start = Instant::now();
-    let owner = loop {
-        let record: Value = serde_json::from_slice(&a.store().read(&format!("tenants/default/jobs/{id}/job.json")).unwrap()).unwrap();
-        let done = record["progress"]["clips_done"].as_u64().unwrap_or(0);
-        assert!(done < 24, "the job finished before a host could be killed");
-        if record["state"] == "running" && done >= 1 {
-            if let Some(owner) = claim_owner(a.store(), &id) {
-                break owner;
-            }
-        }
-        assert!(start.elapsed() < Duration::from_secs(120), "the job did not start: {record}");
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let survivor = match owner.as_str() {
-        "host-a" => {
-            a.kill();
-            &b
-        }
-        "host-b" => {
-            b.kill();
-            &a
-        }
-        other => panic!("the lease names an unknown host: {other}"),
-    };
-    let done = wait_for(survivor.addr, &id, "succeeded", Duration::from_secs(240));
-    assert_eq!(done["progress"]["clips_done"], 24);
-    let lines = manifest(survivor.addr, &id);
-    assert_complete(&lines, 24, 8, &["rgb", "flow_x", "flow_y"]);
-    for line in &lines {
-        assert!(survivor.store().exists(&format!("tenants/default/{}", line["path"].as_str().unwrap())), "{} is listed but missing", line["path"]);
-    }
-    let written = survivor.store().keys(&format!("tenants/default/jobs/{id}/clips"));
-    assert_eq!(written.len(), lines.len(), "no stray outputs");
+    let survivor = kill_a_claim_holder(&mut a, &mut b, &id, 24);
+    assert_finished_once(survivor, &id, 24, 8, Duration::from_secs(240));
     // Posting the same job again is a second job, not a changed one: ids are per request.
     assert_ne!(create_job(survivor.addr, json!({"videos": [key], "seed": 11})), id);
 }

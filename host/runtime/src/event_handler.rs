@@ -2,7 +2,6 @@
 //! export, in its own sandboxed store (the same limits as a request).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use frameflow_store::TenantStore;
 
@@ -11,7 +10,6 @@ use crate::bindings::events::frameflow::events::types::ObjectEvent as WitEvent;
 use crate::bindings::events::HandlerExportPre;
 use crate::guest_error::GuestError;
 use crate::sandbox::{Sandbox, Sandboxes};
-use crate::task::AbortOnDrop;
 
 /// An object event, scoped to the tenant that owns the object (see `frameflow:events`).
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -60,9 +58,6 @@ impl EventHandler {
     /// is worth a retry; one that trapped or ran out of memory is not.
     pub async fn handle(&self, tenant: TenantStore, event: &ObjectEvent, trigger_json: &str) -> Result<String, EventFailure> {
         let limits = &self.sandboxes.limits;
-        let permit = self.sandboxes.admit(self.sandboxes.queue_wait.min(limits.deadline)).await.map_err(|r| EventFailure::Retry(r.to_string()))?;
-        let deadline_at = Instant::now() + limits.deadline;
-        let mut store = self.sandboxes.store(tenant, deadline_at);
         let wit = WitEvent {
             id: event.id.clone(),
             name: event.name.clone(),
@@ -74,29 +69,19 @@ impl EventHandler {
             sequencer: event.sequencer.clone(),
         };
         let (pre, settings) = (self.pre.clone(), trigger_json.to_string());
-        let task = AbortOnDrop::new(tokio::spawn(async move {
-            let _permit = permit;
-            let ran = async {
-                let instance = pre.instantiate_async(&mut store).await?;
-                instance.frameflow_events_handler().call_handle(&mut store, &wit, &settings).await
-            }
-            .await;
-            (ran, store.data().memory_refused())
-        }));
-        let grace = Duration::from_millis(500);
-        let component = || self.name.clone();
-        let ran = tokio::time::timeout_at((deadline_at + grace).into(), task)
-            .await
-            .map_err(|_| EventFailure::Retry(GuestError::Timeout { component: component(), deadline: limits.deadline }.to_string()))?;
-        match ran {
-            Ok((Ok(Ok(done)), _)) => Ok(done),
-            Ok((Ok(Err(EventError::Retry(m))), _)) => Err(EventFailure::Retry(m)),
-            Ok((Ok(Err(EventError::Rejected(m))), _)) => Err(EventFailure::Rejected(m)),
-            Ok((Err(e), memory_refused)) => match GuestError::classify(&self.name, e, memory_refused, limits.memory_bytes, limits.deadline) {
-                failure @ (GuestError::Timeout { .. } | GuestError::Busy { .. }) => Err(EventFailure::Retry(failure.to_string())),
-                failure => Err(EventFailure::Rejected(failure.to_string())),
-            },
-            Err(join) => Err(EventFailure::Rejected(format!("component '{}' crashed: {join}", self.name))),
+        let wait = self.sandboxes.queue_wait.min(limits.deadline);
+        let handled = self.sandboxes.run(&self.name, tenant, wait, limits.deadline, move |store| {
+            Box::pin(async move {
+                let instance = pre.instantiate_async(&mut *store).await?;
+                instance.frameflow_events_handler().call_handle(&mut *store, &wit, &settings).await
+            })
+        });
+        match handled.await {
+            Ok(Ok(done)) => Ok(done),
+            Ok(Err(EventError::Retry(m))) => Err(EventFailure::Retry(m)),
+            Ok(Err(EventError::Rejected(m))) => Err(EventFailure::Rejected(m)),
+            Err(failure @ (GuestError::Timeout { .. } | GuestError::Busy { .. })) => Err(EventFailure::Retry(failure.to_string())),
+            Err(failure) => Err(EventFailure::Rejected(failure.to_string())),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! picture.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,8 @@ use crate::bindings::frameflow::media::{flow, types as media_types, video};
 use crate::bindings::frameflow::sampler::{samplers as sampler_host, types as sampler_types};
 use crate::bindings::frameflow::store::objects;
 use crate::flow::FlowCtx;
-use crate::guest_error::Limiter;
+use crate::guest_error::{GuestError, Limiter};
+use crate::task::AbortOnDrop;
 use crate::limits::{limiter, sandboxed_store, Budget, Confined, SandboxLimits};
 use crate::media::{MediaCtx, MediaRoot};
 use crate::plans::PlansCtx;
@@ -128,6 +130,38 @@ impl Sandboxes {
     /// A slot to run one component instance, waiting in line at most `wait`.
     pub async fn admit(&self, wait: Duration) -> Result<tokio::sync::OwnedSemaphorePermit, Refusal> {
         self.admission.instance(wait).await
+    }
+
+    /// Runs one export call (`call`, given the fresh store to instantiate in) for `tenant`
+    /// as component `name`: an instance slot waited for at most `wait`, the guest stopped
+    /// at `deadline`, and a host call still running then (decoding a chunk) cancelled by
+    /// dropping its store. A guest that gave no answer is a [`GuestError`].
+    pub async fn run<T: Send + 'static>(
+        &self,
+        name: &str,
+        tenant: TenantStore,
+        wait: Duration,
+        deadline: Duration,
+        call: impl for<'s> FnOnce(&'s mut Store<Sandbox>) -> Pin<Box<dyn Future<Output = wasmtime::Result<T>> + Send + 's>> + Send + 'static,
+    ) -> Result<T, GuestError> {
+        let component = || name.to_string();
+        let permit = self.admit(wait).await.map_err(|r| GuestError::Busy { component: component(), reason: r.to_string() })?;
+        let deadline_at = Instant::now() + deadline;
+        let mut store = self.store(tenant, deadline_at);
+        let task = AbortOnDrop::new(tokio::spawn(async move {
+            let _permit = permit;
+            let ran = call(&mut store).await;
+            (ran, store.data().memory_refused())
+        }));
+        let grace = Duration::from_millis(500);
+        let ran = tokio::time::timeout_at((deadline_at + grace).into(), task)
+            .await
+            .map_err(|_| GuestError::Timeout { component: component(), deadline })?;
+        match ran {
+            Ok((Ok(value), _)) => Ok(value),
+            Ok((Err(e), memory_refused)) => Err(GuestError::classify(name, e, memory_refused, self.limits.memory_bytes, deadline)),
+            Err(join) => Err(GuestError::Failed { component: component(), reason: format!("crashed: {join}") }),
+        }
     }
 
     /// A fresh store for one run on behalf of `tenant`, stopped at `deadline_at`.
