@@ -10,6 +10,7 @@ mod infra;
 mod jobs;
 mod limits;
 mod server;
+mod tenants;
 
 use std::path::Path;
 

@@ -15,9 +15,16 @@ pub mod s3;
 
 use std::path::PathBuf;
 
-/// The workspace root (this crate lives in `<root>/tests`).
+/// The workspace root: the first folder with a `Cargo.lock` above the running test's
+/// package (`CARGO_MANIFEST_DIR` as `cargo test` sets it when the test runs, so a build
+/// shared between two checkouts through one target dir still reads its own checkout).
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    let package = std::env::var_os("CARGO_MANIFEST_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    package
+        .ancestors()
+        .find(|dir| dir.join("Cargo.lock").is_file())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf())
 }
 
 /// Scratch space under the target dir that survives between test runs.

@@ -37,9 +37,15 @@ mod worker_bindings {
 
 struct Worker;
 
+use worker_bindings::exports::frameflow::jobs::worker::StepError;
+
 impl worker_bindings::exports::frameflow::jobs::worker::Guest for Worker {
-    fn step(owner: String, lease_ms: u64) -> Result<bool, worker_bindings::exports::frameflow::jobs::worker::StepError> {
-        worker::step(&owner, lease_ms).map_err(worker_bindings::exports::frameflow::jobs::worker::StepError::Store)
+    fn runnable() -> Result<Vec<String>, StepError> {
+        worker::runnable().map_err(StepError::Store)
+    }
+
+    fn step(job: String, owner: String, lease_ms: u64) -> Result<bool, StepError> {
+        worker::step(&job, &owner, lease_ms).map_err(StepError::Failed)
     }
 }
 

@@ -55,19 +55,32 @@ enum Outcome {
     Idle,
 }
 
-/// Advances one runnable job of this tenant by one step, as host `owner`, holding the job's
-/// lease for `lease_ms` (renewed by every step).
-pub fn step(owner: &str, lease_ms: u64) -> Result<bool, objects::StoreError> {
-    let page = objects::list("job-active/", None, 100)?;
-    for meta in page.objects {
-        let id = meta.key.trim_start_matches("job-active/").to_string();
-        match step_job(&id, owner, lease_ms) {
-            Ok(Outcome::Worked) => return Ok(true),
-            Ok(Outcome::Idle) => {}
-            Err(e) => eprintln!("frameflow-jobs: job {id}: {}", e.message),
+/// The ids of this tenant's unfinished jobs, oldest first (ids start with their creation
+/// time).
+pub fn runnable() -> Result<Vec<String>, objects::StoreError> {
+    let mut ids = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = objects::list("job-active/", after.as_deref(), 1000)?;
+        ids.extend(page.objects.iter().map(|m| m.key.trim_start_matches("job-active/").to_string()));
+        match page.next_start_after {
+            Some(next) => after = Some(next),
+            None => return Ok(ids),
         }
     }
-    Ok(false)
+}
+
+/// Advances job `id` by one step, as host `owner`, holding the job's lease for `lease_ms`
+/// (renewed by every step). Whether it did work.
+pub fn step(id: &str, owner: &str, lease_ms: u64) -> Result<bool, String> {
+    if !state::valid_id(id) {
+        return Err(format!("'{id}' is not a job id"));
+    }
+    match step_job(id, owner, lease_ms) {
+        Ok(Outcome::Worked) => Ok(true),
+        Ok(Outcome::Idle) => Ok(false),
+        Err(e) => Err(format!("job {id}: {}", e.message)),
+    }
 }
 
 fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {

@@ -42,6 +42,10 @@ enum Command {
         /// Largest accepted request body in bytes, overriding the runtime config.
         #[arg(long, value_name = "BYTES")]
         upload_limit: Option<u64>,
+        /// Log lines as text, or as JSON objects (one per line, with the span fields:
+        /// tenant, video, job, component). The filter is `FRAMEFLOW_LOG` or `RUST_LOG`.
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: crate::serve_cmd::LogFormat,
     },
     /// Describe a video as JSON: frame count from a packet scan, sizes, rotation, timing.
     Probe {
@@ -245,9 +249,9 @@ fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { config, runtime_config, listen, store, media_root, upload_limit } => {
+        Command::Serve { config, runtime_config, listen, store, media_root, upload_limit, log_format } => {
             let options = frameflow_server::ServerOptions { store, media_root, upload_limit_bytes: upload_limit };
-            crate::serve_cmd::serve(&config, runtime_config.as_deref(), listen, options)?;
+            crate::serve_cmd::serve(&config, runtime_config.as_deref(), listen, options, log_format)?;
         }
         Command::Probe { video, open: o, frames, save_index } => {
             let v = open(&video, &o)?;

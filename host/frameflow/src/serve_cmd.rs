@@ -7,8 +7,15 @@ use std::path::Path;
 use anyhow::Result;
 use frameflow_server::{Manifest, RuntimeSettings, Server, ServerOptions};
 
-pub fn serve(config: &Path, runtime_config: Option<&Path>, listen: SocketAddr, options: ServerOptions) -> Result<()> {
-    init_logging();
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+pub fn serve(config: &Path, runtime_config: Option<&Path>, listen: SocketAddr, options: ServerOptions, log_format: LogFormat) -> Result<()> {
+    init_logging(log_format);
     let manifest = Manifest::load(config)?;
     let settings = RuntimeSettings::for_manifest(config, runtime_config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
@@ -25,10 +32,15 @@ pub fn serve(config: &Path, runtime_config: Option<&Path>, listen: SocketAddr, o
     })
 }
 
-/// Log lines on stderr through `tracing`: `FRAMEFLOW_LOG` picks the filter (`info` by
-/// default; `debug` adds a line per request with its status and time).
-fn init_logging() {
+/// Log lines on stderr through `tracing`: `FRAMEFLOW_LOG`, else `RUST_LOG`, picks the filter
+/// (`info` by default: a line per request with its status, time, tenant and ids), as text
+/// or JSON.
+fn init_logging(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("FRAMEFLOW_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false).try_init();
+    let filter = EnvFilter::try_from_env("FRAMEFLOW_LOG").or_else(|_| EnvFilter::try_from_default_env()).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).with_span_list(true).try_init(),
+    };
 }

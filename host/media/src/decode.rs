@@ -60,9 +60,14 @@ impl StreamDecoder {
 
     /// Receives the next frame in presentation order; `Ok(false)` at the end of the stream.
     pub fn next_frame(&mut self, out: &mut frame::Video) -> Result<bool> {
+        let started = std::time::Instant::now();
         loop {
             match self.decoder.receive_frame(out) {
-                Ok(()) => return Ok(true),
+                Ok(()) => {
+                    metrics::counter!("frameflow_frames_decoded_total").increment(1);
+                    metrics::histogram!("frameflow_frame_decode_seconds").record(started.elapsed().as_secs_f64());
+                    return Ok(true);
+                }
                 Err(ffmpeg::Error::Eof) => return Ok(false),
                 Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
                 // A frame the decoder could not finish: note it and carry on, as ffmpeg does.

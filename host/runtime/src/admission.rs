@@ -91,6 +91,11 @@ impl Admission {
         self.memory.available_permits() as u64 * UNIT
     }
 
+    /// Instance slots taken now, and the most there are.
+    pub fn instances(&self) -> (u32, u32) {
+        (self.max_instances.saturating_sub(self.instances.available_permits() as u32), self.max_instances)
+    }
+
     /// Waits in line (at most `wait`) for an instance slot.
     pub async fn instance(&self, wait: Duration) -> Result<OwnedSemaphorePermit, Refusal> {
         match tokio::time::timeout(wait, self.instances.clone().acquire_owned()).await {

@@ -45,6 +45,20 @@ impl GuestError {
         }
     }
 
+    /// Counts this failure of a component run for `tenant`
+    /// (`frameflow_component_failures_total{tenant, component, kind}`).
+    pub fn record(&self, tenant: &str) {
+        let (GuestError::Timeout { component, .. }
+        | GuestError::OutOfMemory { component, .. }
+        | GuestError::Trap { component, .. }
+        | GuestError::NoResponse { component, .. }
+        | GuestError::Busy { component, .. }
+        | GuestError::Rejected { component, .. }
+        | GuestError::Failed { component, .. }) = self;
+        metrics::counter!("frameflow_component_failures_total", "tenant" => tenant.to_string(), "component" => component.clone(), "kind" => self.code())
+            .increment(1);
+    }
+
     /// A stable, machine-readable name for the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {

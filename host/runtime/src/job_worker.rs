@@ -27,26 +27,44 @@ impl JobWorker {
         &self.name
     }
 
-    /// One step for `tenant`, as host `owner` holding job leases for `lease`: whether
-    /// runnable work remains. `deadline` bounds the whole step; a host call still running
-    /// then (decoding a chunk) is stopped by dropping its store, which cancels the host
-    /// work it started.
-    pub async fn step(&self, tenant: TenantStore, owner: &str, lease: Duration, deadline: Duration) -> Result<bool, GuestError> {
-        let (pre, owner, lease_ms) = (self.pre.clone(), owner.to_string(), lease.as_millis() as u64);
+    /// The ids of `tenant`'s unfinished jobs, oldest first.
+    pub async fn runnable(&self, tenant: TenantStore, deadline: Duration) -> Result<Vec<String>, GuestError> {
+        let pre = self.pre.clone();
+        let listed = self
+            .sandboxes
+            .run(&self.name, tenant, deadline, deadline, move |store| {
+                Box::pin(async move {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.frameflow_jobs_worker().call_runnable(&mut *store).await
+                })
+            })
+            .await?;
+        listed.map_err(|e| self.failure(e))
+    }
+
+    /// One step of job `job` of `tenant`, as host `owner` holding the job's lease for
+    /// `lease`: whether it did work. `deadline` bounds the whole step; a host call still
+    /// running then (decoding a chunk) is stopped by dropping its store, which cancels the
+    /// host work it started.
+    pub async fn step(&self, tenant: TenantStore, job: &str, owner: &str, lease: Duration, deadline: Duration) -> Result<bool, GuestError> {
+        let (pre, job, owner, lease_ms) = (self.pre.clone(), job.to_string(), owner.to_string(), lease.as_millis() as u64);
         let stepped = self
             .sandboxes
             .run(&self.name, tenant, deadline, deadline, move |store| {
                 Box::pin(async move {
                     let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.frameflow_jobs_worker().call_step(&mut *store, &owner, lease_ms).await
+                    instance.frameflow_jobs_worker().call_step(&mut *store, &job, &owner, lease_ms).await
                 })
             })
             .await?;
-        let failed = |reason| GuestError::Failed { component: self.name.clone(), reason };
-        match stepped {
-            Ok(more) => Ok(more),
-            Err(StepError::Store(e)) => Err(failed(format!("the store failed: {e}"))),
-            Err(StepError::Failed(message)) => Err(failed(message)),
-        }
+        stepped.map_err(|e| self.failure(e))
+    }
+
+    fn failure(&self, error: StepError) -> GuestError {
+        let reason = match error {
+            StepError::Store(e) => format!("the store failed: {e}"),
+            StepError::Failed(message) => message,
+        };
+        GuestError::Failed { component: self.name.clone(), reason }
     }
 }

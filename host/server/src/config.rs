@@ -1,12 +1,15 @@
 //! [`ServerConfig`]: every server setting resolved once, in one place — the runtime config
 //! file ([`RuntimeSettings`]), the command-line overrides ([`ServerOptions`]) and the defaults.
 
+use std::collections::BTreeMap;
+
+use anyhow::Context;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use frameflow_runtime::{RuntimeConfig, SandboxLimits};
 
-use crate::auth::ApiKeys;
+use crate::auth::TenantLimits;
 use crate::body_spool::BodyLimits;
 use crate::runtime_config::RuntimeSettings;
 
@@ -57,7 +60,17 @@ pub struct ServerConfig {
     pub event_poll: Option<Duration>,
     /// The owner name of job leases; `None`: the runtime's own id.
     pub host_id: Option<String>,
-    pub keys: ApiKeys,
+    /// API key → tenant (scope `tenant`), from the runtime config.
+    pub api_keys: BTreeMap<String, String>,
+    /// The system key (`admin_key`, else `FRAMEFLOW_ADMIN_KEY`): manages tenants and keys.
+    pub admin_key: Option<String>,
+    /// The secret HS256 JWTs are signed with (`jwt_secret`, else `FRAMEFLOW_JWT_SECRET`).
+    pub jwt_secret: Option<String>,
+    /// Limits of tenants whose record sets none (`tenant_requests_per_second`,
+    /// `tenant_max_running_jobs`; unset: unlimited).
+    pub tenant_defaults: TenantLimits,
+    /// A second address serving only `/metrics`, without a key.
+    pub metrics_listen: Option<std::net::SocketAddr>,
 }
 
 impl ServerConfig {
@@ -115,8 +128,27 @@ impl ServerConfig {
             job_lease: Duration::from_millis(settings.job_lease_ms.unwrap_or(DEFAULT_JOB_LEASE_MS).max(1000)),
             event_poll: settings.event_poll_ms.filter(|&ms| ms > 0).map(|ms| Duration::from_millis(ms.max(100))),
             host_id,
-            keys: ApiKeys::new(settings.api_keys.clone()),
+            api_keys: settings.api_keys.clone(),
+            admin_key: secret(&settings.admin_key, "FRAMEFLOW_ADMIN_KEY")?,
+            jwt_secret: secret(&settings.jwt_secret, "FRAMEFLOW_JWT_SECRET")?,
+            metrics_listen: match &settings.metrics_listen {
+                Some(addr) => Some(addr.parse().with_context(|| format!("metrics_listen '{addr}' is not an address such as 0.0.0.0:9464"))?),
+                None => None,
+            },
+            tenant_defaults: TenantLimits {
+                requests_per_second: settings.tenant_requests_per_second.filter(|r| *r > 0.0),
+                max_running_jobs: settings.tenant_max_running_jobs.filter(|n| *n > 0),
+            },
         })
+    }
+}
+
+/// A secret from the config, else the environment; refused when too short to be one.
+fn secret(setting: &Option<String>, env: &str) -> anyhow::Result<Option<String>> {
+    let value = setting.clone().or_else(|| std::env::var(env).ok()).filter(|v| !v.is_empty());
+    match value {
+        Some(v) if v.len() < 16 => anyhow::bail!("{env} (or its runtime config setting) must be at least 16 characters"),
+        other => Ok(other),
     }
 }
 

@@ -10,11 +10,15 @@
 //! - `app.rs`: [`App`], the manifest's components loaded and bound to routes and triggers.
 //! - `routes.rs`: [`Router`], where a request path is bound to a component (Spin's route
 //!   syntax: exact paths, `:name` segments, trailing `/...` wildcards; most specific wins).
-//! - `auth.rs`: [`ApiKeys`], the tenant of a request from its API key.
+//! - `auth/`: [`Auth`], who a request acts for (system key, config keys, keys kept in the
+//!   store by [`TenantDirectory`], HS256 JWTs) and [`Scope`] checks; `admin.rs`: the
+//!   system key's `/v1/admin` routes (tenants, keys).
 //! - `triggers/`: the [`Trigger`] trait and what starts work — `http.rs` ([`HttpTrigger`]:
-//!   connection cap and header/idle timeout, tenant from the API key, then the component;
+//!   connection cap and header/idle timeout, caller and scope from its credentials, then the component;
 //!   every error a JSON body) and `jobs.rs` ([`JobsTrigger`]: job components driven for
 //!   every tenant in the background, resumed after a restart without any request).
+//! - `metrics.rs`: the Prometheus recorder the libraries count into, rendered at `/metrics`.
+//! - `rate_limit.rs`: each tenant's requests per second (429 + `Retry-After` beyond).
 //! - `body_spool.rs`: request bodies received in full (memory or an unlinked temporary
 //!   file) under the upload limit, an idle timeout and a minimum rate, before a component
 //!   takes an instance slot.
@@ -23,18 +27,21 @@
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
+mod admin;
 mod app;
-mod auth;
+pub mod auth;
 mod body_spool;
 mod config;
 mod manifest;
+pub mod metrics;
+mod rate_limit;
 mod routes;
 mod runtime_config;
 mod server;
 pub mod triggers;
 
 pub use app::App;
-pub use auth::ApiKeys;
+pub use auth::{Auth, Principal, Scope, TenantDirectory};
 pub use config::{ConnectionLimits, ServerConfig, ServerOptions};
 pub use manifest::{AppSettings, Manifest};
 pub use routes::{RoutePattern, Router};

@@ -72,7 +72,12 @@ impl<T> Router<T> {
 
     /// The value bound to the most specific route matching `path` (no query string).
     pub fn route(&self, path: &str) -> Option<&T> {
-        self.routes.iter().find(|(p, _)| p.matches(path)).map(|(_, t)| t)
+        self.matched(path).map(|(_, t)| t)
+    }
+
+    /// The most specific route matching `path` and its value.
+    pub fn matched(&self, path: &str) -> Option<(&RoutePattern, &T)> {
+        self.routes.iter().find(|(p, _)| p.matches(path)).map(|(p, t)| (p, t))
     }
 }
 

@@ -73,7 +73,23 @@ pub struct RuntimeSettings {
     /// name, else an id kept in the compile cache, stable across restarts with the same
     /// cache). Hosts sharing a store need distinct ids.
     pub host_id: Option<String>,
-    /// API key -> tenant. Empty: no keys, every request is tenant `default`.
+    /// The system key, which manages tenants and their keys through `/v1/admin` (else
+    /// `FRAMEFLOW_ADMIN_KEY`); at least 16 characters.
+    pub admin_key: Option<String>,
+    /// The secret Bearer JWTs (HS256) are signed with (else `FRAMEFLOW_JWT_SECRET`).
+    pub jwt_secret: Option<String>,
+    /// Requests per second a tenant may make on each host (default: no limit); beyond it
+    /// 429 with `Retry-After`. A tenant's record (`/v1/admin`) may set its own.
+    pub tenant_requests_per_second: Option<f64>,
+    /// Jobs of one tenant worked on at once (default: no limit); later ones wait their
+    /// turn. A tenant's record may set its own.
+    pub tenant_max_running_jobs: Option<u32>,
+    /// Also serve `/metrics` here, without a key (for a scraper on an internal network),
+    /// e.g. `0.0.0.0:9464`. On the main address `/metrics` needs the system key when
+    /// credentials are in use.
+    pub metrics_listen: Option<String>,
+    /// API key -> tenant (scope `tenant`). With no keys, no system key and no JWT secret,
+    /// every request is tenant `default`.
     #[serde(default)]
     pub api_keys: BTreeMap<String, String>,
     /// The directory relative paths are resolved against: the file's own.

@@ -9,6 +9,7 @@ use frameflow_runtime::{Runtime, VideoPool};
 use frameflow_store::ObjectStorage;
 
 use crate::app::App;
+use crate::auth::{Auth, TenantDirectory};
 use crate::config::{ServerConfig, ServerOptions};
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeSettings;
@@ -16,6 +17,8 @@ use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger,
 
 /// A loaded application and the triggers that start its work.
 pub struct Server {
+    /// Where `/metrics` is also served, without a key (`metrics_listen`).
+    metrics_listen: Option<SocketAddr>,
     http: Arc<HttpTrigger>,
     jobs: Arc<JobsTrigger>,
     objects: Arc<ObjectTrigger>,
@@ -33,31 +36,38 @@ impl Server {
         let pool = VideoPool::new(Some(config.max_source_pixels));
         let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
         let mut app = App::load(manifest, &runtime)?;
-        let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, tenants: config.keys.tenants() });
+        let directory = Arc::new(TenantDirectory::new(storage.system()));
+        let auth = Arc::new(Auth::new(&config.api_keys, config.admin_key.as_deref(), config.jwt_secret.as_deref(), directory));
+        let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, auth: auth.clone() });
         let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling);
         let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
         let wake = JobWake::default();
-        let tenants = config.keys.tenants();
         let jobs = JobsTrigger {
             workers: app.job_workers(),
             storage: storage.clone(),
-            tenants,
+            auth: auth.clone(),
             owner: host_id,
             step_deadline: config.job_step_deadline,
             lease: config.job_lease,
             wake: wake.clone(),
+            tenant_defaults: config.tenant_defaults.clone(),
+            last_stepped: Default::default(),
         };
         let http = HttpTrigger {
             router: app.router,
             storage,
-            keys: config.keys,
+            auth,
             body_limits: config.body,
             connections: config.connections,
             jobs: wake,
             events: objects.clone(),
             listener: Default::default(),
+            rate: Default::default(),
+            tenant_defaults: config.tenant_defaults.clone(),
+            runtime: runtime.clone(),
         };
-        Ok(Server { http: Arc::new(http), jobs: Arc::new(jobs), objects })
+        crate::metrics::handle();
+        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects })
     }
 }
 
@@ -67,6 +77,12 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     ready(listener.local_addr()?);
     server.http.listen_on(listener);
+    tokio::spawn(crate::metrics::upkeep());
+    if let Some(addr) = server.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+        tokio::spawn(crate::metrics::serve(listener, server.http.runtime.clone()));
+    }
     let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects];
     run_all(triggers).await
 }

@@ -269,8 +269,10 @@ impl ObjectStorage {
     }
 
     fn written(&self, tenant_prefix: &str, meta: &ObjectMeta) {
+        // Only tenants' objects are events; the host's own (`system/`) are not.
+        let Some(tenant) = tenant_prefix.strip_prefix("tenants/") else { return };
         if let (true, Some(hook)) = (self.is_local(), self.on_write.get()) {
-            let tenant = tenant_prefix.trim_start_matches("tenants/").trim_end_matches('/').to_string();
+            let tenant = tenant.trim_end_matches('/').to_string();
             hook(WrittenObject { tenant, key: meta.key.clone(), size: meta.size, etag: meta.etag.clone() });
         }
     }
@@ -284,6 +286,17 @@ impl ObjectStorage {
         validate_tenant(tenant)?;
         Ok(TenantStore { storage: self.clone(), prefix: format!("tenants/{tenant}/") })
     }
+
+    /// The host's own keys (`system/`: tenants, API keys), apart from every tenant's root,
+    /// so no tenant can name them.
+    pub fn system(self: &Arc<Self>) -> TenantStore {
+        TenantStore { storage: self.clone(), prefix: "system/".to_string() }
+    }
+}
+
+/// Counts bytes read from the store (`frameflow_store_read_bytes_total`).
+fn count_read(bytes: usize) {
+    metrics::counter!("frameflow_store_read_bytes_total").increment(bytes as u64);
 }
 
 /// One tenant's keys. Cheap to clone.
@@ -319,7 +332,9 @@ impl TenantStore {
                 got.meta.size
             )));
         }
-        got.bytes().await.map_err(|e| map_err(key, e))
+        let bytes = got.bytes().await.map_err(|e| map_err(key, e))?;
+        count_read(bytes.len());
+        Ok(bytes)
     }
 
     pub async fn head(&self, key: &str) -> Result<ObjectMeta> {
@@ -363,6 +378,7 @@ impl TenantStore {
                 .unwrap_or(0),
         };
         self.storage.written(&self.prefix, &meta);
+        metrics::counter!("frameflow_store_written_bytes_total").increment(size);
         Ok(meta)
     }
 
@@ -421,7 +437,15 @@ impl TenantStore {
     /// Bytes `range` of the object at `key` (one ranged GET on S3).
     pub async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
         let path = self.full_key(key)?;
-        self.storage.inner.get_range(&path, range).await.map_err(|e| map_err(key, e))
+        let bytes = self.storage.inner.get_range(&path, range).await.map_err(|e| map_err(key, e))?;
+        count_read(bytes.len());
+        Ok(bytes)
+    }
+
+    /// The tenant whose keys these are (`system` for the host's own).
+    pub fn tenant_name(&self) -> &str {
+        let name = self.prefix.trim_end_matches('/');
+        name.strip_prefix("tenants/").unwrap_or(name)
     }
 
     /// Whether the objects are files FFmpeg can open in place (`file://`).

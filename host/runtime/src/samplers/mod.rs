@@ -46,8 +46,9 @@ impl Host for SamplersView<'_> {
 
     async fn plan(&mut self, sampler: String, info: VideoInfo, params: String, seed: u64) -> Result<Vec<Clip>, PlanFailure> {
         let registry = self.ctx.registry.clone();
-        if registry.builtin(&sampler).is_some() {
-            return Ok(registry.plan_builtin(&sampler, &info, &params, seed).await?);
+        let tenant = self.req.tenant.tenant_name().to_string();
+        if let Some(pre) = registry.builtin(&sampler) {
+            return Ok(registry.run(Some(&tenant), &sampler, &pre, &info, &params, seed).await?);
         }
         if !valid_sampler_name(&sampler) {
             return Err(unknown(format!("'{sampler}' is not a sampler name (lowercase letters, digits, '-' and '_', at most 64)")).into());
@@ -60,7 +61,7 @@ impl Host for SamplersView<'_> {
         let (registry, pre) = blocking(move || registry.uploaded(&wasm).map(|pre| (registry, pre)))
             .await?
             .map_err(|why| registry::plan_error(format!("sampler '{sampler}' cannot be loaded: {why}")))?;
-        Ok(registry.run(&sampler, &pre, &info, &params, seed).await?)
+        Ok(registry.run(Some(&tenant), &sampler, &pre, &info, &params, seed).await?)
     }
 }
 

@@ -115,11 +115,11 @@ impl SamplerRegistry {
                 message: format!("no sampler '{name}'; built in: {}", self.builtin_names().join(", ")),
             }
         })?;
-        self.run(name, &pre, info, params, seed).await
+        self.run(None, name, &pre, info, params, seed).await
     }
 
-    /// One `plan` call in a fresh, pure store.
-    pub(crate) async fn run(&self, name: &str, pre: &SamplerPre<SamplerState>, info: &VideoInfo, params: &str, seed: u64) -> Result<Vec<Clip>, PlanError> {
+    /// One `plan` call in a fresh, pure store; a failure is counted for `tenant` when given.
+    pub(crate) async fn run(&self, tenant: Option<&str>, name: &str, pre: &SamplerPre<SamplerState>, info: &VideoInfo, params: &str, seed: u64) -> Result<Vec<Clip>, PlanError> {
         let state = SamplerState { limiter: limiter(SAMPLER_MEMORY) };
         let mut store = sandboxed_store(&self.engine, state, Instant::now() + SAMPLER_DEADLINE);
         let called = async {
@@ -131,7 +131,11 @@ impl SamplerRegistry {
             Ok(result) => result?,
             Err(e) => {
                 let memory_refused = store.data().limiter.memory_refused;
-                let why = match GuestError::classify(name, e, memory_refused, SAMPLER_MEMORY, SAMPLER_DEADLINE) {
+                let failure = GuestError::classify(name, e, memory_refused, SAMPLER_MEMORY, SAMPLER_DEADLINE);
+                if let Some(tenant) = tenant {
+                    failure.record(tenant);
+                }
+                let why = match failure {
                     GuestError::Timeout { deadline, .. } => format!("ran past its deadline of {deadline:?}"),
                     GuestError::OutOfMemory { limit, .. } => format!("went over its memory limit of {} MiB", limit >> 20),
                     // Every import of a sampler traps, so this covers clocks, files and the like.

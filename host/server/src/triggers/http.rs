@@ -1,7 +1,8 @@
 //! [`HttpTrigger`]: requests on an HTTP/1.1 listener, each handled by the component its
 //! route is bound to. Per connection: a cap on open connections (503 and close beyond it)
-//! and a header/idle timeout. Per request: the tenant from the API key
-//! (401 before anything else when keys are configured), the route, the body received in
+//! and a header/idle timeout. Per request: the caller from its credentials (`auth`: 401
+//! before anything else when credentials are needed, 403 without the route's scope), the
+//! tenant's request rate (429), the system key's `/v1/admin` routes, the route, the body received in
 //! full under the upload limit and rate rules (`body_spool.rs`), then the component; every
 //! failure becomes a JSON error (`{"error": {"code", "message"}}`), and every 503 says
 //! when to come back (`Retry-After`).
@@ -20,9 +21,11 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::auth::ApiKeys;
+use crate::auth::{Auth, Principal, TenantLimits};
+use crate::admin::MAX_ADMIN_BODY;
 use crate::body_spool::{spool, BodyLimits};
 use crate::config::ConnectionLimits;
+use crate::rate_limit::RateLimiter;
 use crate::routes::Router;
 use crate::triggers::objects::MAX_NOTIFICATION_BYTES;
 use crate::triggers::{JobWake, ObjectTrigger};
@@ -35,7 +38,7 @@ const RETRY_AFTER_SECONDS: &str = "1";
 pub struct HttpTrigger {
     pub(crate) router: Router<Arc<HttpComponent>>,
     pub(crate) storage: Arc<ObjectStorage>,
-    pub(crate) keys: ApiKeys,
+    pub(crate) auth: Arc<Auth>,
     pub(crate) body_limits: BodyLimits,
     pub(crate) connections: ConnectionLimits,
     /// Woken after a request that may have created or stopped a job.
@@ -43,9 +46,15 @@ pub struct HttpTrigger {
     /// Where `/v1/events/...` go: S3 notifications in, the dead-letter list out.
     pub(crate) events: Arc<ObjectTrigger>,
     pub(crate) listener: Mutex<Option<TcpListener>>,
+    /// Each tenant's request rate on this host.
+    pub(crate) rate: RateLimiter,
+    /// Limits of tenants whose record sets none.
+    pub(crate) tenant_defaults: TenantLimits,
+    /// For the scrape-time gauges of `/metrics`.
+    pub(crate) runtime: frameflow_runtime::Runtime,
 }
 
-fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
+pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
     let mut response = json_reply(status, &serde_json::json!({"error": {"code": code, "message": message}}));
     if status == 408 {
         // The rest of a body we stopped reading would be taken for the next request.
@@ -60,10 +69,18 @@ impl HttpTrigger {
         *self.listener.lock().expect("listener lock") = Some(listener);
     }
 
-    fn tenant_of(&self, req: &Request<Incoming>) -> Result<String, Response<ResponseBody>> {
-        self.keys
-            .tenant_of(req.headers())
-            .ok_or_else(|| json_error(401, "unauthorized", "send a valid API key in 'Authorization: Bearer KEY' or 'X-API-Key'"))
+    /// The caller, allowed to call this route; else the 401/403/503 that says why not.
+    async fn principal_of(&self, req: &Request<Incoming>) -> Result<Principal, Response<ResponseBody>> {
+        let principal = self.auth.authenticate(req.headers()).await.map_err(|e| {
+            let (status, code) = e.status();
+            let mut response = json_error(status, code, &e.to_string());
+            if status == 401 {
+                response.headers_mut().insert(hyper::header::WWW_AUTHENTICATE, hyper::header::HeaderValue::from_static("Bearer"));
+            }
+            response
+        })?;
+        principal.scope.allows(req.method(), req.uri().path()).map_err(|why| json_error(403, "forbidden", &why))?;
+        Ok(principal)
     }
 
     /// Handles one request; never fails (errors are responses). Runs in a `request` span
@@ -71,20 +88,32 @@ impl HttpTrigger {
     /// debug level.
     pub async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
         use tracing::Instrument;
+        let (video, job) = ids_in_path(req.uri().path());
         let span = tracing::info_span!(
             "request",
             method = %req.method(),
             path = %req.uri().path(),
             tenant = tracing::field::Empty,
+            video = tracing::field::Empty,
+            job = tracing::field::Empty,
             component = tracing::field::Empty,
             instantiate_ms = tracing::field::Empty,
         );
+        if let Some(video) = video {
+            span.record("video", video);
+        }
+        if let Some(job) = job {
+            span.record("job", job);
+        }
         let started = std::time::Instant::now();
+        let (method, route) = (req.method().clone(), self.route_label(req.uri().path()));
         let mut response = self.answer(req).instrument(span.clone()).await;
         if response.status() == hyper::StatusCode::SERVICE_UNAVAILABLE && !response.headers().contains_key(hyper::header::RETRY_AFTER) {
             response.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from_static(RETRY_AFTER_SECONDS));
         }
-        span.in_scope(|| tracing::debug!(status = response.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "answered"));
+        let seconds = started.elapsed().as_secs_f64();
+        crate::metrics::record_request(route, &method, response.status().as_u16(), seconds);
+        span.in_scope(|| tracing::info!(status = response.status().as_u16(), ms = seconds * 1e3, "answered"));
         response
     }
 
@@ -97,12 +126,32 @@ impl HttpTrigger {
             _ => {}
         }
         // The key first: without one, nobody learns which routes exist.
-        let tenant = match self.tenant_of(&req) {
-            Ok(t) => t,
+        let principal = match self.principal_of(&req).await {
+            Ok(p) => p,
             Err(response) => return response,
         };
+        if path == "/metrics" {
+            return self.metrics(&principal);
+        }
+        if let Some(rest) = path.strip_prefix("/v1/admin/") {
+            return self.admin_route(req, rest).await;
+        }
+        if let Some(tenant) = &principal.tenant {
+            tracing::Span::current().record("tenant", tenant.as_str());
+        }
+        let Some(tenant) = principal.tenant.clone() else {
+            // The system key on a notification: it may speak for any tenant.
+            return self.events_route(req, "s3", None).await;
+        };
+        let per_second = self.auth.limits_of(&tenant).await.requests_per_second.or(self.tenant_defaults.requests_per_second);
+        if let Some(Err(wait)) = per_second.map(|rps| self.rate.take(&tenant, rps)) {
+            let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
+            let mut response = json_error(429, "too_many_requests", &format!("tenant '{tenant}' is over its {} requests per second", per_second.unwrap_or(0.0)));
+            response.headers_mut().insert(hyper::header::RETRY_AFTER, hyper::header::HeaderValue::from(seconds));
+            return response;
+        }
         if let Some(rest) = path.strip_prefix("/v1/events/") {
-            return self.events_route(req, rest, &tenant).await;
+            return self.events_route(req, rest, Some(&tenant)).await;
         }
         let Some(component) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
@@ -147,6 +196,7 @@ impl HttpTrigger {
                 response
             }
             Err(failure) => {
+                failure.record(&tenant);
                 let status = guest_error_status(&failure);
                 tracing::warn!(status, code = failure.code(), "{failure}");
                 json_error(status, failure.code(), &failure.to_string())
@@ -172,9 +222,9 @@ impl HttpTrigger {
     /// The host's own event routes: `POST /v1/events/s3` (an S3 event notification; 202
     /// with what was accepted and ignored), `GET /v1/events/failed` (the caller's dead
     /// letters), `POST /v1/events/failed/{id}/retry`.
-    async fn events_route(&self, req: Request<Incoming>, rest: &str, tenant: &str) -> Response<ResponseBody> {
+    async fn events_route(&self, req: Request<Incoming>, rest: &str, tenant: Option<&str>) -> Response<ResponseBody> {
         let method = req.method().clone();
-        let store = match self.storage.tenant(tenant) {
+        let store = match self.storage.tenant(tenant.unwrap_or("default")) {
             Ok(t) => t,
             Err(e) => return json_error(500, "store_error", &e.to_string()),
         };
@@ -189,8 +239,8 @@ impl HttpTrigger {
                     }
                     Err(e) => return json_error(400, "bad_request", &format!("the body could not be read: {e}")),
                 };
-                // With API keys, a caller speaks for its own tenant only.
-                let caller = (!self.keys.is_empty()).then_some(tenant);
+                // With credentials, a tenant's key speaks for its own tenant only.
+                let caller = if self.auth.required() { tenant } else { None };
                 match self.events.notification(&body, caller) {
                     Ok(intake) => json_reply(202, &serde_json::to_value(&intake).expect("intake serializes")),
                     Err(message) => json_error(400, "bad_request", &message),
@@ -209,6 +259,58 @@ impl HttpTrigger {
             _ => json_error(404, "not_found", &format!("no route for /v1/events/{rest}")),
         }
     }
+}
+
+impl HttpTrigger {
+    /// The route a path is counted under in the metrics: the host's own routes, the
+    /// manifest's route pattern, or `unmatched` (a bounded set of labels).
+    fn route_label(&self, path: &str) -> &str {
+        match path {
+            "/healthz" => "/healthz",
+            "/readyz" => "/readyz",
+            "/metrics" => "/metrics",
+            p if p.starts_with("/v1/admin/") => "/v1/admin/...",
+            p if p.starts_with("/v1/events/") => "/v1/events/...",
+            p => self.router.matched(p).map(|(pattern, _)| pattern.as_str()).unwrap_or("unmatched"),
+        }
+    }
+
+    /// `GET /metrics`: the Prometheus text; with credentials in use, for the system key
+    /// only (it names tenants). `metrics_listen` serves it apart, without a key.
+    fn metrics(&self, principal: &Principal) -> Response<ResponseBody> {
+        if self.auth.required() && principal.scope != crate::auth::Scope::System {
+            return json_error(403, "forbidden", "/metrics needs the system key (or scrape the metrics_listen address)");
+        }
+        metrics_reply(&self.runtime)
+    }
+
+    /// `/v1/admin/…` for the system key (the scope was checked): the body read whole, at
+    /// most [`MAX_ADMIN_BODY`] bytes.
+    async fn admin_route(&self, req: Request<Incoming>, rest: &str) -> Response<ResponseBody> {
+        let method = req.method().clone();
+        let body = match http_body_util::Limited::new(req.into_body(), MAX_ADMIN_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return json_error(413, "too_large", &format!("admin requests are at most {MAX_ADMIN_BODY} bytes")),
+        };
+        let (status, value) = crate::admin::route(self.auth.directory(), &method, rest, &body).await;
+        json_reply(status, &value)
+    }
+}
+
+/// The video and job ids a path names (`/v1/videos/{id}…`, `/v1/jobs/{id}…`), for the
+/// request span.
+fn ids_in_path(path: &str) -> (Option<&str>, Option<&str>) {
+    let id_after = |prefix: &str| path.strip_prefix(prefix).and_then(|rest| rest.split('/').next()).filter(|id| !id.is_empty() && id.len() <= 64);
+    (id_after("/v1/videos/"), id_after("/v1/jobs/"))
+}
+
+/// The metrics text as a response.
+pub(crate) fn metrics_reply(runtime: &frameflow_runtime::Runtime) -> Response<ResponseBody> {
+    Response::builder()
+        .status(200)
+        .header("content-type", "text/plain; version=0.0.4")
+        .body(Full::new(Bytes::from(crate::metrics::render(runtime))).map_err(|never| match never {}).boxed_unsync())
+        .expect("static response parts are valid")
 }
 
 fn json_reply(status: u16, value: &serde_json::Value) -> Response<ResponseBody> {

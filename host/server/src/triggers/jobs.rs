@@ -1,14 +1,18 @@
-//! [`JobsTrigger`]: background work for job components.
+//! [`JobsTrigger`]: background work for job components, and the one scheduler of it.
 //!
-//! Jobs live in the store, not in this process. The trigger asks each job component's
-//! `frameflow:jobs/worker.step` to advance each tenant's jobs one chunk at a time until it says no work
-//! is left, then sleeps until a request may have created work ([`JobWake`]) or a poll
-//! interval passes (another host may have left a lease to expire). Steps run one at a time
-//! per process: a chunk already keeps the cores busy.
+//! Jobs live in the store, not in this process. Each pass of the scheduler gives every
+//! tenant one step (a chunk of clips) of one of its jobs, round-robin across tenants and,
+//! within a tenant, across its jobs (at most `max_running_jobs` of them, oldest first), so
+//! a small job submitted behind a big one of another tenant, or of the same tenant, is not
+//! starved. Runnable jobs are listed again every pass, so new jobs join at once. When no
+//! tenant had work the trigger sleeps until a request may have created some ([`JobWake`])
+//! or a poll interval passes (another host may have left a lease to expire). Steps run
+//! one at a time per process: a chunk already keeps the cores busy.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use frameflow_runtime::JobWorker;
@@ -34,38 +38,79 @@ impl JobWake {
 pub struct JobsTrigger {
     pub(crate) workers: Vec<Arc<JobWorker>>,
     pub(crate) storage: Arc<ObjectStorage>,
-    pub(crate) tenants: Vec<String>,
+    /// Whose jobs run here: asked on every round, so tenants made since are served too.
+    pub(crate) auth: Arc<crate::auth::Auth>,
     /// This host's id: the owner name of the leases it takes.
     pub(crate) owner: String,
     pub(crate) step_deadline: Duration,
     /// How long a job's lease lasts without renewal (each step renews it).
     pub(crate) lease: Duration,
     pub(crate) wake: JobWake,
+    /// Limits of tenants whose record sets none.
+    pub(crate) tenant_defaults: crate::auth::TenantLimits,
+    /// The job stepped last, per tenant and job component: where its next turn starts.
+    pub(crate) last_stepped: Mutex<HashMap<(String, String), String>>,
 }
 
 impl JobsTrigger {
-    /// Steps every worker for every tenant until none has runnable work left.
+    /// Runs passes until one finds no work anywhere.
     async fn drain(&self) {
-        for worker in &self.workers {
-            for tenant in &self.tenants {
-                let Ok(store) = self.storage.tenant(tenant) else { continue };
-                let span = tracing::info_span!("job_step", tenant = %tenant, component = %worker.name());
-                loop {
+        while self.pass().await {}
+    }
+
+    /// One pass: at most one step per tenant and job component. Whether any step worked.
+    async fn pass(&self) -> bool {
+        let mut worked = false;
+        for tenant in self.auth.tenants().await {
+            let Ok(store) = self.storage.tenant(&tenant) else { continue };
+            let limits = self.auth.limits_of(&tenant).await;
+            let max_running = limits.max_running_jobs.or(self.tenant_defaults.max_running_jobs).map_or(usize::MAX, |n| n as usize);
+            for worker in &self.workers {
+                let span = tracing::info_span!("job_step", tenant = %tenant, component = %worker.name(), job = tracing::field::Empty);
+                let mut jobs = match worker.runnable(store.clone(), self.step_deadline).instrument(span.clone()).await {
+                    Ok(jobs) => jobs,
+                    Err(failure) => {
+                        span.in_scope(|| tracing::warn!(code = failure.code(), "listing jobs failed: {failure}"));
+                        continue;
+                    }
+                };
+                metrics::gauge!("frameflow_jobs_runnable", "tenant" => tenant.clone()).set(jobs.len() as f64);
+                jobs.truncate(max_running);
+                // Round-robin within the tenant: start after the job stepped last time, and
+                // go on to the next when one has nothing to do here (its chunks are all
+                // held by other hosts).
+                let turn = (tenant.clone(), worker.name().to_string());
+                let last = self.last_stepped.lock().expect("scheduler lock").get(&turn).cloned();
+                let first = last.and_then(|l| jobs.iter().position(|j| *j > l)).unwrap_or(0);
+                for job in jobs[first..].iter().chain(&jobs[..first]) {
+                    span.record("job", job.as_str());
                     let started = std::time::Instant::now();
-                    let stepped = worker.step(store.clone(), &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
-                    span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, more = matches!(stepped, Ok(true)), "stepped"));
+                    let stepped = worker.step(store.clone(), job, &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
+                    span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, worked = matches!(stepped, Ok(true)), "stepped"));
+                    let outcome = match &stepped {
+                        Ok(true) => "worked",
+                        Ok(false) => "idle",
+                        Err(_) => "failed",
+                    };
+                    metrics::counter!("frameflow_job_steps_total", "tenant" => tenant.clone(), "outcome" => outcome).increment(1);
                     match stepped {
-                        Ok(true) => continue,
-                        Ok(false) => break,
-                        Err(failure) => {
-                            tracing::warn!(tenant = %tenant, component = %worker.name(), code = failure.code(), "job step failed: {failure}");
-                            tokio::time::sleep(BACKOFF).await;
+                        Ok(true) => {
+                            self.last_stepped.lock().expect("scheduler lock").insert(turn.clone(), job.clone());
+                            worked = true;
                             break;
+                        }
+                        Ok(false) => continue,
+                        Err(failure) => {
+                            failure.record(&tenant);
+                            span.in_scope(|| tracing::warn!(code = failure.code(), "job step failed: {failure}"));
+                            tokio::time::sleep(BACKOFF).await;
+                            continue;
                         }
                     }
                 }
             }
         }
+        worked
     }
 }
 

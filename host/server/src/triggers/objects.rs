@@ -17,7 +17,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -103,10 +102,11 @@ struct DeadLetter {
 
 /// How often to list the watched prefixes for new or changed objects, and for which tenants
 /// (for stores that cannot push notifications).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Polling {
     pub every: Duration,
-    pub tenants: Vec<String>,
+    /// Who is served: the tenants are asked for on every round, so new ones are polled too.
+    pub auth: Arc<crate::auth::Auth>,
 }
 
 /// Where a poll of one trigger's prefix got to: objects modified after `since_ms`, or at
@@ -122,10 +122,11 @@ pub struct ObjectTrigger {
     rules: Vec<ObjectRule>,
     storage: Arc<ObjectStorage>,
     polling: Option<Polling>,
-    ignored: AtomicU64,
-    delivered: AtomicU64,
-    duplicates: AtomicU64,
-    dead: AtomicU64,
+}
+
+/// Counts an event by what became of it (`frameflow_events_total{outcome}`).
+fn count(outcome: &'static str) {
+    metrics::counter!("frameflow_events_total", "outcome" => outcome).increment(1);
 }
 
 fn now_ms() -> u64 {
@@ -164,10 +165,6 @@ impl ObjectTrigger {
             rules,
             storage: storage.clone(),
             polling,
-            ignored: AtomicU64::new(0),
-            delivered: AtomicU64::new(0),
-            duplicates: AtomicU64::new(0),
-            dead: AtomicU64::new(0),
         });
         if !trigger.rules.is_empty() && storage.is_local() {
             // The embedded store sends no notifications: it tells the trigger of each write.
@@ -179,16 +176,6 @@ impl ObjectTrigger {
             });
         }
         trigger
-    }
-
-    /// Counters for logs and the operator: ignored records, delivered, duplicate and dead events.
-    pub fn counts(&self) -> Value {
-        json!({
-            "ignored": self.ignored.load(Ordering::Relaxed),
-            "delivered": self.delivered.load(Ordering::Relaxed),
-            "duplicates": self.duplicates.load(Ordering::Relaxed),
-            "dead": self.dead.load(Ordering::Relaxed),
-        })
     }
 
     fn written(self: &Arc<Self>, w: WrittenObject) {
@@ -210,11 +197,11 @@ impl ObjectTrigger {
     pub fn accept(self: &Arc<Self>, tenant: &str, event: ObjectEvent) -> u64 {
         let matching: Vec<usize> = (0..self.rules.len()).filter(|&i| self.rules[i].matches(&event)).collect();
         if matching.is_empty() {
-            self.ignored.fetch_add(1, Ordering::Relaxed);
+            count("ignored");
             return 0;
         }
         let Ok(store) = self.storage.tenant(tenant) else {
-            self.ignored.fetch_add(1, Ordering::Relaxed);
+            count("ignored");
             return 0;
         };
         for &rule in &matching {
@@ -241,7 +228,7 @@ impl ObjectTrigger {
             let name = name.strip_prefix("s3:").unwrap_or(&name).to_string();
             let located = self.storage.locate(&bucket, &key).filter(|(t, _)| tenant.is_none_or(|caller| caller == t));
             let Some((owner, key)) = located else {
-                self.ignored.fetch_add(1, Ordering::Relaxed);
+                count("ignored");
                 intake.ignored += 1;
                 continue;
             };
@@ -358,11 +345,12 @@ impl ObjectTrigger {
 
     async fn deliver(&self, rule: usize, store: TenantStore, event: ObjectEvent, forced: bool) -> Result<String, String> {
         let rule = &self.rules[rule];
+        count(if forced { "retried" } else { "received" });
         let marker_key = format!("events/seen/{}-{}", rule.id, event.id);
         match self.claim(&store, &marker_key, forced).await {
             Ok(true) => {}
             Ok(false) => {
-                self.duplicates.fetch_add(1, Ordering::Relaxed);
+                count("duplicate");
                 tracing::debug!(key = %event.key, component = %rule.spec.component, "event already delivered");
                 return Ok("already delivered".into());
             }
@@ -389,11 +377,11 @@ impl ObjectTrigger {
         let _ = store.put(&marker_key, serde_json::to_vec(&marker).expect("markers serialize").into(), WriteMode::Overwrite).await;
         match &outcome {
             Ok(done) => {
-                self.delivered.fetch_add(1, Ordering::Relaxed);
+                count("handled");
                 tracing::info!(key = %event.key, component = %rule.spec.component, "event handled: {done}");
             }
             Err(error) => {
-                self.dead.fetch_add(1, Ordering::Relaxed);
+                count("dead_letter");
                 tracing::warn!(key = %event.key, component = %rule.spec.component, attempts, "event failed: {error}");
                 let letter = DeadLetter {
                     id: format!("{}-{}", rule.id, event.id),
@@ -488,7 +476,7 @@ impl super::Trigger for ObjectTrigger {
         Box::pin(async move {
             let Some(polling) = self.polling.clone().filter(|_| !self.rules.is_empty()) else { return Ok(()) };
             loop {
-                for tenant in &polling.tenants {
+                for tenant in &polling.auth.tenants().await {
                     for rule in 0..self.rules.len() {
                         if let Err(e) = self.poll(tenant, rule).await {
                             // The store may be down: try again next round.
