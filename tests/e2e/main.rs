@@ -9,6 +9,7 @@ mod http;
 mod infra;
 mod jobs;
 mod limits;
+mod samplers;
 mod server;
 mod tenants;
 

@@ -265,14 +265,19 @@ pub const MAX_JSON_BODY: usize = 1 << 20;
 /// A JSON request body, read whole: at most [`MAX_JSON_BODY`] bytes (413 beyond, without
 /// reading the rest).
 pub async fn read_json_body(req: spin_sdk::http::IncomingRequest) -> ApiResult<Vec<u8>> {
+    read_body(req, MAX_JSON_BODY, "JSON bodies").await
+}
+
+/// The whole request body, refused with 413 (naming `what`) past `limit` bytes.
+pub async fn read_body(req: spin_sdk::http::IncomingRequest, limit: usize, what: &str) -> ApiResult<Vec<u8>> {
     use futures::StreamExt;
     let mut stream = req.into_body_stream();
     let mut body = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| ApiError::bad_request(format!("reading the request body: {e:?}")))?;
         body.extend_from_slice(&chunk);
-        if body.len() > MAX_JSON_BODY {
-            return Err(ApiError::new(413, "too_large", format!("JSON bodies are limited to {MAX_JSON_BODY} bytes")));
+        if body.len() > limit {
+            return Err(ApiError::new(413, "too_large", format!("{what} are limited to {limit} bytes")));
         }
     }
     Ok(body)

@@ -10,6 +10,7 @@
 //! - `results.rs`: results pages, output downloads, deleting results by id.
 //! - `ingest.rs`: the built-in object-event handler (`frameflow:events/handler`): a new
 //!   video registered and, when its trigger says so, a job started for it.
+//! - `samplers.rs`: tenant samplers uploaded, listed, dry-run and removed (host uploads).
 //! - `api.rs`: the v1 routes; `compat_v0.rs`: the compatibility routes `/frame` and `/flow`
 //!   of the frame server users come from (seed 000), answered as that API does.
 
@@ -17,12 +18,13 @@ mod api;
 mod compat_v0;
 mod ingest;
 mod results;
+mod samplers;
 mod spec;
 mod state;
 mod worker;
 
 use frameflow_guest::{send, ApiResult, Query, Reply, RequestLine};
-use spin_sdk::http::{IncomingRequest, ResponseOutparam};
+use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
 
 mod worker_bindings {
@@ -85,6 +87,14 @@ async fn route(req: IncomingRequest) -> Reply {
     if let ["frame" | "flow"] = segments.as_slice() {
         // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
         return compat_v0::route(req, &line.method, segments[0], &line.query).await;
+    }
+    if let (Method::Put, ["v1", "samplers", name]) = (&line.method, segments.as_slice()) {
+        // A component upload: bytes, not JSON, up to the sampler size limit.
+        let content_type = frameflow_guest::header(&req, "content-type");
+        return match frameflow_guest::read_body(req, samplers::MAX_UPLOAD, "sampler components").await {
+            Ok(body) => samplers::put(name, content_type.as_deref(), body).unwrap_or_else(Into::into),
+            Err(e) => e.into(),
+        };
     }
     let body = match frameflow_guest::read_json_body(req).await {
         Ok(b) => b,

@@ -19,6 +19,7 @@ wasmtime::component::bindgen!({
         "frameflow:media/types.media-error" => crate::bindings::MediaFailure,
         "frameflow:store/objects.store-error" => crate::bindings::StoreFailure,
         "frameflow:sampler/types.plan-error" => crate::bindings::PlanFailure,
+        "frameflow:components/uploads.upload-error" => crate::bindings::UploadFailure,
     },
     with: {
         "wasi:io": wasmtime_wasi::p2::bindings::io,
@@ -93,6 +94,15 @@ impl<E> std::fmt::Debug for HostFailure<E> {
     }
 }
 
+/// A failed `frameflow:components/uploads` call.
+pub type UploadFailure = HostFailure<frameflow::components::uploads::UploadError>;
+
+impl From<frameflow_store::StoreError> for UploadFailure {
+    fn from(error: frameflow_store::StoreError) -> Self {
+        frameflow::components::uploads::UploadError::Store(error.into()).into()
+    }
+}
+
 /// Traps: a failure of the host itself or a bad handle from the guest.
 macro_rules! traps_from {
     ($($failure:ty),*) => {$(
@@ -113,4 +123,4 @@ macro_rules! traps_from {
         }
     )*};
 }
-traps_from!(MediaFailure, StoreFailure, PlanFailure);
+traps_from!(MediaFailure, StoreFailure, PlanFailure, UploadFailure);

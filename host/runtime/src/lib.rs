@@ -50,6 +50,7 @@ mod sandbox;
 mod samplers;
 mod store;
 mod task;
+mod uploads;
 mod video_pool;
 
 pub use admission::{Admission, Refusal};
@@ -67,6 +68,7 @@ pub mod sampler_types {
     pub use crate::bindings::frameflow::media::types::{FrameSelector, VideoInfo};
     pub use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
 }
+pub use uploads::{CheckError, ComponentKind};
 pub use video_pool::VideoPool;
 /// Objects of a remote store as media read by ranged GETs (what `frameflow:media/video.open`
 /// does for an S3 store), for tools and benchmarks that use the media core directly.

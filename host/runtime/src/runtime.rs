@@ -18,7 +18,8 @@ use crate::handler::HttpComponent;
 use crate::job_worker::JobWorker;
 use crate::limits::SandboxLimits;
 use crate::media::MediaRoot;
-use crate::samplers::SamplerRegistry;
+use crate::samplers::{SamplerRegistry, MAX_SAMPLER_BYTES};
+use crate::uploads::Checker;
 use crate::sandbox::{Sandbox, Sandboxes};
 use crate::video_pool::VideoPool;
 
@@ -97,8 +98,17 @@ impl Runtime {
 
         let linker = crate::sandbox::linker(&engine)?;
         let cache = Arc::new(CompileCache::open(&config.cache_dir)?);
+        let samplers = Arc::new(SamplerRegistry::new(engine.clone(), cache.clone()));
+        let uploads = Arc::new(Checker {
+            engine: engine.clone(),
+            cache: cache.clone(),
+            samplers: samplers.clone(),
+            linker: linker.clone(),
+            max_bytes: MAX_SAMPLER_BYTES,
+        });
         let sandboxes = Sandboxes {
-            samplers: Arc::new(SamplerRegistry::new(engine.clone(), cache.clone())),
+            samplers,
+            uploads,
             engine,
             videos,
             media_root: Arc::new(MediaRoot::new(config.media_root.as_deref())),
@@ -121,6 +131,12 @@ impl Runtime {
     /// The instance-slot and media-memory queues.
     pub fn admission(&self) -> &Arc<Admission> {
         &self.inner.sandboxes.admission
+    }
+
+    /// The upload check of a tenant component of `kind` (what `PUT /v1/samplers/{name}`
+    /// runs): size, component, world, imports, compiles. CPU work: not on the reactor.
+    pub fn check_component(&self, kind: crate::ComponentKind, wasm: &[u8]) -> Result<(), crate::CheckError> {
+        self.inner.sandboxes.uploads.check(kind, wasm)
     }
 
     /// This host's id, stable across restarts with the same cache directory: the owner

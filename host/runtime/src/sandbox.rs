@@ -23,6 +23,7 @@ use crate::admission::{Admission, Refusal};
 use crate::bindings::frameflow::jobs::plans;
 use crate::bindings::frameflow::media::{flow, types as media_types, video};
 use crate::bindings::frameflow::sampler::{samplers as sampler_host, types as sampler_types};
+use crate::bindings::frameflow::components::uploads;
 use crate::bindings::frameflow::store::objects;
 use crate::flow::FlowCtx;
 use crate::guest_error::{GuestError, Limiter};
@@ -33,6 +34,7 @@ use crate::plans::PlansCtx;
 use crate::request::{Cancel, HasCapability, HostView, RequestCtx};
 use crate::samplers::{SamplerRegistry, SamplersCtx};
 use crate::store::StoreCtx;
+use crate::uploads::{Checker, UploadsCtx};
 use crate::video_pool::VideoPool;
 
 /// The data of one run's `Store`.
@@ -45,6 +47,7 @@ pub(crate) struct Sandbox {
     req: RequestCtx,
     media: MediaCtx,
     samplers: SamplersCtx,
+    uploads: UploadsCtx,
 }
 
 impl Drop for Sandbox {
@@ -83,6 +86,9 @@ impl Sandbox {
     fn samplers(&mut self) -> HostView<'_, SamplersCtx> {
         Self::view(&self.samplers, &mut self.req, &mut self.table)
     }
+    fn uploads(&mut self) -> HostView<'_, UploadsCtx> {
+        Self::view(&self.uploads, &mut self.req, &mut self.table)
+    }
 }
 
 impl WasiView for Sandbox {
@@ -110,6 +116,7 @@ pub(crate) fn linker(engine: &Engine) -> anyhow::Result<Linker<Sandbox>> {
     objects::add_to_linker::<_, HasCapability<StoreCtx>>(&mut linker, Sandbox::store)?;
     sampler_types::add_to_linker::<_, HasCapability<SamplersCtx>>(&mut linker, Sandbox::samplers)?;
     sampler_host::add_to_linker::<_, HasCapability<SamplersCtx>>(&mut linker, Sandbox::samplers)?;
+    uploads::add_to_linker::<_, HasCapability<UploadsCtx>>(&mut linker, Sandbox::uploads)?;
     Ok(linker)
 }
 
@@ -120,6 +127,8 @@ pub(crate) struct Sandboxes {
     pub videos: Arc<VideoPool>,
     pub media_root: Arc<MediaRoot>,
     pub samplers: Arc<SamplerRegistry>,
+    /// The check of tenants' uploads.
+    pub uploads: Arc<Checker>,
     pub admission: Arc<Admission>,
     pub limits: SandboxLimits,
     /// How long a request waits in line for an instance slot.
@@ -183,6 +192,7 @@ impl Sandboxes {
             },
             media: MediaCtx { videos: self.videos.clone(), media_root: self.media_root.clone() },
             samplers: SamplersCtx { registry: self.samplers.clone() },
+            uploads: UploadsCtx { checker: self.uploads.clone() },
         };
         sandboxed_store(&self.engine, sandbox, deadline_at)
     }

@@ -109,6 +109,7 @@ async fn a_sampler_is_pure_and_bounded() {
     let runtime = runtime(SandboxLimits::default(), None);
     let samplers = runtime.samplers();
     samplers.add_builtin("hostile", &frameflow_test_components::hostile_sampler()).expect("loads");
+    samplers.add_builtin("impure", &frameflow_test_components::impure_sampler()).expect("loads");
     samplers.add_builtin("uniform", &frameflow_test_components::sampler("uniform")).expect("loads");
     let info = VideoInfo {
         codec: "h264".into(),
@@ -128,7 +129,7 @@ async fn a_sampler_is_pure_and_bounded() {
         let info = info.clone();
         async move { samplers.plan_builtin("hostile", &info, params, 1).await }
     };
-    let clock = plan(r#"{"mode": "clock"}"#).await.expect_err("reading a clock stops a sampler");
+    let clock = samplers.plan_builtin("impure", &info, "{}", 1).await.expect_err("reading a clock stops a sampler");
     assert!(clock.message.contains("may not use clocks"), "{}", clock.message);
     let hoard = plan(r#"{"mode": "alloc"}"#).await.expect_err("a hoard stops a sampler");
     assert!(hoard.message.contains("memory limit"), "{}", hoard.message);
@@ -140,4 +141,28 @@ async fn a_sampler_is_pure_and_bounded() {
     assert_eq!(clips.len(), 4, "TSN segments: one clip each");
     let again = samplers.plan_builtin("uniform", &info, r#"{"num_segments": 4, "modality": "rgb"}"#, 7).await.expect("uniform plans");
     assert_eq!(format!("{clips:?}"), format!("{again:?}"), "the same inputs give the same plan");
+}
+
+#[test]
+fn one_upload_check_for_every_kind_of_tenant_component() {
+    use frameflow_runtime::{CheckError, ComponentKind};
+    let runtime = runtime(SandboxLimits::default(), None);
+    let read = |p: std::path::PathBuf| std::fs::read(p).unwrap();
+    let (template, jobs, frames) = (read(frameflow_test_components::sampler_template()), read(frameflow_test_components::jobs()), read(frameflow_test_components::frames()));
+    runtime.check_component(ComponentKind::Sampler, &template).expect("the template is a sampler");
+    // The jobs component exports the events handler (its built-in ingest): a valid event handler.
+    runtime.check_component(ComponentKind::EventHandler, &jobs).expect("jobs exports frameflow:events/handler");
+    let wrong = |kind, wasm: &[u8]| match runtime.check_component(kind, wasm) {
+        Err(CheckError::WrongWorld(why)) => why,
+        other => panic!("{kind:?}: expected a wrong world, got {other:?}"),
+    };
+    assert!(wrong(ComponentKind::EventHandler, &template).contains("frameflow:events/handler@0.1.0"));
+    assert!(wrong(ComponentKind::EventHandler, &frames).contains("wasi:http/incoming-handler"), "it names what the component exports instead");
+    assert!(wrong(ComponentKind::Sampler, &jobs).contains("frameflow:sampler/plan@0.1.0"));
+    match runtime.check_component(ComponentKind::Sampler, &read(frameflow_test_components::impure_sampler())) {
+        Err(CheckError::ForbiddenImports { imports, .. }) => assert!(imports.iter().any(|i| i.starts_with("wasi:clocks/")), "{imports:?}"),
+        other => panic!("an impure sampler: {other:?}"),
+    }
+    assert!(matches!(runtime.check_component(ComponentKind::Sampler, &vec![0; (16 << 20) + 1]), Err(CheckError::TooLarge { .. })));
+    assert!(matches!(runtime.check_component(ComponentKind::EventHandler, b"\0asm\x01\0\0\0"), Err(CheckError::NotAComponent(m)) if m.contains("core")));
 }

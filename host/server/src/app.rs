@@ -13,9 +13,17 @@ use crate::triggers::objects::ObjectRule;
 use crate::manifest::Manifest;
 use crate::routes::{RoutePattern, Router};
 
+/// A route's component and its own body limit.
+#[derive(Clone)]
+pub struct BoundRoute {
+    pub component: Arc<HttpComponent>,
+    /// Below the upload limit for routes that take small bodies (`max_body_bytes`).
+    pub max_body_bytes: Option<u64>,
+}
+
 /// The loaded application: routes to components.
 pub struct App {
-    pub router: Router<Arc<HttpComponent>>,
+    pub router: Router<BoundRoute>,
     components: BTreeMap<String, Arc<HttpComponent>>,
     /// `[[trigger.object]]`s with their handlers, in manifest order.
     pub object_rules: Vec<ObjectRule>,
@@ -50,7 +58,7 @@ impl App {
                     c
                 }
             };
-            routes.push((RoutePattern::parse(&trigger.route)?, component));
+            routes.push((RoutePattern::parse(&trigger.route)?, BoundRoute { component, max_body_bytes: trigger.max_body_bytes }));
         }
         let mut handlers = BTreeMap::new();
         let mut object_rules = Vec::new();

@@ -69,6 +69,10 @@ fn created_events() -> Vec<String> {
 pub struct HttpTrigger {
     pub route: String,
     pub component: String,
+    /// The largest request body this route takes, bytes (default: the runtime config's
+    /// `upload_limit_bytes`); a bigger one is refused with 413 before it is read.
+    #[serde(default)]
+    pub max_body_bytes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]

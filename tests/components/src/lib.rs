@@ -35,7 +35,17 @@ pub fn hostile_handler() -> PathBuf {
     component("frameflow_hostile_fixture.wasm")
 }
 
-/// A sampler that reaches for a clock, loops or allocates, by its params.
+/// A sampler that loops or allocates without bound, by its params (its imports are clean).
 pub fn hostile_sampler() -> PathBuf {
     component("frameflow_hostile_sampler_fixture.wasm")
+}
+
+/// A sampler that reads the wall clock (it imports `wasi:clocks`, which samplers may not).
+pub fn impure_sampler() -> PathBuf {
+    component("frameflow_impure_sampler_fixture.wasm")
+}
+
+/// `components/samplers/template`: the sampler authors start from ('every-nth').
+pub fn sampler_template() -> PathBuf {
+    component("frameflow_sampler_template.wasm")
 }

@@ -1,7 +1,6 @@
 //! The host side of `frameflow:sampler/samplers`, on a [`HostView`] of [`SamplersCtx`]: a
 //! guest asks for a sampler by name; the built-ins come from the [`SamplerRegistry`], a
-//! tenant's own from its store (`samplers/{name}.wasm`), and each `plan` runs in its own
-//! pure sandbox.
+//! tenant's own from its uploads (`uploads`), and each `plan` runs in its own pure sandbox.
 
 mod registry;
 
@@ -13,6 +12,7 @@ use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
 use crate::bindings::PlanFailure;
 use crate::blocking::blocking;
 use crate::request::HostView;
+use crate::uploads::{self, ComponentKind};
 
 pub use registry::{valid_sampler_name, SamplerRegistry, MAX_SAMPLER_BYTES};
 
@@ -32,12 +32,8 @@ impl Host for SamplersView<'_> {
     async fn available(&mut self) -> wasmtime::Result<Vec<String>> {
         let mut names = self.ctx.registry.builtin_names();
         if let Ok(page) = self.req.tenant.list("samplers/", None, 1000).await {
-            for meta in page.objects {
-                let uploaded = meta.key.strip_prefix("samplers/").and_then(|k| k.strip_suffix(".wasm"));
-                if let Some(name) = uploaded.filter(|n| valid_sampler_name(n)) {
-                    names.push(name.to_string());
-                }
-            }
+            let uploaded = page.objects.into_iter().filter_map(|m| m.key.strip_prefix("samplers/")?.strip_suffix(".json").map(str::to_string));
+            names.extend(uploaded.filter(|n| valid_sampler_name(n)));
         }
         names.sort();
         names.dedup();
@@ -53,9 +49,13 @@ impl Host for SamplersView<'_> {
         if !valid_sampler_name(&sampler) {
             return Err(unknown(format!("'{sampler}' is not a sampler name (lowercase letters, digits, '-' and '_', at most 64)")).into());
         }
-        let Ok(wasm) = self.req.tenant.get(&format!("samplers/{sampler}.wasm")).await else {
-            let known = self.available().await?;
-            return Err(unknown(format!("no sampler '{sampler}'; available: {}", known.join(", "))).into());
+        let wasm = match uploads::load(&self.req.tenant, ComponentKind::Sampler, &sampler).await {
+            Ok(Some(wasm)) => wasm,
+            Ok(None) => {
+                let known = self.available().await?;
+                return Err(unknown(format!("no sampler '{sampler}'; available: {}", known.join(", "))).into());
+            }
+            Err(e) => return Err(registry::plan_error(format!("sampler '{sampler}' cannot be read now: {e}")).into()),
         };
         // Compiling is CPU work: off the reactor.
         let (registry, pre) = blocking(move || registry.uploaded(&wasm).map(|pre| (registry, pre)))

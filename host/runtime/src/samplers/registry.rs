@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use wasmtime::component::Linker;
+use wasmtime::component::{Component, Linker};
 use wasmtime::Engine;
 
 use crate::bindings::frameflow::media::types::VideoInfo;
@@ -68,14 +68,23 @@ impl SamplerRegistry {
 
     fn prepare(&self, wasm: &[u8]) -> anyhow::Result<(SamplerPre<SamplerState>, bool)> {
         let (component, outcome) = self.cache.load_or_compile(&self.engine, wasm)?;
+        Ok((self.link(&component)?, outcome == crate::compile_cache::CacheOutcome::Hit))
+    }
+
+    /// A compiled sampler linked as it runs: no WASI at all; whatever it imports traps
+    /// when called (purity, enforced).
+    fn link(&self, component: &Component) -> anyhow::Result<SamplerPre<SamplerState>> {
         let mut linker = Linker::<SamplerState>::new(&self.engine);
-        // Purity, enforced: a sampler gets no WASI; whatever it imports traps when called.
-        linker.define_unknown_imports_as_traps(&component).map_err(anyhow::Error::from)?;
-        let pre = linker.instantiate_pre(&component).map_err(anyhow::Error::from)?;
-        let pre = SamplerPre::new(pre)
+        linker.define_unknown_imports_as_traps(component).map_err(anyhow::Error::from)?;
+        let pre = linker.instantiate_pre(component).map_err(anyhow::Error::from)?;
+        SamplerPre::new(pre)
             .map_err(anyhow::Error::from)
-            .context("it does not export frameflow:sampler/plan@0.1.0 (build it for the `sampler` world)")?;
-        Ok((pre, outcome == crate::compile_cache::CacheOutcome::Hit))
+            .context("it does not export frameflow:sampler/plan@0.1.0 (build it for the `sampler` world)")
+    }
+
+    /// Whether a compiled component links and types as a sampler (the upload check).
+    pub(crate) fn typecheck(&self, component: &Component) -> anyhow::Result<()> {
+        self.link(component).map(|_| ())
     }
 
     /// Registers a built-in sampler from a component file. Returns whether the machine code

@@ -87,11 +87,14 @@ pub struct TenantDirectory {
     store: TenantStore,
     keys: Mutex<HashMap<String, (Instant, Option<KeyRecord>)>>,
     tenants: Mutex<Option<(Instant, Vec<TenantRecord>)>>,
+    /// Bumped by every change to the tenants here, so a listing that began before a change
+    /// is not cached after it.
+    generation: std::sync::atomic::AtomicU64,
 }
 
 impl TenantDirectory {
     pub fn new(system: TenantStore) -> TenantDirectory {
-        TenantDirectory { store: system, keys: Default::default(), tenants: Default::default() }
+        TenantDirectory { store: system, keys: Default::default(), tenants: Default::default(), generation: Default::default() }
     }
 
     async fn get_json<T: for<'de> Deserialize<'de>>(&self, key: &str) -> Result<Option<T>, StoreError> {
@@ -132,8 +135,15 @@ impl TenantDirectory {
             Err(StoreError::PreconditionFailed(_)) => return Err(DirectoryError::Conflict(format!("tenant '{name}' exists"))),
             Err(e) => return Err(e.into()),
         }
-        *self.tenants.lock().expect("tenant cache lock") = None;
+        self.forget_tenants();
         Ok(record)
+    }
+
+    /// Drops the cached tenant list after a change made here.
+    fn forget_tenants(&self) {
+        let mut cache = self.tenants.lock().expect("tenant cache lock");
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        *cache = None;
     }
 
     pub async fn tenant(&self, name: &str) -> Result<Option<TenantRecord>, DirectoryError> {
@@ -150,9 +160,13 @@ impl TenantDirectory {
                 return Ok(list.clone());
             }
         }
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let mut list: Vec<TenantRecord> = self.records("tenants/").await?;
         list.sort_by(|a, b| a.name.cmp(&b.name));
-        *self.tenants.lock().expect("tenant cache lock") = Some((Instant::now(), list.clone()));
+        let mut cache = self.tenants.lock().expect("tenant cache lock");
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) == generation {
+            *cache = Some((Instant::now(), list.clone()));
+        }
         Ok(list)
     }
 
@@ -165,7 +179,7 @@ impl TenantDirectory {
             self.revoke_key(name, &key.id).await?;
         }
         self.store.delete(&format!("tenants/{name}.json")).await?;
-        *self.tenants.lock().expect("tenant cache lock") = None;
+        self.forget_tenants();
         Ok(())
     }
 

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use frameflow_runtime::{GuestError, HttpComponent, ResponseBody};
+use frameflow_runtime::{GuestError, ResponseBody};
 use frameflow_store::ObjectStorage;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -21,6 +21,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
+use crate::app::BoundRoute;
 use crate::auth::{Auth, Principal, TenantLimits};
 use crate::admin::MAX_ADMIN_BODY;
 use crate::body_spool::{spool, BodyLimits};
@@ -36,7 +37,7 @@ const RETRY_AFTER_SECONDS: &str = "1";
 /// The HTTP trigger: routes bound to components, the store, keys and limits, and the
 /// listener it serves once bound.
 pub struct HttpTrigger {
-    pub(crate) router: Router<Arc<HttpComponent>>,
+    pub(crate) router: Router<BoundRoute>,
     pub(crate) storage: Arc<ObjectStorage>,
     pub(crate) auth: Arc<Auth>,
     pub(crate) body_limits: BodyLimits,
@@ -153,13 +154,13 @@ impl HttpTrigger {
         if let Some(rest) = path.strip_prefix("/v1/events/") {
             return self.events_route(req, rest, Some(&tenant)).await;
         }
-        let Some(component) = self.router.route(&path).cloned() else {
+        let Some(BoundRoute { component, max_body_bytes }) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
         };
         let span = tracing::Span::current();
         span.record("tenant", tenant.as_str());
         span.record("component", component.name());
-        let limit = self.body_limits.max_bytes;
+        let limit = max_body_bytes.map_or(self.body_limits.max_bytes, |m| m.min(self.body_limits.max_bytes));
         let declared = req
             .headers()
             .get(hyper::header::CONTENT_LENGTH)
@@ -178,7 +179,8 @@ impl HttpTrigger {
         };
         // The whole body arrives before the component gets a slot and its deadline starts.
         let (parts, body) = req.into_parts();
-        let body = match spool(body, &self.body_limits).await {
+        let route_limits = BodyLimits { max_bytes: limit, ..self.body_limits.clone() };
+        let body = match spool(body, &route_limits).await {
             Ok(b) => b,
             Err(e) => {
                 let (status, code) = e.status();
