@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http build components
+.PHONY: setup run test bench bench-soak bench-http bench-tenants build components
 
 setup:
 	./scripts/setup.sh
@@ -22,11 +22,16 @@ test: setup
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
 	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling --lib
 
-# Not part of `make test`: frameflow against its peers, side by side, then the soak run
-# (32 and 128 clients, 10 minutes each); both write BENCHMARKS.md.
+# Not part of `make test`: frameflow against its peers, side by side, the soak run (32 and
+# 128 clients, 10 minutes each) and the containment run; all write BENCHMARKS.md.
 bench: setup
 	./scripts/bench.sh
 	./scripts/bench-soak.sh
+	./scripts/bench-tenants.sh
+
+# One tenant's frame latency alone and beside another's looping / hoarding sampler.
+bench-tenants: setup
+	./scripts/bench-tenants.sh
 
 bench-soak: setup
 	./scripts/bench-soak.sh

@@ -396,6 +396,10 @@ fn two_hosts_on_one_bucket_share_a_job_and_one_takes_over_from_a_killed_one() {
     assert_eq!(job(a.addr, &id)["id"], id.as_str());
     let survivor = kill_a_claim_holder(&mut a, &mut b, &id, 24);
     assert_finished_once(survivor, &id, 24, 8, Duration::from_secs(240));
+    // The survivor counted the chunk it took over from the killed host.
+    let metrics = String::from_utf8(get(survivor.addr, "/metrics").body).unwrap();
+    let takeovers = metrics.lines().find_map(|l| l.strip_prefix("frameflow_chunk_takeovers_total ")).and_then(|v| v.parse::<f64>().ok());
+    assert!(takeovers.is_some_and(|n| n >= 1.0), "no takeover counted:\n{metrics}");
     // Posting the same job again is a second job, not a changed one: ids are per request.
     assert_ne!(create_job(survivor.addr, json!({"videos": [key], "seed": 11})), id);
 }

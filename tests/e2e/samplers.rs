@@ -100,6 +100,11 @@ fn a_sampler_is_uploaded_checked_dry_run_used_and_removed(backend: Backend) {
     assert_eq!(call(addr, BOB, "GET", "/v1/samplers/every-nth", None).status, 404);
     assert_eq!(call(addr, BOB, "DELETE", "/v1/samplers/every-nth", None).status, 404);
     assert_eq!(call(addr, BOB, "POST", "/v1/samplers/every-nth/plan", Some(json!({"video": video}))).status, 404);
+    let alices_job = done["id"].as_str().unwrap();
+    for (method, path) in [("GET", format!("/v1/jobs/{alices_job}")), ("GET", format!("/v1/jobs/{alices_job}/results")), ("GET", format!("/v1/jobs/{alices_job}/outputs/manifest.jsonl")), ("POST", format!("/v1/jobs/{alices_job}/stop")), ("DELETE", format!("/v1/jobs/{alices_job}"))] {
+        assert_eq!(call(addr, BOB, method, &path, None).status, 404, "{method} {path} as bob");
+    }
+    assert_eq!(call(addr, BOB, "GET", "/v1/jobs", None).json()["jobs"].as_array().map(Vec::len), Some(0), "bob lists no jobs of alice");
     let bobs_job = call(addr, BOB, "POST", "/v1/jobs", Some(json!({"videos": [video], "sampler": "every-nth"})));
     assert!(bobs_job.status == 400 || bobs_job.status == 404, "bob cannot use alice's sampler or video: {}", bobs_job.status);
 

@@ -254,3 +254,46 @@ fn metrics_count_requests_and_decodes_and_log_lines_carry_tenant_and_video() {
     assert_eq!((line["span"]["tenant"].as_str(), line["span"]["video"].as_str()), (Some("fay"), Some(video.as_str())), "{line}");
     assert_eq!(line["fields"]["status"], 200);
 }
+
+#[test]
+fn a_tenant_runs_at_most_its_running_jobs_and_stops_at_its_stored_bytes() {
+    let video_bytes = std::fs::metadata(pattern_video("h264_bframes_gop250.mp4").path).unwrap().len();
+    let env = [("FRAMEFLOW_ADMIN_KEY".to_string(), ADMIN.to_string())];
+    let server = ServerProcess::start("tenant-limits", ServerSetup { extra_manifest: JOBS_ROUTES, env: &env, ..ServerSetup::default() });
+    let addr = server.addr;
+    // Limits in the tenant's record: one running job, room for one video and its index.
+    let limits = json!({"max_running_jobs": 1, "max_stored_bytes": video_bytes + video_bytes / 2});
+    assert_eq!(call(addr, "POST", "/v1/admin/tenants", ADMIN, Some(&json!({"name": "gus", "limits": limits}))).status, 201);
+    let key = new_key(addr, "gus", "tenant");
+    let video = upload(addr, &key, "h264_bframes_gop250.mp4");
+    let video_key = call(addr, "GET", &format!("/v1/videos/{video}"), &key, None).json()["key"].as_str().unwrap().to_string();
+
+    // A second copy would go over the stored bytes: 507, nothing kept.
+    let bytes = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    let r = request(addr, "POST", "/v1/videos?name=again.mp4", &[("x-api-key", key.as_str())], Body::Sized(&bytes));
+    assert_eq!((r.status, r.error_code()), (507, "insufficient_storage".to_string()), "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(call(addr, "GET", "/v1/videos", &key, None).json()["videos"].as_array().unwrap().len(), 1);
+
+    // Jobs still start (their bodies are small); the second waits while the first runs.
+    let job = |clips: u32| {
+        let spec = json!({"videos": [video_key], "modality": "rgb", "chunk_clips": 1, "params": {"num_clips": clips, "frames_per_clip": 1}});
+        let r = call(addr, "POST", "/v1/jobs", &key, Some(&spec));
+        assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+        r.json()["id"].as_str().unwrap().to_string()
+    };
+    let (first, second) = (job(40), job(2));
+    let state = |id: &str| call(addr, "GET", &format!("/v1/jobs/{id}"), &key, None).json();
+    let started = Instant::now();
+    while state(&first)["progress"]["clips_done"].as_u64().unwrap_or(0) < 5 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the first job does not run: {}", state(&first));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let waiting = state(&second);
+    assert_eq!((waiting["state"].as_str(), waiting["progress"]["clips_done"].as_u64()), (Some("pending"), Some(0)), "{waiting}");
+    assert_eq!(call(addr, "POST", &format!("/v1/jobs/{first}/stop"), &key, None).status, 200);
+    let started = Instant::now();
+    while state(&second)["state"] != "succeeded" {
+        assert!(started.elapsed() < Duration::from_secs(60), "the second job does not run after the first stops: {}", state(&second));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -39,15 +39,16 @@ mod worker_bindings {
 
 struct Worker;
 
-use worker_bindings::exports::frameflow::jobs::worker::StepError;
+use worker_bindings::exports::frameflow::jobs::worker::{StepError, StepReport};
 
 impl worker_bindings::exports::frameflow::jobs::worker::Guest for Worker {
     fn runnable() -> Result<Vec<String>, StepError> {
         worker::runnable().map_err(StepError::Store)
     }
 
-    fn step(job: String, owner: String, lease_ms: u64) -> Result<bool, StepError> {
-        worker::step(&job, &owner, lease_ms).map_err(StepError::Failed)
+    fn step(job: String, owner: String, lease_ms: u64) -> Result<StepReport, StepError> {
+        let (worked, took_over) = worker::step(&job, &owner, lease_ms).map_err(StepError::Failed)?;
+        Ok(StepReport { worked, took_over })
     }
 }
 

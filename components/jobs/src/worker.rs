@@ -52,6 +52,8 @@ pub fn part_key(id: &str, chunk: u64) -> String {
 
 enum Outcome {
     Worked,
+    /// Worked, on a chunk taken over from a host whose lease had run out.
+    TookOver,
     Idle,
 }
 
@@ -71,14 +73,15 @@ pub fn runnable() -> Result<Vec<String>, objects::StoreError> {
 }
 
 /// Advances job `id` by one step, as host `owner`, holding the job's lease for `lease_ms`
-/// (renewed by every step). Whether it did work.
-pub fn step(id: &str, owner: &str, lease_ms: u64) -> Result<bool, String> {
+/// (renewed by every step). Whether it did work, and whether it took a chunk over.
+pub fn step(id: &str, owner: &str, lease_ms: u64) -> Result<(bool, bool), String> {
     if !state::valid_id(id) {
         return Err(format!("'{id}' is not a job id"));
     }
     match step_job(id, owner, lease_ms) {
-        Ok(Outcome::Worked) => Ok(true),
-        Ok(Outcome::Idle) => Ok(false),
+        Ok(Outcome::Worked) => Ok((true, false)),
+        Ok(Outcome::TookOver) => Ok((true, true)),
+        Ok(Outcome::Idle) => Ok((false, false)),
         Err(e) => Err(format!("job {id}: {}", e.message)),
     }
 }
@@ -200,24 +203,36 @@ fn claim_key(id: &str, chunk: u64) -> String {
     format!("jobs/{id}/claims/{chunk:06}.json")
 }
 
+/// How a chunk's claim went.
+#[derive(PartialEq)]
+enum Claim {
+    /// Another live host holds it.
+    Held,
+    /// Ours: new, or this host's own from before a restart.
+    Fresh,
+    /// Ours, taken from another host whose lease had run out.
+    TakenOver,
+}
+
 /// Claims a chunk for `owner` for `lease_ms`: created once (create-only), taken over when
-/// its holder's time ran out or it is this host's own (a restarted host), else `false`.
-fn claim(id: &str, chunk: u64, owner: &str, lease_ms: u64) -> ApiResult<bool> {
+/// its holder's time ran out or it is this host's own (a restarted host).
+fn claim(id: &str, chunk: u64, owner: &str, lease_ms: u64) -> ApiResult<Claim> {
     let key = claim_key(id, chunk);
     let lease = serde_json::to_vec(&Lease { owner: owner.to_string(), until_ms: state::now_ms() + lease_ms }).expect("leases serialize");
     match objects::put(&key, &lease, &PutMode::Create) {
-        Ok(_) => return Ok(true),
+        Ok(_) => return Ok(Claim::Fresh),
         Err(objects::StoreError::PreconditionFailed(_)) => {}
         Err(e) => return Err(e.into()),
     }
     let meta = objects::head(&key)?;
     let held: Option<Lease> = objects::get(&key).ok().and_then(|b| serde_json::from_slice(&b).ok());
-    if held.is_some_and(|l| l.owner != owner && l.until_ms > state::now_ms()) {
-        return Ok(false);
+    if held.as_ref().is_some_and(|l| l.owner != owner && l.until_ms > state::now_ms()) {
+        return Ok(Claim::Held);
     }
     match objects::put(&key, &lease, &PutMode::IfMatch(meta.etag.unwrap_or_default())) {
-        Ok(_) => Ok(true),
-        Err(objects::StoreError::PreconditionFailed(_)) => Ok(false),
+        Ok(_) if held.is_some_and(|l| l.owner != owner) => Ok(Claim::TakenOver),
+        Ok(_) => Ok(Claim::Fresh),
+        Err(objects::StoreError::PreconditionFailed(_)) => Ok(Claim::Held),
         Err(e) => Err(e.into()),
     }
 }
@@ -227,7 +242,8 @@ fn claim(id: &str, chunk: u64, owner: &str, lease_ms: u64) -> ApiResult<bool> {
 fn run_next_chunk(job: Job, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
     let pending = (0..job.chunks).filter(|c| !job.done_chunks.contains(c));
     for chunk in pending.take(64) {
-        if !claim(&job.id, chunk, owner, lease_ms)? {
+        let claimed = claim(&job.id, chunk, owner, lease_ms)?;
+        if claimed == Claim::Held {
             continue;
         }
         let ran = run_chunk(&job, chunk);
@@ -238,7 +254,7 @@ fn run_next_chunk(job: Job, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
                 fail(job, &etag, e.message)?;
             }
         }
-        return Ok(Outcome::Worked);
+        return Ok(if claimed == Claim::TakenOver { Outcome::TookOver } else { Outcome::Worked });
     }
     Ok(Outcome::Idle)
 }

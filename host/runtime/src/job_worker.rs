@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use frameflow_store::TenantStore;
 
+pub use crate::bindings::job_worker::exports::frameflow::jobs::worker::StepReport;
 use crate::bindings::job_worker::exports::frameflow::jobs::worker::StepError;
 use crate::bindings::job_worker::JobWorkerPre;
 use crate::guest_error::GuestError;
@@ -43,10 +44,10 @@ impl JobWorker {
     }
 
     /// One step of job `job` of `tenant`, as host `owner` holding the job's lease for
-    /// `lease`: whether it did work. `deadline` bounds the whole step; a host call still
+    /// `lease`: whether it did work, and whether it took a chunk over from another host. `deadline` bounds the whole step; a host call still
     /// running then (decoding a chunk) is stopped by dropping its store, which cancels the
     /// host work it started.
-    pub async fn step(&self, tenant: TenantStore, job: &str, owner: &str, lease: Duration, deadline: Duration) -> Result<bool, GuestError> {
+    pub async fn step(&self, tenant: TenantStore, job: &str, owner: &str, lease: Duration, deadline: Duration) -> Result<StepReport, GuestError> {
         let (pre, job, owner, lease_ms) = (self.pre.clone(), job.to_string(), owner.to_string(), lease.as_millis() as u64);
         let stepped = self
             .sandboxes

@@ -67,7 +67,7 @@ pub struct ServerConfig {
     /// The secret HS256 JWTs are signed with (`jwt_secret`, else `FRAMEFLOW_JWT_SECRET`).
     pub jwt_secret: Option<String>,
     /// Limits of tenants whose record sets none (`tenant_requests_per_second`,
-    /// `tenant_max_running_jobs`; unset: unlimited).
+    /// `tenant_max_running_jobs`, `tenant_max_stored_bytes`; unset: unlimited).
     pub tenant_defaults: TenantLimits,
     /// A second address serving only `/metrics`, without a key.
     pub metrics_listen: Option<std::net::SocketAddr>,
@@ -138,6 +138,7 @@ impl ServerConfig {
             tenant_defaults: TenantLimits {
                 requests_per_second: settings.tenant_requests_per_second.filter(|r| *r > 0.0),
                 max_running_jobs: settings.tenant_max_running_jobs.filter(|n| *n > 0),
+                max_stored_bytes: settings.tenant_max_stored_bytes.filter(|n| *n > 0),
             },
         })
     }

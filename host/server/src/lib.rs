@@ -18,7 +18,8 @@
 //!   every error a JSON body) and `jobs.rs` ([`JobsTrigger`]: job components driven for
 //!   every tenant in the background, resumed after a restart without any request).
 //! - `metrics.rs`: the Prometheus recorder the libraries count into, rendered at `/metrics`.
-//! - `rate_limit.rs`: each tenant's requests per second (429 + `Retry-After` beyond).
+//! - `rate_limit.rs`: each tenant's requests per second (429 + `Retry-After` beyond);
+//!   `quota.rs`: each tenant's stored bytes (507 beyond).
 //! - `body_spool.rs`: request bodies received in full (memory or an unlinked temporary
 //!   file) under the upload limit, an idle timeout and a minimum rate, before a component
 //!   takes an instance slot.
@@ -34,6 +35,7 @@ mod body_spool;
 mod config;
 mod manifest;
 pub mod metrics;
+mod quota;
 mod rate_limit;
 mod routes;
 mod runtime_config;

@@ -10,6 +10,7 @@
 //! | `frameflow_store_read_bytes_total`, `frameflow_store_written_bytes_total` | |
 //! | `frameflow_job_steps_total` | tenant, outcome |
 //! | `frameflow_jobs_runnable` | tenant |
+//! | `frameflow_chunk_takeovers_total` | |
 //! | `frameflow_events_total` | outcome (received, ignored, duplicate, handled, dead_letter) |
 //! | `frameflow_component_failures_total` | tenant, component, kind |
 //! | `frameflow_instances_in_use`, `frameflow_instances_max`, `frameflow_media_memory_free_bytes` | |

@@ -84,6 +84,10 @@ pub struct RuntimeSettings {
     /// Jobs of one tenant worked on at once (default: no limit); later ones wait their
     /// turn. A tenant's record may set its own.
     pub tenant_max_running_jobs: Option<u32>,
+    /// Bytes a tenant may keep in the store (default: no limit). A request that would
+    /// bring more (an upload, a new job) is answered 507; deleting frees room. Counted from
+    /// a listing at most every 30 s per host, plus what the host accepted since.
+    pub tenant_max_stored_bytes: Option<u64>,
     /// Also serve `/metrics` here, without a key (for a scraper on an internal network),
     /// e.g. `0.0.0.0:9464`. On the main address `/metrics` needs the system key when
     /// credentials are in use.

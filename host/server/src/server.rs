@@ -65,6 +65,7 @@ impl Server {
             rate: Default::default(),
             tenant_defaults: config.tenant_defaults.clone(),
             runtime: runtime.clone(),
+            stored: Default::default(),
         };
         crate::metrics::handle();
         Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects })

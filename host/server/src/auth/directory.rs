@@ -35,6 +35,8 @@ pub struct TenantLimits {
     pub requests_per_second: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_running_jobs: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_stored_bytes: Option<u64>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

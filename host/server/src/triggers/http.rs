@@ -51,6 +51,8 @@ pub struct HttpTrigger {
     pub(crate) rate: RateLimiter,
     /// Limits of tenants whose record sets none.
     pub(crate) tenant_defaults: TenantLimits,
+    /// Each tenant's bytes in the store, for `max_stored_bytes`.
+    pub(crate) stored: crate::quota::StoredBytes,
     /// For the scrape-time gauges of `/metrics`.
     pub(crate) runtime: frameflow_runtime::Runtime,
 }
@@ -144,7 +146,8 @@ impl HttpTrigger {
             // The system key on a notification: it may speak for any tenant.
             return self.events_route(req, "s3", None).await;
         };
-        let per_second = self.auth.limits_of(&tenant).await.requests_per_second.or(self.tenant_defaults.requests_per_second);
+        let limits = self.auth.limits_of(&tenant).await;
+        let per_second = limits.requests_per_second.or(self.tenant_defaults.requests_per_second);
         if let Some(Err(wait)) = per_second.map(|rps| self.rate.take(&tenant, rps)) {
             let seconds = wait.as_secs_f64().ceil().max(1.0) as u64;
             let mut response = json_error(429, "too_many_requests", &format!("tenant '{tenant}' is over its {} requests per second", per_second.unwrap_or(0.0)));
@@ -177,6 +180,21 @@ impl HttpTrigger {
             Ok(t) => t,
             Err(e) => return json_error(500, "store_error", &e.to_string()),
         };
+        let brings_bytes = req.method() == hyper::Method::POST || req.method() == hyper::Method::PUT;
+        let max_stored = limits.max_stored_bytes.or(self.tenant_defaults.max_stored_bytes);
+        if let (true, Some(max)) = (brings_bytes && declared != Some(0), max_stored) {
+            match self.stored.usage(&tenant_store).await {
+                Ok(used) if used.saturating_add(declared.unwrap_or(0)) > max => {
+                    return json_error(
+                        507,
+                        "insufficient_storage",
+                        &format!("tenant '{tenant}' keeps {used} bytes in the store; its limit is {max}: delete videos or job results first"),
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => return json_error(503, "store_unavailable", &format!("the tenant's stored bytes cannot be counted now: {e}")),
+            }
+        }
         // The whole body arrives before the component gets a slot and its deadline starts.
         let (parts, body) = req.into_parts();
         let route_limits = BodyLimits { max_bytes: limit, ..self.body_limits.clone() };
@@ -187,6 +205,9 @@ impl HttpTrigger {
                 return json_error(status, code, &e.to_string());
             }
         };
+        if brings_bytes && max_stored.is_some() {
+            self.stored.add(&tenant, hyper::body::Body::size_hint(&body).exact().unwrap_or(0));
+        }
         let req = Request::from_parts(parts, body);
         let changes_state = req.method() != hyper::Method::GET && req.method() != hyper::Method::HEAD;
         match component.handle(tenant_store, req).await {

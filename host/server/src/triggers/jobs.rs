@@ -86,14 +86,18 @@ impl JobsTrigger {
                     span.record("job", job.as_str());
                     let started = std::time::Instant::now();
                     let stepped = worker.step(store.clone(), job, &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
-                    span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, worked = matches!(stepped, Ok(true)), "stepped"));
+                    span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, worked = stepped.as_ref().is_ok_and(|r| r.worked), "stepped"));
                     let outcome = match &stepped {
-                        Ok(true) => "worked",
-                        Ok(false) => "idle",
+                        Ok(r) if r.worked => "worked",
+                        Ok(_) => "idle",
                         Err(_) => "failed",
                     };
                     metrics::counter!("frameflow_job_steps_total", "tenant" => tenant.clone(), "outcome" => outcome).increment(1);
-                    match stepped {
+                    if stepped.as_ref().is_ok_and(|r| r.took_over) {
+                        metrics::counter!("frameflow_chunk_takeovers_total").increment(1);
+                        span.in_scope(|| tracing::info!("took over a chunk whose holder's lease ran out"));
+                    }
+                    match stepped.map(|r| r.worked) {
                         Ok(true) => {
                             self.last_stepped.lock().expect("scheduler lock").insert(turn.clone(), job.clone());
                             worked = true;
