@@ -3,6 +3,7 @@
 //! `frameflow-test-components`), one module per area.
 
 mod cli;
+mod delivery;
 mod events;
 mod flow;
 mod http;

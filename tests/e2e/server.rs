@@ -220,6 +220,7 @@ impl ServerProcess {
             "spin_manifest_version = 2\n\
              [[trigger.http]]\nroute = \"/v1/videos/...\"\ncomponent = \"frames\"\n\
              [[trigger.http]]\nroute = \"/frame/...\"\ncomponent = \"frames\"\n\
+             [[trigger.http]]\nroute = \"/api/v1/file/...\"\ncomponent = \"frames\"\n\
              [component.frames]\nsource = \"{}\"\n{}\n",
             frameflow_test_components::frames().display(),
             setup.extra_manifest.replace("{components}", &components),

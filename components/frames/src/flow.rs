@@ -40,6 +40,7 @@ pub fn flow(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<R
         crop: None,
         width: query.number::<u32>("width", 1..=16384)?,
         height: query.number::<u32>("height", 1..=16384)?,
+        pad: None,
     };
     let video = Video::open(&record.key)?;
     let last = index

@@ -52,7 +52,7 @@ fn output(query: &Query) -> ApiResult<Output> {
     let width = query.number::<u32>("width", 1..=MAX_SIDE)?;
     let height = query.number::<u32>("height", 1..=MAX_SIDE)?;
     let crop = query.get("crop").map(crop).transpose()?;
-    Ok(Output { format, quality, render: RenderOptions { crop, width, height } })
+    Ok(Output { format, quality, render: RenderOptions { crop, width, height, pad: None } })
 }
 
 fn content_type(format: ImageFormat) -> &'static str {

@@ -1,11 +1,13 @@
 //! frameflow's frames API as a WebAssembly component (spin-sdk 5.2, `wasi:http` 0.2).
 //!
 //! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
-//! frames and frame-id pages, `flow.rs` optical flow between two frames, the shared `frameflow-guest`
+//! frames and frame-id pages, `flow.rs` optical flow between two frames, `delivery.rs` the
+//! stored video with ranges and thumbnails (also on seed 002's routes), the shared `frameflow-guest`
 //! crate parses queries, writes responses and maps host errors to statuses. Decoding, flow
 //! and encoding happen in the host through `frameflow:media`; objects live in the
 //! tenant's store through `frameflow:store`.
 
+mod delivery;
 mod flow;
 mod frames;
 mod videos;
@@ -45,11 +47,20 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
             query.accept(&["from_index", "from_pts", "count"]).and_then(|_| frames::ids_page(id, &query))
         }
         (Method::Get, ["v1", "videos", id, "flow"]) => query.accept(flow::FLOW_PARAMS).and_then(|_| flow::flow(id, &query, inm)),
+        // Delivery, on the v1 routes and seed 002's `/api/v1/file/{id}/...` as written.
+        (Method::Get, ["v1", "videos", id, "video"] | ["api", "v1", "file", id, "video"]) => {
+            query.accept(delivery::VIDEO_PARAMS)?;
+            let (range, if_range) = (header(&req, "range"), header(&req, "if-range"));
+            delivery::video(id, &delivery::Conditions { range: range.as_deref(), if_range: if_range.as_deref(), if_none_match: inm })
+        }
+        (Method::Get, ["v1", "videos", id, "thumbnail"] | ["api", "v1", "file", id, "thumbnail"]) => {
+            query.accept(delivery::THUMBNAIL_PARAMS).and_then(|_| delivery::thumbnail(id, &query, inm))
+        }
         (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
             let raw = rest.join("/");
             frames::media_root_frame(&percent_decode(&raw)?, &query, inm)
         }
-        (_, ["v1", "videos", ..]) | (_, ["frame", ..]) => {
+        (_, ["v1", "videos", ..]) | (_, ["frame", ..]) | (_, ["api", "v1", "file", ..]) => {
             Err(ApiError::new(405, "method_not_allowed", format!("{method:?} is not allowed on {path}")))
         }
         _ => Err(ApiError::not_found(format!("no route for {path}"))),

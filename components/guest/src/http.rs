@@ -60,13 +60,31 @@ impl ApiError {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// Bytes the host sends to the response body itself, without passing them through this
+/// component.
+pub enum Held {
+    /// An encoded image or flow the host holds.
+    Encoded(Encoded),
+    /// Bytes `[start, start + length)` of a stored object, read as the client takes them.
+    Object { key: String, start: u64, length: u64 },
+}
+
+impl Held {
+    fn size(&self) -> u64 {
+        match self {
+            Held::Encoded(e) => e.size(),
+            Held::Object { length, .. } => *length,
+        }
+    }
+}
+
 /// A response to send: status, headers, body — or bytes the host holds (`held`), which
 /// go to the response body from the host without passing through this component.
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
-    pub held: Option<Encoded>,
+    pub held: Option<Held>,
 }
 
 impl Reply {
@@ -91,7 +109,7 @@ impl Reply {
     /// the bytes go from the host to the response body when sent.
     pub fn cacheable_held(encoded: Encoded, content_type: &str, headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
         let etag = format!("\"{}\"", encoded.digest());
-        Reply::validated(etag, content_type, headers, if_none_match, vec![], Some(encoded))
+        Reply::validated(etag, content_type, headers, if_none_match, vec![], Some(Held::Encoded(encoded)))
     }
 
     fn validated(
@@ -100,7 +118,7 @@ impl Reply {
         mut headers: Vec<(String, String)>,
         if_none_match: Option<&str>,
         body: Vec<u8>,
-        held: Option<Encoded>,
+        held: Option<Held>,
     ) -> Reply {
         headers.push(("etag".into(), etag.clone()));
         headers.push(("cache-control".into(), "public, max-age=86400".into()));
@@ -124,18 +142,25 @@ impl From<ApiError> for Reply {
 
 /// Writes `reply` through the outparam in chunks the host accepts.
 pub async fn send(out: ResponseOutparam, reply: Reply) {
-    let length = reply.held.as_ref().map(|e| e.size()).unwrap_or(reply.body.len() as u64);
+    let length = reply.held.as_ref().map(Held::size).unwrap_or(reply.body.len() as u64);
     let mut fields: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
     fields.push(("content-length".into(), length.to_string().into_bytes()));
     let headers = Fields::from_list(&fields).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     let _ = response.set_status_code(reply.status);
-    if let Some(encoded) = reply.held {
+    if let Some(held) = reply.held {
         let Ok(body) = response.body() else { return };
         let Ok(stream) = body.write() else { return };
         out.set(response);
         // The host writes the bytes; a client that went away is nothing more to do.
-        let _ = encoded.write_to(&stream);
+        match held {
+            Held::Encoded(encoded) => {
+                let _ = encoded.write_to(&stream);
+            }
+            Held::Object { key, start, length } => {
+                let _ = crate::bindings::frameflow::store::objects::copy_range_to(&key, start, length, &stream);
+            }
+        }
         drop(stream);
         let _ = OutgoingBody::finish(body, None);
         return;

@@ -33,6 +33,9 @@ mod worker_bindings {
         world: "frameflow:jobs/job-worker",
         with: {
             "frameflow:store/objects@0.1.0": frameflow_guest::bindings::frameflow::store::objects,
+            "wasi:io/error@0.2.0": ::wasi::io::error,
+            "wasi:io/poll@0.2.0": ::wasi::io::poll,
+            "wasi:io/streams@0.2.0": ::wasi::io::streams,
         },
     });
 }

@@ -287,7 +287,7 @@ fn run_chunk(job: &Job, chunk_number: u64) -> ApiResult<()> {
         flow: spec.flow(),
         format: if spec.format == "png" { ImageFormat::Png } else { ImageFormat::Jpeg },
         quality: spec.quality,
-        render: RenderOptions { crop: None, width: spec.width, height: spec.height },
+        render: RenderOptions { crop: None, width: spec.width, height: spec.height, pad: None },
         // Checked when the job was created.
         algorithm: frameflow_guest::flow_algorithm("flow.algorithm", &spec.flow.algorithm)?,
         bound: spec.flow.bound,

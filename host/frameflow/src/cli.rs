@@ -231,6 +231,7 @@ impl ImageArgs {
             crop: self.crop,
             width: self.width,
             height: self.height,
+            pad: None,
             resize_filter: self.resize_filter,
         }
     }

@@ -88,12 +88,14 @@ pub struct RenderOptions {
     /// Output width; with only one of width/height the other keeps the aspect ratio.
     pub width: Option<u32>,
     pub height: Option<u32>,
+    /// Letterbox: the (cropped, resized) picture centred on a black canvas of this size.
+    pub pad: Option<(u32, u32)>,
     pub resize_filter: ResizeFilter,
 }
 
 impl Default for RenderOptions {
     fn default() -> Self {
-        RenderOptions { autorotate: true, crop: None, width: None, height: None, resize_filter: ResizeFilter::Bilinear }
+        RenderOptions { autorotate: true, crop: None, width: None, height: None, pad: None, resize_filter: ResizeFilter::Bilinear }
     }
 }
 
@@ -111,6 +113,12 @@ impl RenderOptions {
                 )));
             }
         }
+        if let Some((w, h)) = self.pad {
+            let (pw, ph) = self.picture_size(display_width, display_height);
+            if w < pw || h < ph || w > MAX_OUTPUT_SIDE || h > MAX_OUTPUT_SIDE {
+                return Err(MediaError::InvalidOption(format!("a {w}x{h} canvas cannot hold the {pw}x{ph} picture (at most {MAX_OUTPUT_SIDE} a side)")));
+            }
+        }
         for (name, v) in [("width", self.width), ("height", self.height)] {
             if let Some(v) = v {
                 if v == 0 || v > MAX_OUTPUT_SIDE {
@@ -125,6 +133,14 @@ impl RenderOptions {
     /// then the resize (one side given: the other keeps the aspect ratio, which FFmpeg may
     /// round one pixel differently). For budgeting memory before decoding.
     pub fn output_size(&self, display_width: u32, display_height: u32) -> (u32, u32) {
+        if let Some(canvas) = self.pad {
+            return canvas;
+        }
+        self.picture_size(display_width, display_height)
+    }
+
+    /// The picture's size after crop and resize, before any padding.
+    fn picture_size(&self, display_width: u32, display_height: u32) -> (u32, u32) {
         let (bw, bh) = self.crop.map(|c| (c.width, c.height)).unwrap_or((display_width, display_height));
         let scaled = |side: u32, num: u32, den: u32| ((side as u64 * num as u64).div_ceil(den.max(1) as u64)).max(1) as u32;
         match (self.width, self.height) {
@@ -149,6 +165,9 @@ impl RenderOptions {
             let w = self.width.map(|v| v as i64).unwrap_or(-1);
             let h = self.height.map(|v| v as i64).unwrap_or(-1);
             chain.push(format!("scale={w}:{h}:flags={}", self.resize_filter.sws_name()));
+        }
+        if let Some((w, h)) = self.pad {
+            chain.push(format!("pad={w}:{h}:(ow-iw)/2:(oh-ih)/2:black"));
         }
         chain.join(",")
     }

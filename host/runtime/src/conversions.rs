@@ -25,6 +25,7 @@ impl From<WitRender> for RenderOptions {
             crop: render.crop.map(|c| Crop { x: c.x, y: c.y, width: c.width, height: c.height }),
             width: render.width,
             height: render.height,
+            pad: render.pad.map(|c| (c.width, c.height)),
             ..RenderOptions::default()
         }
     }

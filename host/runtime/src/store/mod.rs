@@ -6,11 +6,15 @@
 
 use frameflow_store::StoreError as CoreError;
 use wasmtime::component::Resource;
+use wasmtime_wasi::p2::{DynOutputStream, StreamError};
 
 use crate::bindings::frameflow::store::objects::{Host, HostUpload, ListPage, ObjectMeta, PutMode, StoreError};
 use crate::bindings::StoreFailure;
 use crate::handles::UploadHandle;
 use crate::request::HostView;
+
+/// Bytes read from the store per step of `copy-range-to`.
+const COPY_CHUNK: u64 = 1 << 20;
 
 /// Uploads a request may have open at once.
 const MAX_OPEN_UPLOADS: usize = 4;
@@ -50,6 +54,31 @@ impl Host for StoreView<'_> {
 
     async fn delete(&mut self, key: String) -> StoreResult<()> {
         self.req.tenant.delete(&key).await.map_err(guest)
+    }
+
+    async fn copy_range_to(&mut self, key: String, start: u64, length: u64, out: Resource<DynOutputStream>) -> StoreResult<()> {
+        let size = self.req.tenant.head(&key).await.map_err(guest)?.size;
+        let end = start.checked_add(length).filter(|&end| end <= size).ok_or_else(|| {
+            StoreFailure::from(StoreError::InvalidKey(format!("bytes {start}..{} are past the end of '{key}' ({size} bytes)", start.saturating_add(length))))
+        })?;
+        let mut at = start;
+        while at < end {
+            let chunk_end = end.min(at + COPY_CHUNK);
+            // One chunk read ahead of what the reader has taken, no more.
+            let bytes = self.req.tenant.get_range(&key, at..chunk_end).await.map_err(guest)?;
+            if self.req.cancel.flag().load(std::sync::atomic::Ordering::Relaxed) {
+                return Err(StoreError::Io("the request was abandoned".into()).into());
+            }
+            let stream = self.table.get_mut(&out)?;
+            match stream.blocking_write_and_flush(bytes).await {
+                Ok(()) => {}
+                Err(StreamError::Closed) => return Err(StoreError::Io("the response body was closed: the client went away".into()).into()),
+                Err(StreamError::LastOperationFailed(e)) => return Err(StoreError::Io(format!("writing the response body: {e:#}")).into()),
+                Err(StreamError::Trap(e)) => return Err(e.into()),
+            }
+            at = chunk_end;
+        }
+        Ok(())
     }
 }
 

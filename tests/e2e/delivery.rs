@@ -1,0 +1,154 @@
+//! Media delivery through `frameflow serve`, on both stores: the stored video streamed
+//! with HTTP ranges (exact bytes, 206/416, ETag, If-None-Match, If-Range), and thumbnails of
+//! exact frames cropped and fitted (pixels equal to the media core's), on the v1 routes and
+//! seed 002's `/api/v1/file/{id}/...`.
+
+use std::net::SocketAddr;
+
+use frameflow_media::{Crop, RenderOptions, Video};
+use frameflow_testkit::http_client::{request, Body, HttpResponse};
+use frameflow_testkit::pattern::{decode_pattern, pattern_video, video_with_audio};
+use serde_json::Value;
+
+use crate::on_both_stores;
+use crate::server::{Backend, ServerProcess, ServerSetup};
+
+fn upload(addr: SocketAddr, bytes: &[u8], name: &str) -> Value {
+    let r = request(addr, "POST", &format!("/v1/videos?name={name}"), &[], Body::Sized(bytes));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    r.json()
+}
+
+fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> HttpResponse {
+    request(addr, "GET", path, headers, Body::None)
+}
+
+fn png_pixels(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let mut reader = png::Decoder::new(png_bytes).read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).expect("PNG pixels");
+    buf.truncate(info.buffer_size());
+    (info.width, info.height, buf)
+}
+
+fn error(r: &HttpResponse, status: u16, says: &str) {
+    assert_eq!(r.status, status, "{}", String::from_utf8_lossy(&r.body));
+    let message = r.json()["error"]["message"].as_str().unwrap().to_string();
+    assert!(message.contains(says), "'{message}' should say '{says}'");
+}
+
+on_both_stores!(the_stored_video_streams_with_ranges, thumbnails_are_exact_frames_cropped_and_fitted);
+
+fn the_stored_video_streams_with_ranges(backend: Backend) {
+    let server = ServerProcess::start("delivery-video", ServerSetup { backend, ..ServerSetup::default() });
+    let addr = server.addr;
+    // Over 1 MiB, so the whole file crosses the host's 1 MiB read chunks.
+    let bytes = std::fs::read(video_with_audio()).unwrap();
+    let size = bytes.len();
+    assert!(size > (1 << 20) + 100, "the test video is {size} bytes");
+    let id = upload(addr, &bytes, "talk.mp4")["id"].as_str().unwrap().to_string();
+    let path = format!("/v1/videos/{id}/video");
+
+    let whole = get(addr, &path, &[]);
+    assert_eq!(whole.status, 200);
+    assert!(whole.body == bytes, "the whole stored video, byte for byte");
+    assert_eq!(whole.header("accept-ranges"), Some("bytes"));
+    assert_eq!(whole.header("content-type"), Some("video/mp4"));
+    assert_eq!(whole.header("content-length"), Some(size.to_string().as_str()));
+    let etag = whole.header("etag").expect("an ETag").to_string();
+
+    let part = |range: &str| get(addr, &path, &[("range", range)]);
+    let r = part("bytes=1000-1999");
+    assert_eq!((r.status, r.header("content-range")), (206, Some(format!("bytes 1000-1999/{size}").as_str())));
+    assert!(r.body == bytes[1000..2000]);
+    // Across the host's 1 MiB chunks.
+    let (a, b) = ((1 << 20) - 10, (1 << 20) + 10);
+    let r = part(&format!("bytes={a}-{b}"));
+    assert_eq!(r.status, 206);
+    assert!(r.body == bytes[a..=b]);
+    let r = part("bytes=-100");
+    assert_eq!((r.status, r.body.as_slice()), (206, &bytes[size - 100..]));
+    let r = part(&format!("bytes={}-", size - 10));
+    assert_eq!((r.status, r.body.as_slice()), (206, &bytes[size - 10..]));
+    let r = part(&format!("bytes={size}-"));
+    assert_eq!((r.status, r.header("content-range")), (416, Some(format!("bytes */{size}").as_str())));
+    assert_eq!(part("bytes=abc").status, 200, "a Range that does not parse is ignored");
+    let r = part("bytes=0-9, 20-29");
+    assert_eq!((r.status, r.body.as_slice()), (206, &bytes[..10]), "the first of several ranges");
+
+    // Validators.
+    assert_eq!(get(addr, &path, &[("if-none-match", &etag)]).status, 304);
+    let r = get(addr, &path, &[("range", "bytes=0-9"), ("if-range", &etag)]);
+    assert_eq!(r.status, 206, "If-Range with the current ETag keeps the range");
+    let r = get(addr, &path, &[("range", "bytes=0-9"), ("if-range", "\"another-version\"")]);
+    assert_eq!((r.status, r.body.len()), (200, size), "If-Range with another version: the whole video");
+
+    // Seed 002's route, as written.
+    let r = get(addr, &format!("/api/v1/file/{id}/video?mode=normal&audio=on"), &[("range", "bytes=1000-1999")]);
+    assert_eq!(r.status, 206);
+    assert!(r.body == bytes[1000..2000]);
+    assert_eq!(get(addr, "/v1/videos/0123456789abcdef/video", &[]).status, 404);
+    assert_eq!(get(addr, &format!("{path}?start=1"), &[]).status, 400, "unknown parameters are refused");
+    assert!(server.stderr().lines().all(|l| !l.contains("panicked")));
+}
+
+fn thumbnails_are_exact_frames_cropped_and_fitted(backend: Backend) {
+    let server = ServerProcess::start("delivery-thumbnail", ServerSetup { backend, ..ServerSetup::default() });
+    let addr = server.addr;
+    let pv = pattern_video("h264_bframes_gop250.mp4");
+    let id = upload(addr, &std::fs::read(&pv.path).unwrap(), "pattern.mp4")["id"].as_str().unwrap().to_string();
+    let mut core = Video::open(&pv.path).unwrap();
+
+    // Frame 137, the region x=40 y=20 w=160 h=120: exactly the media core's pixels (PNG).
+    let r = get(addr, &format!("/v1/videos/{id}/thumbnail?frame=137&x=40&y=20&w=160&h=120&format=png"), &[]);
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!((r.header("content-type"), r.header("x-frame-index")), (Some("image/png"), Some("137")));
+    assert_eq!(r.header("cache-control"), Some("public, max-age=86400"));
+    assert!(r.header("etag").is_some_and(|e| e.starts_with('"')));
+    let want = core.frame(137, &RenderOptions { crop: Some(Crop { x: 40, y: 20, width: 160, height: 120 }), ..RenderOptions::default() }).unwrap();
+    let (w, h, pixels) = png_pixels(&r.body);
+    assert_eq!((w, h), (160, 120));
+    assert!(pixels == want.image.data, "the cropped thumbnail is the media core's region of frame 137");
+    // The whole frame is still frame 137 (the pattern encodes its index).
+    let (w, h, pixels) = png_pixels(&get(addr, &format!("/v1/videos/{id}/thumbnail?frame=137&format=png"), &[]).body);
+    assert_eq!(decode_pattern(&pixels, w, h), 137);
+
+    // Fitting 320x240 into 200x200.
+    let size = |query: &str| {
+        let r = get(addr, &format!("/v1/videos/{id}/thumbnail?frame=3&format=png&{query}"), &[]);
+        assert_eq!(r.status, 200, "{query}: {}", String::from_utf8_lossy(&r.body));
+        let (w, h, pixels) = png_pixels(&r.body);
+        (w, h, pixels)
+    };
+    let dims = |query: &str| {
+        let (w, h, _) = size(query);
+        (w, h)
+    };
+    assert_eq!(dims("width=200&height=200"), (200, 150), "preserve (the default) fits inside");
+    let (w, h, pad) = size("width=200&height=200&fit_mode=pad");
+    assert_eq!((w, h), (200, 200));
+    assert!(pad[..200 * 3 * 20].iter().all(|&v| v == 0), "pad letterboxes on black");
+    assert_eq!(dims("width=200&height=200&fit_mode=crop"), (200, 200));
+    assert_eq!(dims("width=200&height=200&fit_mode=stretch"), (200, 200));
+    assert_eq!(dims("width=160"), (160, 120));
+
+    // Without a frame: the sharpest of a few, and the rule is said.
+    let r = get(addr, &format!("/v1/videos/{id}/thumbnail"), &[]);
+    assert_eq!((r.status, r.header("content-type")), (200, Some("image/jpeg")));
+    assert_eq!(r.header("x-thumbnail-rule"), Some("sharpest-of-8-evenly-spaced"));
+
+    // Seed 002's route, as written.
+    let r = get(addr, &format!("/api/v1/file/{id}/thumbnail?frame=100&x=0&y=0&w=80&h=60"), &[]);
+    assert_eq!((r.status, r.header("content-type"), r.header("x-frame-index")), (200, Some("image/jpeg"), Some("100")));
+
+    // Bad input, each named.
+    let bad = |query: &str| get(addr, &format!("/v1/videos/{id}/thumbnail?{query}"), &[]);
+    error(&bad("frame=1&x=1&y=2"), 400, "missing w, h");
+    error(&bad("frame=1&x=300&y=0&w=100&h=10"), 400, "outside the 320x240 frame");
+    error(&bad("frame=1&x=0&y=0&w=0&h=10"), 400, "'w'");
+    error(&bad("frame=1&fit_mode=smart"), 400, "fit_mode");
+    error(&bad("frame=1&format=webp"), 400, "webp");
+    error(&bad("frame=1&time=2"), 400, "at most one");
+    assert_eq!(bad("frame=300").status, 404, "past the last frame");
+    assert_eq!(bad("frame=-1").status, 400);
+}
