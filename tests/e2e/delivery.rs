@@ -1,7 +1,8 @@
 //! Media delivery through `frameflow serve`, on both stores: the stored video streamed
-//! with HTTP ranges (exact bytes, 206/416, ETag, If-None-Match, If-Range), and thumbnails of
+//! with HTTP ranges (exact bytes, 206/416, ETag, If-None-Match, If-Range), thumbnails of
 //! exact frames cropped and fitted (pixels equal to the media core's), on the v1 routes and
-//! seed 002's `/api/v1/file/{id}/...`.
+//! seed 002's `/api/v1/file/{id}/...`, and a TS remuxed into MP4 (seed 001) with the same
+//! frames, bit for bit.
 
 use std::net::SocketAddr;
 
@@ -37,7 +38,7 @@ fn error(r: &HttpResponse, status: u16, says: &str) {
     assert!(message.contains(says), "'{message}' should say '{says}'");
 }
 
-on_both_stores!(the_stored_video_streams_with_ranges, thumbnails_are_exact_frames_cropped_and_fitted);
+on_both_stores!(the_stored_video_streams_with_ranges, thumbnails_are_exact_frames_cropped_and_fitted, a_ts_remuxed_to_mp4_has_the_same_frames);
 
 fn the_stored_video_streams_with_ranges(backend: Backend) {
     let server = ServerProcess::start("delivery-video", ServerSetup { backend, ..ServerSetup::default() });
@@ -151,4 +152,46 @@ fn thumbnails_are_exact_frames_cropped_and_fitted(backend: Backend) {
     error(&bad("frame=1&time=2"), 400, "at most one");
     assert_eq!(bad("frame=300").status, 404, "past the last frame");
     assert_eq!(bad("frame=-1").status, 400);
+}
+
+fn a_ts_remuxed_to_mp4_has_the_same_frames(backend: Backend) {
+    let server = ServerProcess::start("delivery-remux", ServerSetup { backend, ..ServerSetup::default() });
+    let addr = server.addr;
+    // A user's .ts: the pattern video copied into MPEG-TS by the FFmpeg CLI.
+    let ts = frameflow_testkit::scratch_dir("delivery-e2e").join("pattern.ts");
+    let made = std::process::Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-i"])
+        .arg(pattern_video("h264_bframes_gop250.mp4").path)
+        .args(["-map", "0:v", "-c", "copy", "-f", "mpegts"])
+        .arg(&ts)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let source = upload(addr, &std::fs::read(&ts).unwrap(), "clip.ts");
+    let source_id = source["id"].as_str().unwrap().to_string();
+
+    let r = request(addr, "POST", &format!("/v1/videos/{source_id}/remux?container=mp4"), &[], Body::None);
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let copy = r.json();
+    let copy_id = copy["id"].as_str().unwrap().to_string();
+    assert_ne!(copy_id, source_id);
+    assert_eq!((copy["name"].as_str(), copy["remuxed_from"].as_str()), (Some("clip.mp4"), Some(source_id.as_str())));
+    assert_eq!(copy["frame_count"], source["frame_count"]);
+    assert_eq!(copy["frame_count"], 300);
+    let streamed = get(addr, &format!("/v1/videos/{copy_id}/video"), &[]);
+    assert_eq!(streamed.header("content-type"), Some("video/mp4"));
+    for index in [0, 1, 137, 249, 250, 299] {
+        let frame = |id: &str| get(addr, &format!("/v1/videos/{id}/frame?index={index}&format=rgb24"), &[]).body;
+        assert!(frame(&source_id) == frame(&copy_id), "frame {index} of the MP4 differs from the TS's");
+    }
+
+    // A codec the container cannot hold, and containers that do not exist.
+    let vp8 = upload(addr, &std::fs::read(pattern_video("vp8.webm").path).unwrap(), "vp8.webm");
+    let r = request(addr, "POST", &format!("/v1/videos/{}/remux?container=ts", vp8["id"].as_str().unwrap()), &[], Body::None);
+    error(&r, 422, "vp8");
+    let r = request(addr, "POST", &format!("/v1/videos/{source_id}/remux?container=avi"), &[], Body::None);
+    error(&r, 400, "mp4, mkv or ts");
+    assert_eq!(request(addr, "POST", "/v1/videos/0123456789abcdef/remux", &[], Body::None).status, 404);
+    let listed = get(addr, "/v1/videos", &[]).json();
+    assert_eq!(listed["videos"].as_array().unwrap().len(), 3, "the refused copy left nothing behind: {listed}");
 }

@@ -42,6 +42,7 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
         (Method::Get, ["v1", "videos"]) => query.accept(&["limit", "start_after"]).and_then(|_| videos::list(&query)),
         (Method::Get, ["v1", "videos", id]) => query.accept(&[]).and_then(|_| videos::get(id)),
         (Method::Delete, ["v1", "videos", id]) => query.accept(&[]).and_then(|_| videos::delete(id)),
+        (Method::Post, ["v1", "videos", id, "remux"]) => query.accept(&["container"]).and_then(|_| videos::remux(id, &query)),
         (Method::Get, ["v1", "videos", id, "frame"]) => query.accept(frames::FRAME_PARAMS).and_then(|_| frames::frame(id, &query, inm)),
         (Method::Get, ["v1", "videos", id, "frames"]) => {
             query.accept(&["from_index", "from_pts", "count"]).and_then(|_| frames::ids_page(id, &query))

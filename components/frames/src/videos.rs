@@ -1,5 +1,5 @@
-//! The video registry's routes: `POST/GET/DELETE /v1/videos[/{id}]` (the records
-//! themselves are `frameflow_guest::registry`'s).
+//! The video registry's routes: `POST/GET/DELETE /v1/videos[/{id}]` and `POST
+//! /v1/videos/{id}/remux` (the records themselves are `frameflow_guest::registry`'s).
 //!
 //! A video is an object in the tenant's store. Uploads are stored at `uploads/{id}/{name}`
 //! (a folder holding nothing else, so no name can overwrite a record), and the host caches
@@ -78,6 +78,41 @@ pub async fn create(req: IncomingRequest, query: &Query, content_type: &str) -> 
         return Err(e);
     }
     Ok(Reply::json(201, &describe(&record, &video)))
+}
+
+/// `POST /v1/videos/{id}/remux?container=mp4|mkv|ts` (seed 001): a new video, the stream
+/// copy of this one into that container (no re-encode: every frame bit-identical), stored
+/// as an upload and registered; 422 when the codec cannot go into the container.
+pub fn remux(id: &str, query: &Query) -> ApiResult<Reply> {
+    let container = query.get("container").unwrap_or("mp4");
+    let extension = match container {
+        "mp4" => "mp4",
+        "mkv" | "matroska" => "mkv",
+        "ts" | "mpegts" => "ts",
+        other => return Err(ApiError::bad_request(format!("'container' must be mp4, mkv or ts, got '{other}'"))),
+    };
+    let source = load(id)?;
+    let video = Video::open(&source.key)?;
+    let copy_id = random_id();
+    let stem = source.name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&source.name);
+    let name = clean_name(Some(&format!("{stem}.{extension}")));
+    let key = format!("uploads/{copy_id}/{name}");
+    let discard = |key: &str| {
+        let _ = objects::delete(key);
+        let _ = objects::delete(&index_key(key));
+    };
+    let size = video.remux(container, &key).inspect_err(|_| discard(&key))?;
+    let copy = Video::open(&key).inspect_err(|_| discard(&key))?;
+    let record = VideoRecord { id: copy_id, key, name, size, uploaded: true };
+    if let Err(e) = save(&record, &PutMode::Create) {
+        discard(&record.key);
+        return Err(e);
+    }
+    let mut json = describe(&record, &copy);
+    json["remuxed_from"] = id.into();
+    let mut reply = Reply::json(201, &json);
+    reply.headers.push(("location".into(), format!("/v1/videos/{}", record.id)));
+    Ok(reply)
 }
 
 /// `GET /v1/videos`: every record, in id order (`?start_after=ID&limit=N` pages).

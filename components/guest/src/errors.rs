@@ -16,6 +16,7 @@ impl From<MediaError> for ApiError {
             MediaError::Busy(m) => ApiError::new(503, "busy", m),
             MediaError::OverLimit(m) => ApiError::new(422, "over_limit", m),
             MediaError::Internal(m) => ApiError::new(500, "internal", m),
+            MediaError::Unsupported(m) => ApiError::new(422, "unsupported", m),
         }
     }
 }

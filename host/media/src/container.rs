@@ -12,7 +12,7 @@ use crate::error::{MediaError, Result};
 /// Opens a container — a file, or an object registered with [`crate::remote::register`]
 /// (read with ranged requests through a custom I/O context) — mapping FFmpeg's errors onto
 /// ones that name the problem.
-pub(crate) fn open_input(path: &Path) -> Result<Input> {
+pub fn open_input(path: &Path) -> Result<Input> {
     crate::init();
     let opened = match crate::remote::source(path) {
         Some(source) => {

@@ -6,6 +6,7 @@
 //! tokio's blocking pool. Every handle counts against the request's budget.
 
 mod media_root;
+mod remux;
 pub(crate) mod object_source;
 
 use std::path::PathBuf;
@@ -184,6 +185,13 @@ impl HostVideo for MediaView<'_> {
 
     async fn frames(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
         self.decode(&video, at, render).await
+    }
+
+    async fn remux(&mut self, video: Resource<VideoHandle>, container: String, key: String) -> MediaResult<u64> {
+        let handle = video_handle(self.table, &video)?;
+        let (source, label) = (handle.video.path().to_path_buf(), handle.label.clone());
+        let (tenant, max_bytes, cancel) = (self.req.tenant.clone(), self.req.limits.upload_bytes, self.req.cancel.flag());
+        Ok(remux::remux_to_store(&source, &label, &container, &key, &tenant, max_bytes, cancel).await?)
     }
 
     async fn drop(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<()> {
