@@ -18,6 +18,9 @@ run: build components
 	./scripts/demo.sh
 
 test: setup
+	# the Python package (clients/python), built and installed into the tools venv, then
+	# pytest; first, so the end-to-end tests can check Python plans the clips a job does
+	./scripts/test-python.sh
 	$(CARGO) test --workspace --locked
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
 	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling --lib

@@ -33,7 +33,7 @@ fn upload_pattern(addr: SocketAddr) -> String {
     r.json()["key"].as_str().unwrap().to_string()
 }
 
-fn create_job(addr: SocketAddr, body: Value) -> String {
+pub(crate) fn create_job(addr: SocketAddr, body: Value) -> String {
     let r = send_json(addr, "POST", "/v1/jobs", &body);
     assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
     r.json()["id"].as_str().unwrap().to_string()

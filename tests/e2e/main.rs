@@ -10,6 +10,7 @@ mod http;
 mod infra;
 mod jobs;
 mod limits;
+mod python;
 mod samplers;
 mod server;
 mod tenants;

@@ -1,0 +1,12 @@
+"""frameflow: exact frames from video, in-process, on frameflow's media core.
+
+``VideoDecoder`` is a drop-in for ``torchcodec.decoders.VideoDecoder`` (CPU): the same
+constructor, metadata, indexing and ``get_frame*`` methods, with frames bit-identical to the
+FFmpeg CLI's. ``frameflow.samplers`` has torchcodec's clip samplers, computed by the same code
+as frameflow's server-side sampler components (one seed, the same clips everywhere).
+"""
+
+from ._decoder import Frame, FrameBatch, VideoDecoder, VideoStreamMetadata
+
+__all__ = ["Frame", "FrameBatch", "VideoDecoder", "VideoStreamMetadata"]
+__version__ = "0.1.0"

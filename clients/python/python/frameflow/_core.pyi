@@ -1,0 +1,24 @@
+from typing import List, Optional, Tuple
+
+class CoreVideo:
+    def __init__(self, path: str, stream_index: Optional[int] = None, threads: int = 1) -> None: ...
+    def info_json(self) -> str: ...
+    def pts(self) -> List[int]: ...
+    def index_of_pts(self, pts: int) -> int: ...
+    def decode(
+        self,
+        indices: List[int],
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        crop: Optional[Tuple[int, int, int, int]] = None,
+    ) -> Tuple[bytes, int, int]: ...
+
+def plan_clips(
+    strategy: str,
+    frame_count: int,
+    avg_fps: float,
+    start_seconds: float,
+    duration_seconds: float,
+    params_json: str,
+    seed: int,
+) -> List[List[Tuple[str, float]]]: ...

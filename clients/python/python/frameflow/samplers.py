@@ -1,0 +1,123 @@
+"""torchcodec's clip samplers (``torchcodec.samplers``), computed by frameflow's sampling code
+— the same code the built-in sampler components of a frameflow server run — so one ``seed``
+gives the same clips here, in ``frameflow sample`` and in a server job.
+
+Each returns a ``FrameBatch`` whose ``data`` is ``(num_clips, num_frames_per_clip, C, H, W)``
+(or ``..., H, W, C`` with ``dimension_order="NHWC"``) and whose ``pts_seconds`` and
+``duration_seconds`` are ``(num_clips, num_frames_per_clip)``.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from typing import Optional
+
+import numpy as np
+
+from . import _core
+from ._decoder import FrameBatch, VideoDecoder, _torch
+
+__all__ = ["clips_at_random_indices", "clips_at_regular_indices", "clips_at_random_timestamps", "clips_at_regular_timestamps"]
+
+_POLICIES = {"repeat_last_frame": "repeat_last", "wrap": "wrap", "error": "error"}
+
+
+def _policy(policy: str) -> str:
+    if policy not in _POLICIES:
+        raise ValueError(f"policy must be one of {sorted(_POLICIES)}, got {policy!r}")
+    return _POLICIES[policy]
+
+
+def _seed(seed: Optional[int]) -> int:
+    if seed is None:
+        return random.getrandbits(64)
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0, got {seed!r}")
+    return seed & (2**64 - 1)
+
+
+def _clips(decoder: VideoDecoder, strategy: str, params: dict, seed: int) -> FrameBatch:
+    if not isinstance(decoder, VideoDecoder):
+        raise ValueError("decoder must be a frameflow.VideoDecoder")
+    m = decoder.metadata
+    params = {k: v for k, v in params.items() if v is not None}
+    planned = _core.plan_clips(strategy, m.num_frames, m.average_fps, m.begin_stream_seconds, m.duration_seconds, json.dumps(params), seed)
+    if not planned:
+        raise ValueError("the sampler planned no clips")
+    per_clip = len(planned[0])
+    indices = []
+    for clip in planned:
+        for kind, value in clip:
+            indices.append(int(value) if kind == "index" else decoder._played_at(value))
+    flat = decoder._batch(indices)
+    shape = (len(planned), per_clip)
+    data = flat.data.reshape(shape + tuple(flat.data.shape[1:]))
+    pts = flat.pts_seconds.reshape(shape)
+    durations = flat.duration_seconds.reshape(shape)
+    return FrameBatch(data, pts, durations)
+
+
+def clips_at_random_indices(
+    decoder: VideoDecoder,
+    *,
+    num_clips: int = 1,
+    num_frames_per_clip: int = 1,
+    num_indices_between_frames: int = 1,
+    sampling_range_start: int = 0,
+    sampling_range_end: Optional[int] = None,
+    policy: str = "repeat_last_frame",
+    seed: Optional[int] = None,
+) -> FrameBatch:
+    params = dict(num_clips=num_clips, frames_per_clip=num_frames_per_clip, frame_step=num_indices_between_frames,
+                  sampling_range_start=sampling_range_start, sampling_range_end=sampling_range_end, policy=_policy(policy))
+    return _clips(decoder, "random-clip", params, _seed(seed))
+
+
+def clips_at_regular_indices(
+    decoder: VideoDecoder,
+    *,
+    num_clips: int = 1,
+    num_frames_per_clip: int = 1,
+    num_indices_between_frames: int = 1,
+    sampling_range_start: int = 0,
+    sampling_range_end: Optional[int] = None,
+    policy: str = "repeat_last_frame",
+) -> FrameBatch:
+    params = dict(num_clips=num_clips, frames_per_clip=num_frames_per_clip, frame_step=num_indices_between_frames,
+                  sampling_range_start=sampling_range_start, sampling_range_end=sampling_range_end, policy=_policy(policy))
+    return _clips(decoder, "regular-clip", params, 0)
+
+
+def clips_at_random_timestamps(
+    decoder: VideoDecoder,
+    *,
+    num_clips: int = 1,
+    num_frames_per_clip: int = 1,
+    seconds_between_frames: Optional[float] = None,
+    sampling_range_start: Optional[float] = None,
+    sampling_range_end: Optional[float] = None,
+    policy: str = "repeat_last_frame",
+    seed: Optional[int] = None,
+) -> FrameBatch:
+    between = seconds_between_frames if seconds_between_frames is not None else 1.0 / decoder.metadata.average_fps
+    params = dict(num_clips=num_clips, frames_per_clip=num_frames_per_clip, seconds_between_frames=between,
+                  sampling_range_start=sampling_range_start, sampling_range_end=sampling_range_end, policy=_policy(policy))
+    return _clips(decoder, "random-clip", params, _seed(seed))
+
+
+def clips_at_regular_timestamps(
+    decoder: VideoDecoder,
+    *,
+    seconds_between_clip_starts: float,
+    num_frames_per_clip: int = 1,
+    seconds_between_frames: Optional[float] = None,
+    sampling_range_start: Optional[float] = None,
+    sampling_range_end: Optional[float] = None,
+    policy: str = "repeat_last_frame",
+) -> FrameBatch:
+    between = seconds_between_frames if seconds_between_frames is not None else 1.0 / decoder.metadata.average_fps
+    params = dict(seconds_between_clip_starts=seconds_between_clip_starts, frames_per_clip=num_frames_per_clip,
+                  seconds_between_frames=between, sampling_range_start=sampling_range_start,
+                  sampling_range_end=sampling_range_end, policy=_policy(policy))
+    return _clips(decoder, "regular-clip", params, 0)

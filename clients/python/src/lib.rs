@@ -1,0 +1,213 @@
+//! `frameflow._core`: the Rust half of frameflow's Python package. [`CoreVideo`] is the media
+//! core's `Video` (exact frames, bit-identical to the FFmpeg CLI) behind a lock, decoding
+//! with the GIL released; [`plan_clips`] runs the same sampling strategies the built-in
+//! sampler components are built from. The Python half (`python/frameflow`) builds the
+//! torchcodec-compatible API on these.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use frameflow_media::{Crop, MediaError, OpenOptions, RenderOptions, Video};
+use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::PyBytes;
+
+/// A media-core error as the Python exception a torchcodec user expects.
+fn py_error(e: MediaError) -> PyErr {
+    match e {
+        MediaError::NotFound(_) => PyFileNotFoundError::new_err(e.to_string()),
+        MediaError::IndexOutOfRange { .. }
+        | MediaError::UnknownPts { .. }
+        | MediaError::TimeOutOfRange { .. } => PyIndexError::new_err(e.to_string()),
+        MediaError::InvalidOption(_) => PyValueError::new_err(e.to_string()),
+        other => PyRuntimeError::new_err(other.to_string()),
+    }
+}
+
+/// One opened video: the decoder (used by one thread at a time), its packet index's pts.
+#[pyclass(module = "frameflow._core", frozen)]
+struct CoreVideo {
+    /// `None` only while being dropped.
+    video: Mutex<Option<Video>>,
+    /// pts of every frame, in presentation order.
+    pts: Vec<i64>,
+    info_json: String,
+    /// The process that opened it: a forked child must not tear it down (below).
+    owner: u32,
+}
+
+impl Drop for CoreVideo {
+    fn drop(&mut self) {
+        // In a forked child the decoder's FFmpeg state (the filter graph's worker threads)
+        // belongs to the parent: freeing it would wait for threads that do not exist here.
+        // The child's copy is left as it is (the Python side opens its own).
+        if std::process::id() != self.owner {
+            if let Ok(slot) = self.video.get_mut() {
+                std::mem::forget(slot.take());
+            }
+        }
+    }
+}
+
+impl CoreVideo {
+    /// Runs `work` on the decoder, locked.
+    fn with_video<T>(&self, work: impl FnOnce(&mut Video) -> PyResult<T>) -> PyResult<T> {
+        let mut slot = self
+            .video
+            .lock()
+            .map_err(|_| PyRuntimeError::new_err("the decoder failed earlier in another thread"))?;
+        let video = slot
+            .as_mut()
+            .ok_or_else(|| PyRuntimeError::new_err("the decoder is closed"))?;
+        work(video)
+    }
+}
+
+#[pymethods]
+impl CoreVideo {
+    /// Opens `path` (scanning its packets for the frame index) with the GIL released.
+    #[new]
+    #[pyo3(signature = (path, stream_index=None, threads=1))]
+    fn new(
+        py: Python<'_>,
+        path: PathBuf,
+        stream_index: Option<usize>,
+        threads: usize,
+    ) -> PyResult<CoreVideo> {
+        let video = py
+            .detach(|| {
+                Video::open_with(
+                    &path,
+                    OpenOptions {
+                        stream: stream_index,
+                        threads,
+                        ..OpenOptions::default()
+                    },
+                )
+            })
+            .map_err(py_error)?;
+        let pts = video.frame_ids().iter().map(|f| f.pts).collect();
+        let info_json = serde_json::to_string(video.info())
+            .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(CoreVideo {
+            video: Mutex::new(Some(video)),
+            pts,
+            info_json,
+            owner: std::process::id(),
+        })
+    }
+
+    /// The probe (`frameflow probe`'s document) as JSON.
+    fn info_json(&self) -> &str {
+        &self.info_json
+    }
+
+    /// pts of every frame in presentation order (stream time base).
+    fn pts(&self) -> Vec<i64> {
+        self.pts.clone()
+    }
+
+    /// The frame with exactly this pts.
+    fn index_of_pts(&self, pts: i64) -> PyResult<usize> {
+        self.with_video(|video| video.index().position_of_pts(pts).map_err(py_error))
+    }
+
+    /// Decodes `indices` (any order, repeats allowed; decoded once each, in one forward
+    /// pass) as RGB24 rows, rendered with the optional crop `(x, y, w, h)` then resize.
+    /// Returns `(bytes, height, width)`: the frames one after another in the order asked.
+    #[pyo3(signature = (indices, width=None, height=None, crop=None))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        indices: Vec<usize>,
+        width: Option<u32>,
+        height: Option<u32>,
+        crop: Option<(u32, u32, u32, u32)>,
+    ) -> PyResult<(Bound<'py, PyBytes>, u32, u32)> {
+        let options = RenderOptions {
+            width,
+            height,
+            crop: crop.map(|(x, y, width, height)| Crop {
+                x,
+                y,
+                width,
+                height,
+            }),
+            ..RenderOptions::default()
+        };
+        let decoded = py.detach(|| {
+            self.with_video(|video| {
+                let frames = video.frames(&indices, &options).map_err(py_error)?;
+                let (h, w) = frames
+                    .first()
+                    .map(|f| (f.image.height, f.image.width))
+                    .unwrap_or((0, 0));
+                let mut bytes = Vec::with_capacity(frames.iter().map(|f| f.image.data.len()).sum());
+                for f in &frames {
+                    bytes.extend_from_slice(&f.image.data);
+                }
+                Ok((bytes, h, w))
+            })
+        })?;
+        let (bytes, h, w) = decoded;
+        Ok((PyBytes::new(py, &bytes), h, w))
+    }
+}
+
+/// The clips a built-in strategy (`random-clip`, `uniform`, `regular-clip`) plans for a
+/// video: the same code the sampler components run, so one seed gives the same clips in
+/// Python, in the CLI and in a server job. Returns a list of clips, each a list of
+/// `("index" | "seconds", value)` for its frames.
+#[pyfunction]
+#[pyo3(signature = (strategy, frame_count, avg_fps, start_seconds, duration_seconds, params_json, seed))]
+fn plan_clips(
+    strategy: &str,
+    frame_count: u64,
+    avg_fps: f64,
+    start_seconds: f64,
+    duration_seconds: f64,
+    params_json: &str,
+    seed: u64,
+) -> PyResult<Vec<Vec<(String, f64)>>> {
+    use frameflow_sampling::{Selector, Strategy};
+    let strategy = match strategy {
+        "random-clip" => Strategy::RandomClip,
+        "uniform" => Strategy::Uniform,
+        "regular-clip" => Strategy::RegularClip,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "no sampler '{other}'; built in: random-clip, uniform, regular-clip"
+            )))
+        }
+    };
+    let facts = frameflow_sampling::VideoFacts {
+        frame_count,
+        avg_fps,
+        start_seconds,
+        duration_seconds,
+    };
+    let clips = frameflow_sampling::plan(strategy, &facts, params_json, seed).map_err(|e| {
+        let at = e.param.map(|p| format!("'{p}': ")).unwrap_or_default();
+        PyValueError::new_err(format!("{at}{}", e.message))
+    })?;
+    Ok(clips
+        .into_iter()
+        .map(|c| {
+            c.frames
+                .into_iter()
+                .map(|s| match s {
+                    Selector::Index(i) => ("index".to_string(), i as f64),
+                    Selector::Seconds(t) => ("seconds".to_string(), t),
+                    Selector::Pts(p) => ("pts".to_string(), p as f64),
+                })
+                .collect()
+        })
+        .collect())
+}
+
+#[pymodule]
+fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<CoreVideo>()?;
+    m.add_function(wrap_pyfunction!(plan_clips, m)?)?;
+    Ok(())
+}
