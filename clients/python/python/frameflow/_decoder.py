@@ -161,22 +161,23 @@ class VideoDecoder:
             durations[:-1] = np.diff(seconds)
             durations[-1] = max(end - seconds[-1], 0.0)
         self._durations = durations
-        stream = next((s for s in info.get("streams", []) if s.get("index") == info["stream_index"]), {})
+        # The header's own counts, times and bit rate are not read: frameflow counts by
+        # scanning, so the `*_from_header` fields and `bit_rate` are None.
         self.metadata = VideoStreamMetadata(
             num_frames=info["frame_count"],
             num_frames_from_content=info["frame_count"],
-            num_frames_from_header=stream.get("frames_from_header"),
+            num_frames_from_header=None,
             average_fps=info["avg_fps"],
             average_fps_from_header=info["avg_fps"],
             duration_seconds=info["duration_seconds"],
-            duration_seconds_from_header=stream.get("duration_seconds_from_header"),
+            duration_seconds_from_header=None,
             begin_stream_seconds=info["start_seconds"],
             begin_stream_seconds_from_header=info["start_seconds"],
             end_stream_seconds=end,
             width=info["width"],
             height=info["height"],
             codec=info["codec"],
-            bit_rate=stream.get("bit_rate"),
+            bit_rate=None,
             stream_index=info["stream_index"],
             rotation=info["rotation"],
             key_frame_indices=list(info["keyframes"]),

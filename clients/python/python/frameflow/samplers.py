@@ -58,6 +58,11 @@ def _clips(decoder: VideoDecoder, strategy: str, params: dict, seed: int) -> Fra
     return FrameBatch(data, pts, durations)
 
 
+def _index_params(num_clips, num_frames_per_clip, num_indices_between_frames, sampling_range_start, sampling_range_end, policy) -> dict:
+    return dict(num_clips=num_clips, frames_per_clip=num_frames_per_clip, frame_step=num_indices_between_frames,
+                sampling_range_start=sampling_range_start, sampling_range_end=sampling_range_end, policy=_policy(policy))
+
+
 def clips_at_random_indices(
     decoder: VideoDecoder,
     *,
@@ -69,8 +74,7 @@ def clips_at_random_indices(
     policy: str = "repeat_last_frame",
     seed: Optional[int] = None,
 ) -> FrameBatch:
-    params = dict(num_clips=num_clips, frames_per_clip=num_frames_per_clip, frame_step=num_indices_between_frames,
-                  sampling_range_start=sampling_range_start, sampling_range_end=sampling_range_end, policy=_policy(policy))
+    params = _index_params(num_clips, num_frames_per_clip, num_indices_between_frames, sampling_range_start, sampling_range_end, policy)
     return _clips(decoder, "random-clip", params, _seed(seed))
 
 
@@ -84,8 +88,7 @@ def clips_at_regular_indices(
     sampling_range_end: Optional[int] = None,
     policy: str = "repeat_last_frame",
 ) -> FrameBatch:
-    params = dict(num_clips=num_clips, frames_per_clip=num_frames_per_clip, frame_step=num_indices_between_frames,
-                  sampling_range_start=sampling_range_start, sampling_range_end=sampling_range_end, policy=_policy(policy))
+    params = _index_params(num_clips, num_frames_per_clip, num_indices_between_frames, sampling_range_start, sampling_range_end, policy)
     return _clips(decoder, "regular-clip", params, 0)
 
 
