@@ -38,7 +38,12 @@ fn error(r: &HttpResponse, status: u16, says: &str) {
     assert!(message.contains(says), "'{message}' should say '{says}'");
 }
 
-on_both_stores!(the_stored_video_streams_with_ranges, thumbnails_are_exact_frames_cropped_and_fitted, a_ts_remuxed_to_mp4_has_the_same_frames);
+on_both_stores!(
+    the_stored_video_streams_with_ranges,
+    thumbnails_are_exact_frames_cropped_and_fitted,
+    a_ts_remuxed_to_mp4_has_the_same_frames,
+    a_storyboard_tiles_the_frames_its_vtt_names
+);
 
 fn the_stored_video_streams_with_ranges(backend: Backend) {
     let server = ServerProcess::start("delivery-video", ServerSetup { backend, ..ServerSetup::default() });
@@ -194,4 +199,41 @@ fn a_ts_remuxed_to_mp4_has_the_same_frames(backend: Backend) {
     assert_eq!(request(addr, "POST", "/v1/videos/0123456789abcdef/remux", &[], Body::None).status, 404);
     let listed = get(addr, "/v1/videos", &[]).json();
     assert_eq!(listed["videos"].as_array().unwrap().len(), 3, "the refused copy left nothing behind: {listed}");
+}
+
+fn a_storyboard_tiles_the_frames_its_vtt_names(backend: Backend) {
+    let server = ServerProcess::start("delivery-storyboard", ServerSetup { backend, ..ServerSetup::default() });
+    let addr = server.addr;
+    let pv = pattern_video("h264_bframes_gop250.mp4");
+    let id = upload(addr, &std::fs::read(&pv.path).unwrap(), "pattern.mp4")["id"].as_str().unwrap().to_string();
+
+    let vtt = get(addr, &format!("/v1/videos/{id}/storyboard.vtt?tiles=4&width=160&columns=2"), &[]);
+    assert_eq!((vtt.status, vtt.header("content-type")), (200, Some("text/vtt; charset=utf-8")));
+    let text = String::from_utf8(vtt.body).unwrap();
+    assert!(text.starts_with("WEBVTT\n"), "{text}");
+    let cues: Vec<&str> = text.lines().filter(|l| l.contains("#xywh=")).collect();
+    assert_eq!(cues.len(), 4, "{text}");
+    assert!(cues[3].ends_with("#xywh=160,120,160,120"), "{}", cues[3]);
+    assert!(text.contains("00:00:00.000 --> 00:00:03.000"), "the first tile spans the first quarter of 12 s: {text}");
+
+    // The sprite the cues point at: 2x2 tiles of 160x120, tile k the middle frame of quarter k.
+    let url = cues[0].split('#').next().unwrap();
+    let sprite = get(addr, url, &[]);
+    assert_eq!((sprite.status, sprite.header("content-type")), (200, Some("image/jpeg")));
+    let file = frameflow_testkit::scratch_dir("delivery-e2e").join(format!("sprite-{backend:?}.jpg"));
+    std::fs::write(&file, &sprite.body).unwrap();
+    let mut image = Video::open(&file).unwrap();
+    let sheet = image.frame(0, &RenderOptions::default()).unwrap().image;
+    assert_eq!((sheet.width, sheet.height), (320, 240));
+    for k in 0..4u32 {
+        let (x0, y0) = ((k % 2) * 160, (k / 2) * 120);
+        let mut tile = Vec::with_capacity(160 * 120 * 3);
+        for y in y0..y0 + 120 {
+            let row = (y * 320 + x0) as usize * 3;
+            tile.extend_from_slice(&sheet.data[row..row + 160 * 3]);
+        }
+        assert_eq!(decode_pattern(&tile, 160, 120), (2 * k + 1) * 300 / 8, "tile {k}");
+    }
+    assert_eq!(get(addr, &format!("/v1/videos/{id}/storyboard.jpg?tiles=0"), &[]).status, 400);
+    assert_eq!(get(addr, &format!("/v1/videos/{id}/storyboard.jpg?width=5000"), &[]).status, 400);
 }

@@ -1,6 +1,7 @@
-//! Media delivery: the stored video streamed with HTTP ranges (`GET /v1/videos/{id}/video`)
-//! and thumbnails of exact frames (`GET /v1/videos/{id}/thumbnail`), also answered on seed
-//! 002's `/api/v1/file/{id}/video` and `/thumbnail`.
+//! Media delivery: the stored video streamed with HTTP ranges (`GET /v1/videos/{id}/video`),
+//! thumbnails of exact frames (`GET /v1/videos/{id}/thumbnail`), both also answered on seed
+//! 002's `/api/v1/file/{id}/video` and `/thumbnail`, and storyboards for players' scrub
+//! previews (`storyboard.jpg`, a sprite, and `storyboard.vtt`, WebVTT with `#xywh=`).
 //!
 //! The bytes of a video go from the store to the response body in the host
 //! (`objects.copy-range-to`), a chunk at a time as the client reads; a thumbnail is decoded,
@@ -16,6 +17,8 @@ use frameflow_guest::{registry, ApiError, ApiResult, Held, Query, Reply};
 pub const VIDEO_PARAMS: &[&str] = &["mode", "audio"];
 /// The query parameters of `/thumbnail`.
 pub const THUMBNAIL_PARAMS: &[&str] = &["frame", "time", "x", "y", "w", "h", "width", "height", "fit_mode", "format", "quality", "mode", "audio"];
+/// The query parameters of `storyboard.jpg` and `storyboard.vtt`.
+pub const STORYBOARD_PARAMS: &[&str] = &["tiles", "width", "columns"];
 /// Frames looked at for a representative thumbnail.
 const CANDIDATES: u64 = 8;
 /// Width candidates are compared at.
@@ -276,6 +279,66 @@ pub fn thumbnail(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiRes
     Ok(Reply::cacheable_held(encoded, content_type, headers, if_none_match))
 }
 
+/// A storyboard's layout: which frames, at what tile size, how many across.
+pub struct Storyboard {
+    pub frames: Vec<u64>,
+    pub tile: (u32, u32),
+    pub columns: u32,
+    /// Each tile's span of the video, seconds.
+    pub spans: Vec<(f64, f64)>,
+}
+
+/// `tiles` (default up to 100, one per frame at most), `width` of a tile (default 160),
+/// `columns` (default 10): the frame in the middle of each of `tiles` equal parts.
+pub fn storyboard_layout(video: &Video, query: &Query) -> ApiResult<Storyboard> {
+    let info = video.info();
+    if info.frame_count == 0 {
+        return Err(ApiError::new(404, "frame_out_of_range", "the video has no frames"));
+    }
+    let tiles = query.number::<u64>("tiles", 1..=256)?.unwrap_or(100).min(info.frame_count);
+    let width = query.number::<u32>("width", 16..=640)?.unwrap_or(160);
+    let columns = query.number::<u32>("columns", 1..=64)?.unwrap_or(10).min(tiles as u32);
+    let (dw, dh) = if info.rotation.rem_euclid(180) == 90 { (info.height, info.width) } else { (info.width, info.height) };
+    let height = ((width as u64 * dh as u64 + dw as u64 / 2) / dw.max(1) as u64).max(1) as u32;
+    let frames = (0..tiles).map(|k| ((2 * k + 1) * info.frame_count / (2 * tiles)).min(info.frame_count - 1)).collect();
+    let (start, length) = (info.start_seconds, info.duration_seconds);
+    let spans = (0..tiles).map(|k| (start + length * k as f64 / tiles as f64, start + length * (k + 1) as f64 / tiles as f64)).collect();
+    Ok(Storyboard { frames, tile: (width, height), columns, spans })
+}
+
+/// `GET /v1/videos/{id}/storyboard.jpg`: the sprite of the layout's frames.
+pub fn storyboard_image(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
+    let record = registry::load(id)?;
+    let video = Video::open(&record.key)?;
+    let board = storyboard_layout(&video, query)?;
+    let at: Vec<FrameSelector> = board.frames.iter().map(|&i| FrameSelector::Index(i)).collect();
+    let render = RenderOptions { crop: None, width: Some(board.tile.0), height: Some(board.tile.1), pad: None };
+    let sheet = video.tile(&at, render, board.columns, ImageFormat::Jpeg, 80)?;
+    let headers = vec![("x-storyboard-tiles".to_string(), format!("{}x{} x {} ({} across)", board.tile.0, board.tile.1, board.frames.len(), board.columns))];
+    Ok(Reply::cacheable_held(sheet, "image/jpeg", headers, if_none_match))
+}
+
+fn vtt_time(seconds: f64) -> String {
+    let ms = (seconds.max(0.0) * 1000.0).round() as u64;
+    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000)
+}
+
+/// `GET /v1/videos/{id}/storyboard.vtt`: one WebVTT cue per tile, pointing into the sprite
+/// with `#xywh=` (what players' thumbnail tracks read).
+pub fn storyboard_vtt(id: &str, query: &Query) -> ApiResult<Reply> {
+    let record = registry::load(id)?;
+    let video = Video::open(&record.key)?;
+    let board = storyboard_layout(&video, query)?;
+    let (w, h) = board.tile;
+    let sprite = format!("/v1/videos/{id}/storyboard.jpg?tiles={}&width={w}&columns={}", board.frames.len(), board.columns);
+    let mut vtt = String::from("WEBVTT\n");
+    for (k, (from, to)) in board.spans.iter().enumerate() {
+        let (col, row) = (k as u32 % board.columns, k as u32 / board.columns);
+        vtt.push_str(&format!("\n{} --> {}\n{sprite}#xywh={},{},{w},{h}\n", vtt_time(*from), vtt_time(*to), col * w, row * h));
+    }
+    Ok(Reply::cacheable(vtt.into_bytes(), "text/vtt; charset=utf-8", vec![], None))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -312,6 +375,12 @@ mod tests {
         assert_eq!((stretch.width, stretch.height), (Some(200), Some(200)));
         let only_width = fitted(whole, Some(320), None, Fit::Pad);
         assert_eq!((only_width.width, only_width.height, only_width.pad.is_none()), (Some(320), None, true));
+    }
+
+    #[test]
+    fn vtt_times_are_hours_minutes_seconds_millis() {
+        assert_eq!(vtt_time(0.0), "00:00:00.000");
+        assert_eq!(vtt_time(3723.4567), "01:02:03.457");
     }
 
     #[test]

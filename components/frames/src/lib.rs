@@ -54,6 +54,10 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
             let (range, if_range) = (header(&req, "range"), header(&req, "if-range"));
             delivery::video(id, &delivery::Conditions { range: range.as_deref(), if_range: if_range.as_deref(), if_none_match: inm })
         }
+        (Method::Get, ["v1", "videos", id, "storyboard.jpg"]) => {
+            query.accept(delivery::STORYBOARD_PARAMS).and_then(|_| delivery::storyboard_image(id, &query, inm))
+        }
+        (Method::Get, ["v1", "videos", id, "storyboard.vtt"]) => query.accept(delivery::STORYBOARD_PARAMS).and_then(|_| delivery::storyboard_vtt(id, &query)),
         (Method::Get, ["v1", "videos", id, "thumbnail"] | ["api", "v1", "file", id, "thumbnail"]) => {
             query.accept(delivery::THUMBNAIL_PARAMS).and_then(|_| delivery::thumbnail(id, &query, inm))
         }

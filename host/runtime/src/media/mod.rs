@@ -12,7 +12,7 @@ pub(crate) mod object_source;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use frameflow_media::{Frame, RenderOptions};
+use frameflow_media::{Frame, ImageFormat, RenderOptions};
 use frameflow_selector::FrameSelector;
 use wasmtime::component::Resource;
 use wasmtime_wasi::p2::{DynOutputStream, StreamError};
@@ -185,6 +185,26 @@ impl HostVideo for MediaView<'_> {
 
     async fn frames(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
         self.decode(&video, at, render).await
+    }
+
+    async fn tile(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender, columns: u32, format: WitFormat, quality: u8) -> MediaResult<Resource<EncodedHandle>> {
+        let frames = self.decode(&video, at, render).await?;
+        let images: Vec<Arc<Frame>> = frames.iter().map(|f| Ok(self.table.get(f)?.frame.clone())).collect::<wasmtime::Result<_>>()?;
+        // The frames' handles go (and their budget with them); the sheet takes their place.
+        for frame in frames {
+            HostFrame::drop(self, frame).await?;
+        }
+        let (format, quality) = (ImageFormat::from(format), quality.clamp(1, 100));
+        let encoded = blocking(move || {
+            let refs: Vec<&frameflow_media::RgbImage> = images.iter().map(|f| &f.image).collect();
+            let sheet = frameflow_delivery::tile(&refs, columns).map_err(MediaError::Invalid)?;
+            frameflow_media::encode_image(&sheet, format, quality).map_err(|e| MediaError::Internal(e.to_string()))
+        })
+        .await??;
+        self.req.check_frame_budget(1, encoded.len())?;
+        self.req.budget.frames += 1;
+        self.req.budget.frame_bytes += encoded.len();
+        Ok(self.table.push(EncodedHandle { bytes: encoded.into() })?)
     }
 
     async fn remux(&mut self, video: Resource<VideoHandle>, container: String, key: String) -> MediaResult<u64> {
