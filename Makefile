@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http bench-tenants build components
+.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery build components
 
 setup:
 	./scripts/setup.sh
@@ -31,6 +31,11 @@ bench: setup
 	./scripts/bench.sh
 	./scripts/bench-soak.sh
 	./scripts/bench-tenants.sh
+	./scripts/bench-delivery.sh
+
+# Streaming (file store and S3), thumbnails and storyboards.
+bench-delivery: setup
+	./scripts/bench-delivery.sh
 
 # One tenant's frame latency alone and beside another's looping / hoarding sampler.
 bench-tenants: setup

@@ -1,4 +1,5 @@
-//! Tenant samplers through `frameflow serve`, as an author meets them: the template
+//! Tenant samplers (and event handlers, through the same upload path) through `frameflow
+//! serve`, as an author meets them: the template
 //! uploaded with `PUT /v1/samplers/{name}`, listed, dry-run, used in a job, replaced and
 //! removed; junk, truncated, core-module, wrong-world, impure, over-size and misnamed
 //! uploads refused with a 4xx that says why; another tenant sees none of it; two uploads of
@@ -150,6 +151,19 @@ fn a_sampler_is_uploaded_checked_dry_run_used_and_removed(backend: Backend) {
     assert_eq!(call(addr, ALICE, "DELETE", "/v1/samplers/uniform", None).status, 409, "built-ins stay");
     let gone = call(addr, ALICE, "POST", "/v1/jobs", Some(json!({"videos": [video], "sampler": "every-nth"})));
     assert_eq!(gone.status, 400, "{}", String::from_utf8_lossy(&gone.body));
+
+    // Event handlers go through the same upload path and check: the jobs component exports
+    // frameflow:events/handler (its ingest); a sampler is the wrong world for it.
+    let jobs = std::fs::read(frameflow_test_components::jobs()).unwrap();
+    let handler = request(addr, "PUT", "/v1/event-handlers/my-ingest", &[("x-api-key", ALICE), ("content-type", "application/wasm")], Body::Sized(&jobs));
+    assert_eq!(handler.status, 201, "{}", String::from_utf8_lossy(&handler.body));
+    let wrong = request(addr, "PUT", "/v1/event-handlers/nope", &[("x-api-key", ALICE), ("content-type", "application/wasm")], Body::Sized(&template));
+    refused(&wrong, 422, "wrong_world", "frameflow:events/handler");
+    let listed = call(addr, ALICE, "GET", "/v1/event-handlers", None).json();
+    assert_eq!(listed["event_handlers"].as_array().unwrap().iter().map(|h| h["name"].as_str().unwrap()).collect::<Vec<_>>(), ["my-ingest"]);
+    assert_eq!(call(addr, BOB, "GET", "/v1/event-handlers/my-ingest", None).status, 404);
+    assert_eq!(call(addr, ALICE, "DELETE", "/v1/event-handlers/my-ingest", None).status, 200);
+    assert_eq!(call(addr, ALICE, "GET", "/v1/event-handlers/my-ingest", None).status, 404);
 }
 
 #[test]

@@ -10,7 +10,7 @@
 //! | `DELETE /v1/jobs/{id}/results` | `{"id": [...]}`: delete those results only |
 //! | `GET /v1/jobs/{id}/outputs/{clip}/{file}` | one output; `/outputs/manifest.jsonl` |
 //! | `DELETE /v1/jobs/{id}` | the job and every object it wrote |
-//! | `/v1/samplers/...` | tenant samplers: `samplers.rs` |
+//! | `/v1/samplers/...`, `/v1/event-handlers/...` | tenant components: `uploads.rs` |
 
 use frameflow_guest::bindings::frameflow::store::objects;
 use frameflow_guest::{ApiError, ApiResult, Query, Reply};
@@ -18,7 +18,7 @@ use serde_json::json;
 use spin_sdk::http::Method;
 
 use crate::results;
-use crate::samplers;
+use crate::uploads;
 use crate::spec::{self, JobSpec};
 use crate::state::{self, Job, Progress, State, Stats};
 use crate::worker;
@@ -54,11 +54,11 @@ pub fn route(method: &Method, segments: &[&str], query: &Query, body: &[u8], inm
         }
         (Method::Get, ["v1", "jobs", id, "outputs", rest @ ..]) => results::download(id, rest, inm),
         (Method::Delete, ["v1", "jobs", id]) => delete(id),
-        (Method::Get, ["v1", "samplers"]) => samplers::list(),
-        (Method::Get, ["v1", "samplers", name]) => samplers::get(name),
-        (Method::Delete, ["v1", "samplers", name]) => samplers::delete(name),
-        (Method::Post, ["v1", "samplers", name, "plan"]) => samplers::dry_run(name, body),
-        (_, ["v1", "jobs", ..]) | (_, ["v1", "samplers", ..]) => {
+        (Method::Get, ["v1", kind]) if uploads::kind_of(kind).is_some() => uploads::list(uploads::kind_of(kind).expect("checked")),
+        (Method::Get, ["v1", kind, name]) if uploads::kind_of(kind).is_some() => uploads::get(uploads::kind_of(kind).expect("checked"), name),
+        (Method::Delete, ["v1", kind, name]) if uploads::kind_of(kind).is_some() => uploads::delete(uploads::kind_of(kind).expect("checked"), name),
+        (Method::Post, ["v1", "samplers", name, "plan"]) => uploads::dry_run(name, body),
+        (_, ["v1", "jobs" | "samplers" | "event-handlers", ..]) => {
             Err(ApiError::new(405, "method_not_allowed", format!("{method:?} is not allowed on {path}")))
         }
         _ => Err(ApiError::not_found(format!("no route for {path}"))),

@@ -10,7 +10,8 @@
 //! - `results.rs`: results pages, output downloads, deleting results by id.
 //! - `ingest.rs`: the built-in object-event handler (`frameflow:events/handler`): a new
 //!   video registered and, when its trigger says so, a job started for it.
-//! - `samplers.rs`: tenant samplers uploaded, listed, dry-run and removed (host uploads).
+//! - `uploads.rs`: tenant samplers and event handlers uploaded, listed and removed (the
+//!   host checks each); samplers dry-run.
 //! - `api.rs`: the v1 routes; `compat_v0.rs`: the compatibility routes `/frame` and `/flow`
 //!   of the frame server users come from (seed 000), answered as that API does.
 
@@ -18,7 +19,7 @@ mod api;
 mod compat_v0;
 mod ingest;
 mod results;
-mod samplers;
+mod uploads;
 mod spec;
 mod state;
 mod worker;
@@ -92,13 +93,15 @@ async fn route(req: IncomingRequest) -> Reply {
         // Seed 000's routes answer errors as `{"message"}`, as the seed specifies.
         return compat_v0::route(req, &line.method, segments[0], &line.query).await;
     }
-    if let (Method::Put, ["v1", "samplers", name]) = (&line.method, segments.as_slice()) {
-        // A component upload: bytes, not JSON, up to the sampler size limit.
-        let content_type = frameflow_guest::header(&req, "content-type");
-        return match frameflow_guest::read_body(req, samplers::MAX_UPLOAD, "sampler components").await {
-            Ok(body) => samplers::put(name, content_type.as_deref(), body).unwrap_or_else(Into::into),
-            Err(e) => e.into(),
-        };
+    if let (Method::Put, ["v1", kind, name]) = (&line.method, segments.as_slice()) {
+        if let Some(kind) = uploads::kind_of(kind) {
+            // A component upload: bytes, not JSON, up to the component size limit.
+            let content_type = frameflow_guest::header(&req, "content-type");
+            return match frameflow_guest::read_body(req, uploads::MAX_UPLOAD, "components").await {
+                Ok(body) => uploads::put(kind, name, content_type.as_deref(), body).unwrap_or_else(Into::into),
+                Err(e) => e.into(),
+            };
+        }
     }
     let body = match frameflow_guest::read_json_body(req).await {
         Ok(b) => b,

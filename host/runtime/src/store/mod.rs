@@ -58,14 +58,27 @@ impl Host for StoreView<'_> {
 
     async fn copy_range_to(&mut self, key: String, start: u64, length: u64, out: Resource<DynOutputStream>) -> StoreResult<()> {
         let size = self.req.tenant.head(&key).await.map_err(guest)?.size;
-        let end = start.checked_add(length).filter(|&end| end <= size).ok_or_else(|| {
+        let end: u64 = start.checked_add(length).filter(|&end| end <= size).ok_or_else(|| {
             StoreFailure::from(StoreError::InvalidKey(format!("bytes {start}..{} are past the end of '{key}' ({size} bytes)", start.saturating_add(length))))
         })?;
+        // Chunk k+1 is read from the store while chunk k is written to the client: two
+        // chunks in memory at most, and the store's latency overlaps the client's.
+        let tenant = self.req.tenant.clone();
+        let fetch = |range: std::ops::Range<u64>| {
+            let (tenant, key) = (tenant.clone(), key.clone());
+            tokio::spawn(async move { tenant.get_range(&key, range).await })
+        };
         let mut at = start;
-        while at < end {
-            let chunk_end = end.min(at + COPY_CHUNK);
-            // One chunk read ahead of what the reader has taken, no more.
-            let bytes = self.req.tenant.get_range(&key, at..chunk_end).await.map_err(guest)?;
+        let mut pending = (at < end).then(|| fetch(at..end.min(at + COPY_CHUNK)));
+        while let Some(reading) = pending.take() {
+            let bytes = reading.await?.map_err(guest)?;
+            at += bytes.len() as u64;
+            if bytes.is_empty() {
+                return Err(StoreError::Io(format!("'{key}' ended early at byte {at}")).into());
+            }
+            if at < end {
+                pending = Some(fetch(at..end.min(at + COPY_CHUNK)));
+            }
             if self.req.cancel.flag().load(std::sync::atomic::Ordering::Relaxed) {
                 return Err(StoreError::Io("the request was abandoned".into()).into());
             }
@@ -76,7 +89,6 @@ impl Host for StoreView<'_> {
                 Err(StreamError::LastOperationFailed(e)) => return Err(StoreError::Io(format!("writing the response body: {e:#}")).into()),
                 Err(StreamError::Trap(e)) => return Err(e.into()),
             }
-            at = chunk_end;
         }
         Ok(())
     }
