@@ -44,8 +44,8 @@ S3_URL=$(serve s3 "s3://bench/delivery" AWS_ENDPOINT_URL="http://127.0.0.1:$port
 python3 scripts/bench-delivery.py "$VIDEO" "$FILE_URL" "$S3_URL" > "$work/result.json"
 mkdir -p docs/benchmarks && cp "$work/result.json" docs/benchmarks/delivery.json
 
-python3 - "$work/result.json" <<'PY'
-import json, subprocess, sys, datetime, re
+python3 - "$work/result.json" <<'PY' | python3 scripts/peers/benchmarks_md.py delivery
+import json, subprocess, sys, datetime
 r = json.load(open(sys.argv[1]))
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 mb = r["video_bytes"] / 1e6
@@ -70,12 +70,5 @@ lines = [
     "",
     "<!-- delivery:end -->",
 ]
-text = open("BENCHMARKS.md").read()
-block = "\n".join(lines)
-if "<!-- delivery:begin -->" in text:
-    text = re.sub(r"<!-- delivery:begin -->.*?<!-- delivery:end -->", block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open("BENCHMARKS.md", "w").write(text)
-print(block)
+print("\n".join(lines))
 PY

@@ -78,12 +78,5 @@ os.makedirs("docs/benchmarks", exist_ok=True)
 json.dump(runs, open("docs/benchmarks/soak.json", "w"), indent=1)
 print(section)
 if seconds >= 600 or os.environ.get("SOAK_WRITE") == "1":
-    text = open("BENCHMARKS.md").read()
-    if "<!-- soak:begin -->" in text:
-        a = text.index("<!-- soak:begin -->")
-        b = text.index("<!-- soak:end -->") + len("<!-- soak:end -->")
-        text = text[:a] + section + text[b:]
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    open("BENCHMARKS.md", "w").write(text)
+    subprocess.run(["python3", "scripts/peers/benchmarks_md.py", "soak"], input=section, text=True, check=True, stdout=subprocess.DEVNULL)
 PY

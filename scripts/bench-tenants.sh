@@ -48,8 +48,8 @@ python3 scripts/bench-tenants.py "$URL" "$A" "$B" "$(field "$VB" id)" "$(field "
 kill -0 $SERVER 2>/dev/null || { echo "tenants: the server died" >&2; exit 1; }
 mkdir -p docs/benchmarks && cp "$work/result.json" docs/benchmarks/tenants.json
 
-python3 - "$work/result.json" <<'PY'
-import json, subprocess, sys, datetime, re
+python3 - "$work/result.json" <<'PY' | python3 scripts/peers/benchmarks_md.py tenants
+import json, subprocess, sys, datetime
 r = json.load(open(sys.argv[1]))
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 def row(name, run):
@@ -76,12 +76,5 @@ lines = [
     "",
     "<!-- tenants:end -->",
 ]
-text = open("BENCHMARKS.md").read()
-block = "\n".join(lines)
-if "<!-- tenants:begin -->" in text:
-    text = re.sub(r"<!-- tenants:begin -->.*?<!-- tenants:end -->", block, text, flags=re.S)
-else:
-    text = text.rstrip() + "\n\n" + block + "\n"
-open("BENCHMARKS.md", "w").write(text)
-print(block)
+print("\n".join(lines))
 PY
