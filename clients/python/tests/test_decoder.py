@@ -173,3 +173,38 @@ def test_samplers_have_torchcodecs_shapes_and_replay_by_seed(video):
         samplers.clips_at_random_indices(d, num_clips=0, seed=1)
     with pytest.raises(ValueError):
         samplers.clips_at_random_indices(d, policy="bogus")
+
+
+def test_the_core_renders_crop_and_resize(video):
+    full = as_numpy(VideoDecoder(video, dimension_order="NHWC")[9])
+    cropped = as_numpy(VideoDecoder(video, dimension_order="NHWC", crop=(40, 20, 100, 60))[9])
+    assert cropped.shape == (60, 100, 3)
+    assert (cropped == full[20:80, 40:140]).all(), "the crop is that region of the frame, exactly"
+    small = VideoDecoder(video, width=160)
+    assert as_numpy(small[9]).shape == (3, 120, 160), "one side keeps the aspect ratio"
+    assert as_numpy(pickle.loads(pickle.dumps(small))[9]).shape == (3, 120, 160)
+    with pytest.raises(ValueError):
+        VideoDecoder(video, crop=(0, 0, 0, 10))
+    with pytest.raises(ValueError):
+        VideoDecoder(video, width=0)
+    with pytest.raises(ValueError):
+        VideoDecoder(video, crop=(300, 0, 100, 10))[0]
+
+
+def test_clip_dataset_is_deterministic_per_item_and_epoch(video):
+    from frameflow.torch import ClipDataset
+
+    params = dict(num_clips=2, num_frames_per_clip=3)
+    ds = ClipDataset([video, video], params=params, seed=5, decoder_options=dict(width=64))
+    a, b = ds[0], ds[1]
+    assert as_numpy(a.data).shape == (2, 3, 3, 48, 64)
+    assert (as_numpy(ds[0].pts_seconds) == as_numpy(a.pts_seconds)).all(), "the same item, the same clips"
+    assert not (as_numpy(a.pts_seconds) == as_numpy(b.pts_seconds)).all(), "items differ"
+    ds.set_epoch(1)
+    assert not (as_numpy(ds[0].pts_seconds) == as_numpy(a.pts_seconds)).all(), "a new epoch draws new clips"
+    again = pickle.loads(pickle.dumps(ds))
+    assert (as_numpy(again[0].pts_seconds) == as_numpy(ds[0].pts_seconds)).all()
+    with pytest.raises(IndexError):
+        ds[2]
+    with pytest.raises(ValueError):
+        ClipDataset([video], modality="flow")

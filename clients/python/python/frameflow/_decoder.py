@@ -93,7 +93,8 @@ class VideoDecoder:
     """A video's frames by index, slice, pts or time, exact (as ``ffmpeg -vf select=eq(n,N)``).
 
     ``source`` is a path (``str`` or ``pathlib.Path``), ``bytes``, or a binary file-like
-    object. ``seek_mode`` is accepted for compatibility: frameflow always scans the packets,
+    object. frameflow adds ``width``/``height``/``crop=(x, y, w, h)``: frames rendered in the
+    core (crop, then resize), as the server renders them. ``seek_mode`` is accepted for compatibility: frameflow always scans the packets,
     so ``"approximate"`` gives the same exact frames. Safe to use from several threads (one
     decode at a time per decoder) and after ``fork`` (the child reopens the file).
     """
@@ -107,6 +108,9 @@ class VideoDecoder:
         num_ffmpeg_threads: int = 1,
         device: str = "cpu",
         seek_mode: str = "exact",
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        crop: Optional[Sequence[int]] = None,
     ):
         if dimension_order not in ("NCHW", "NHWC"):
             raise ValueError(f"dimension_order must be 'NCHW' or 'NHWC', got {dimension_order!r}")
@@ -118,6 +122,16 @@ class VideoDecoder:
             raise ValueError(f"num_ffmpeg_threads must be an int >= 0, got {num_ffmpeg_threads!r}")
         if stream_index is not None and (not isinstance(stream_index, int) or stream_index < 0):
             raise ValueError(f"stream_index must be an int >= 0, got {stream_index!r}")
+        for name, side in (("width", width), ("height", height)):
+            if side is not None and (isinstance(side, bool) or not isinstance(side, int) or not 1 <= side <= 16384):
+                raise ValueError(f"{name} must be an int in 1..16384, got {side!r}")
+        if crop is not None:
+            crop = tuple(crop)
+            if len(crop) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in crop) or crop[2] == 0 or crop[3] == 0:
+                raise ValueError(f"crop must be (x, y, width, height) with positive width and height, got {crop!r}")
+        # frameflow: frames rendered in the core (crop first, then resize; one of width or
+        # height keeps the aspect ratio), exactly as the server and `frameflow frame` render.
+        self._render = (width, height, crop)
         self._source = source
         self._stream_index = stream_index
         self._dimension_order = dimension_order
@@ -193,7 +207,9 @@ class VideoDecoder:
 
     def __reduce__(self):
         # Pickled by its source, so a decoder moves to DataLoader workers (spawn).
-        kwargs = dict(stream_index=self._stream_index, dimension_order=self._dimension_order, num_ffmpeg_threads=self._threads, seek_mode=self._seek_mode)
+        width, height, crop = self._render
+        kwargs = dict(stream_index=self._stream_index, dimension_order=self._dimension_order, num_ffmpeg_threads=self._threads,
+                      seek_mode=self._seek_mode, width=width, height=height, crop=crop)
         source = self._source if isinstance(self._source, (str, Path, bytes)) else Path(self._path).read_bytes()
         return (_rebuild, (source, kwargs))
 
@@ -223,9 +239,8 @@ class VideoDecoder:
 
     def _decode(self, indices: Sequence[int]) -> np.ndarray:
         if len(indices) == 0:
-            shape = (0, 3, self.metadata.height, self.metadata.width) if self._dimension_order == "NCHW" else (0, self.metadata.height, self.metadata.width, 3)
-            return np.empty(shape, dtype=np.uint8)
-        raw, height, width = self._core_here().decode(list(indices))
+            return np.empty((0, 3, 0, 0) if self._dimension_order == "NCHW" else (0, 0, 0, 3), dtype=np.uint8)
+        raw, height, width = self._core_here().decode(list(indices), *self._render)
         # bytearray: writable, so torch.from_numpy shares it without a warning.
         frames = np.frombuffer(bytearray(raw), dtype=np.uint8).reshape(len(indices), height, width, 3)
         if self._dimension_order == "NCHW":
