@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery build components
+.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-python build components
 
 setup:
 	./scripts/setup.sh
@@ -29,9 +29,14 @@ test: setup
 # 128 clients, 10 minutes each) and the containment run; all write BENCHMARKS.md.
 bench: setup
 	./scripts/bench.sh
+	./scripts/bench-python.sh
 	./scripts/bench-soak.sh
 	./scripts/bench-tenants.sh
 	./scripts/bench-delivery.sh
+
+# The Python package vs torchcodec and decord (needs scripts/bench.sh's venv and videos).
+bench-python: setup
+	./scripts/bench-python.sh
 
 # Streaming (file store and S3), thumbnails and storyboards.
 bench-delivery: setup

@@ -10,7 +10,7 @@ use std::sync::Mutex;
 use frameflow_media::{Crop, MediaError, OpenOptions, RenderOptions, Video};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::PyByteArray;
 
 /// A media-core error as the Python exception a torchcodec user expects.
 fn py_error(e: MediaError) -> PyErr {
@@ -114,7 +114,7 @@ impl CoreVideo {
 
     /// Decodes `indices` (any order, repeats allowed; decoded once each, in one forward
     /// pass) as RGB24 rows, rendered with the optional crop `(x, y, w, h)` then resize.
-    /// Returns `(bytes, height, width)`: the frames one after another in the order asked.
+    /// Returns `(bytearray, height, width)`: the frames one after another in the order asked.
     #[pyo3(signature = (indices, width=None, height=None, crop=None))]
     fn decode<'py>(
         &self,
@@ -123,7 +123,7 @@ impl CoreVideo {
         width: Option<u32>,
         height: Option<u32>,
         crop: Option<(u32, u32, u32, u32)>,
-    ) -> PyResult<(Bound<'py, PyBytes>, u32, u32)> {
+    ) -> PyResult<(Bound<'py, PyByteArray>, u32, u32)> {
         let options = RenderOptions {
             width,
             height,
@@ -135,22 +135,24 @@ impl CoreVideo {
             }),
             ..RenderOptions::default()
         };
-        let decoded = py.detach(|| {
-            self.with_video(|video| {
-                let frames = video.frames(&indices, &options).map_err(py_error)?;
-                let (h, w) = frames
-                    .first()
-                    .map(|f| (f.image.height, f.image.width))
-                    .unwrap_or((0, 0));
-                let mut bytes = Vec::with_capacity(frames.iter().map(|f| f.image.data.len()).sum());
-                for f in &frames {
-                    bytes.extend_from_slice(&f.image.data);
-                }
-                Ok((bytes, h, w))
-            })
+        let frames = py.detach(|| {
+            self.with_video(|video| video.frames(&indices, &options).map_err(py_error))
         })?;
-        let (bytes, h, w) = decoded;
-        Ok((PyBytes::new(py, &bytes), h, w))
+        let (h, w) = frames
+            .first()
+            .map(|f| (f.image.height, f.image.width))
+            .unwrap_or((0, 0));
+        let total = frames.iter().map(|f| f.image.data.len()).sum();
+        // One copy, straight into the Python-owned (writable) buffer NumPy then wraps.
+        let out = PyByteArray::new_with(py, total, |buffer| {
+            let mut at = 0;
+            for f in &frames {
+                buffer[at..at + f.image.data.len()].copy_from_slice(&f.image.data);
+                at += f.image.data.len();
+            }
+            Ok(())
+        })?;
+        Ok((out, h, w))
     }
 }
 

@@ -11,7 +11,7 @@ class CoreVideo:
         width: Optional[int] = None,
         height: Optional[int] = None,
         crop: Optional[Tuple[int, int, int, int]] = None,
-    ) -> Tuple[bytes, int, int]: ...
+    ) -> Tuple[bytearray, int, int]: ...
 
 def plan_clips(
     strategy: str,

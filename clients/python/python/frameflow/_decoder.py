@@ -241,8 +241,9 @@ class VideoDecoder:
         if len(indices) == 0:
             return np.empty((0, 3, 0, 0) if self._dimension_order == "NCHW" else (0, 0, 0, 3), dtype=np.uint8)
         raw, height, width = self._core_here().decode(list(indices), *self._render)
-        # bytearray: writable, so torch.from_numpy shares it without a warning.
-        frames = np.frombuffer(bytearray(raw), dtype=np.uint8).reshape(len(indices), height, width, 3)
+        # A writable bytearray filled by the core: wrapped, not copied (torch.from_numpy
+        # shares it too). NCHW is a view of the packed rows, as torchcodec's tensors are.
+        frames = np.frombuffer(raw, dtype=np.uint8).reshape(len(indices), height, width, 3)
         if self._dimension_order == "NCHW":
             frames = frames.transpose(0, 3, 1, 2)
         return frames
@@ -253,18 +254,17 @@ class VideoDecoder:
         pts = self._pts_seconds[indices] if indices else np.empty(0)
         durations = self._durations[indices] if indices else np.empty(0)
         if _torch is not None:
-            return FrameBatch(_as_output(np.ascontiguousarray(data)), _torch.from_numpy(np.array(pts)), _torch.from_numpy(np.array(durations)))
+            return FrameBatch(_as_output(data), _torch.from_numpy(np.array(pts)), _torch.from_numpy(np.array(durations)))
         return FrameBatch(data, np.array(pts), np.array(durations))
 
     def __getitem__(self, key):
         if isinstance(key, slice):
             return self._batch(range(*key.indices(len(self)))).data
-        return _as_output(np.ascontiguousarray(self._decode([self._index(key)])[0]))
+        return _as_output(self._decode([self._index(key)])[0])
 
     def get_frame_at(self, index: int) -> Frame:
         i = self._index(index)
-        data = np.ascontiguousarray(self._decode([i])[0])
-        return Frame(_as_output(data), float(self._pts_seconds[i]), float(self._durations[i]))
+        return Frame(_as_output(self._decode([i])[0]), float(self._pts_seconds[i]), float(self._durations[i]))
 
     def get_frames_at(self, indices: Optional[Sequence[int]] = None, *, pts: Optional[Sequence[int]] = None) -> FrameBatch:
         """Frames by index (decoded once each, in one pass), or by exact ``pts`` (frameflow)."""
