@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use frameflow_media::{Crop, MediaError, OpenOptions, RenderOptions, Video};
+use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::PyByteArray;
 
 /// A media-core error as the Python exception a torchcodec user expects.
 fn py_error(e: MediaError) -> PyErr {
@@ -112,9 +112,11 @@ impl CoreVideo {
         self.with_video(|video| video.index().position_of_pts(pts).map_err(py_error))
     }
 
-    /// Decodes `indices` (any order, repeats allowed; decoded once each, in one forward
-    /// pass) as RGB24 rows, rendered with the optional crop `(x, y, w, h)` then resize.
-    /// Returns `(bytearray, height, width)`: the frames one after another in the order asked.
+    /// Decodes `indices` (any order, repeats allowed; each distinct frame decoded once, in
+    /// one forward pass) as RGB24 rows, rendered with the optional crop `(x, y, w, h)` then
+    /// resize. Returns `(array, height, width)`: a flat uint8 NumPy array holding the frames
+    /// one after another in the order asked — written once, straight from the decoder's
+    /// output, and handed to NumPy without another copy.
     #[pyo3(signature = (indices, width=None, height=None, crop=None))]
     fn decode<'py>(
         &self,
@@ -123,7 +125,7 @@ impl CoreVideo {
         width: Option<u32>,
         height: Option<u32>,
         crop: Option<(u32, u32, u32, u32)>,
-    ) -> PyResult<(Bound<'py, PyByteArray>, u32, u32)> {
+    ) -> PyResult<(Bound<'py, PyArray1<u8>>, u32, u32)> {
         let options = RenderOptions {
             width,
             height,
@@ -135,24 +137,49 @@ impl CoreVideo {
             }),
             ..RenderOptions::default()
         };
-        let frames = py.detach(|| {
-            self.with_video(|video| video.frames(&indices, &options).map_err(py_error))
+        let (buffer, h, w) = py.detach(|| {
+            self.with_video(|video| {
+                let info = video.info();
+                let (w, h) = options.output_size(info.width, info.height);
+                let frame_bytes = w as usize * h as usize * 3;
+                let mut buffer = vec![0u8; frame_bytes * indices.len()];
+                // Where each distinct frame goes (a frame asked twice is written twice).
+                let mut slots: Vec<(usize, usize)> = indices
+                    .iter()
+                    .copied()
+                    .enumerate()
+                    .map(|(slot, i)| (i, slot))
+                    .collect();
+                slots.sort_unstable();
+                let distinct: Vec<usize> = {
+                    let mut d: Vec<usize> = slots.iter().map(|(i, _)| *i).collect();
+                    d.dedup();
+                    d
+                };
+                video
+                    .for_each_view_at(&distinct, &options, |id, view| {
+                        if (view.width, view.height) != (w, h) {
+                            return Err(MediaError::InvalidOption(format!(
+                                "frame {} rendered as {}x{}, not the expected {w}x{h}",
+                                id.index, view.width, view.height
+                            )));
+                        }
+                        let first = slots.partition_point(|(i, _)| *i < id.index);
+                        for &(_, slot) in slots[first..].iter().take_while(|(i, _)| *i == id.index)
+                        {
+                            let out = &mut buffer[slot * frame_bytes..(slot + 1) * frame_bytes];
+                            for (to, from) in out.chunks_exact_mut(w as usize * 3).zip(view.rows())
+                            {
+                                to.copy_from_slice(from);
+                            }
+                        }
+                        Ok(())
+                    })
+                    .map_err(py_error)?;
+                Ok((buffer, h, w))
+            })
         })?;
-        let (h, w) = frames
-            .first()
-            .map(|f| (f.image.height, f.image.width))
-            .unwrap_or((0, 0));
-        let total = frames.iter().map(|f| f.image.data.len()).sum();
-        // One copy, straight into the Python-owned (writable) buffer NumPy then wraps.
-        let out = PyByteArray::new_with(py, total, |buffer| {
-            let mut at = 0;
-            for f in &frames {
-                buffer[at..at + f.image.data.len()].copy_from_slice(&f.image.data);
-                at += f.image.data.len();
-            }
-            Ok(())
-        })?;
-        Ok((out, h, w))
+        Ok((buffer.into_pyarray(py), h, w))
     }
 }
 

@@ -1,5 +1,7 @@
 from typing import List, Optional, Tuple
 
+import numpy as np
+
 class CoreVideo:
     def __init__(self, path: str, stream_index: Optional[int] = None, threads: int = 1) -> None: ...
     def info_json(self) -> str: ...
@@ -11,7 +13,7 @@ class CoreVideo:
         width: Optional[int] = None,
         height: Optional[int] = None,
         crop: Optional[Tuple[int, int, int, int]] = None,
-    ) -> Tuple[bytearray, int, int]: ...
+    ) -> Tuple[np.ndarray, int, int]: ...
 
 def plan_clips(
     strategy: str,

@@ -240,10 +240,10 @@ class VideoDecoder:
     def _decode(self, indices: Sequence[int]) -> np.ndarray:
         if len(indices) == 0:
             return np.empty((0, 3, 0, 0) if self._dimension_order == "NCHW" else (0, 0, 0, 3), dtype=np.uint8)
-        raw, height, width = self._core_here().decode(list(indices), *self._render)
-        # A writable bytearray filled by the core: wrapped, not copied (torch.from_numpy
-        # shares it too). NCHW is a view of the packed rows, as torchcodec's tensors are.
-        frames = np.frombuffer(raw, dtype=np.uint8).reshape(len(indices), height, width, 3)
+        flat, height, width = self._core_here().decode(list(indices), *self._render)
+        # The core's buffer, owned by NumPy without a copy (torch.from_numpy shares it too).
+        # NCHW is a view of the packed rows, as torchcodec's tensors are.
+        frames = flat.reshape(len(indices), height, width, 3)
         if self._dimension_order == "NCHW":
             frames = frames.transpose(0, 3, 1, 2)
         return frames
