@@ -6,13 +6,7 @@
 # the figures into BENCHMARKS.md between the delivery markers, raw ones into
 # docs/benchmarks/delivery.json.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-./scripts/setup.sh
-TARGET="${CARGO_TARGET_DIR:-$root/target}"
-BIN="$TARGET/release/frameflow"
-cargo build --release --locked -p frameflow --quiet
-./scripts/build-components.sh >/dev/null
+source "$(dirname "$0")/bench-release.sh"
 MOTO="${FRAMEFLOW_S3_SERVER:-${FRAMEFLOW_TOOLS:-$HOME/.cache/frameflow-tools}/venv/bin/moto_server}"
 
 work="$root/.bench/delivery"
@@ -54,7 +48,8 @@ lines = [
     f"### Delivery: streaming, thumbnails, storyboards ({datetime.date.today()})",
     "",
     f"`make bench` (`scripts/bench-delivery.sh`): release `frameflow serve`, shipped manifest, {cpu} cores; a 10-minute "
-    f"640×360 H.264 MP4 ({mb:.0f} MB) on the file store and on the loopback S3 server (moto). Medians of {r['reps']} runs.",
+    f"640×360 H.264 MP4 ({mb:.0f} MB) on the file store and on the loopback S3 server (moto). Medians: {r['reps']} runs of each `/video` row, "
+    "10 thumbnails of different frames, 3 storyboards.",
     "",
     "| what | file store | S3 (moto, loopback) |",
     "|---|---|---|",

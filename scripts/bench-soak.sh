@@ -7,14 +7,8 @@
 # docs/benchmarks/soak.json. SOAK_SECONDS=60 for a quick look (BENCHMARKS.md untouched
 # unless SOAK_WRITE=1).
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-./scripts/setup.sh
+source "$(dirname "$0")/bench-release.sh"
 SECONDS_EACH="${SOAK_SECONDS:-600}"
-TARGET="${CARGO_TARGET_DIR:-$root/target}"
-BIN="$TARGET/release/frameflow"
-cargo build --release --locked -p frameflow --quiet
-./scripts/build-components.sh >/dev/null
 work="$root/.bench/soak"
 mkdir -p "$work"
 CLIP="$work/h264_aac_640x360_60s.mp4"

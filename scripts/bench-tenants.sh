@@ -5,15 +5,9 @@
 # one that hoards memory) running. Writes the figures into BENCHMARKS.md between the
 # tenants markers, raw ones into docs/benchmarks/tenants.json.
 set -euo pipefail
-root="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$root"
-./scripts/setup.sh
+source "$(dirname "$0")/bench-release.sh"
 SECONDS_EACH="${TENANT_SECONDS:-60}"
 CLIENTS="${TENANT_CLIENTS:-4}"
-TARGET="${CARGO_TARGET_DIR:-$root/target}"
-BIN="$TARGET/release/frameflow"
-cargo build --release --locked -p frameflow --quiet
-./scripts/build-components.sh >/dev/null
 # The misbehaving sampler is a test fixture: built here, never shipped in components/dist.
 (cd components && CARGO_TARGET_DIR="$TARGET" cargo build --release --locked --quiet --target wasm32-wasip2 -p frameflow-hostile-sampler-fixture)
 EVIL="$TARGET/wasm32-wasip2/release/frameflow_hostile_sampler_fixture.wasm"

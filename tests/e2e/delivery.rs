@@ -94,6 +94,9 @@ fn the_stored_video_streams_with_ranges(backend: Backend) {
     assert_eq!(r.status, 206);
     assert!(r.body == bytes[1000..2000]);
     assert_eq!(get(addr, "/v1/videos/0123456789abcdef/video", &[]).status, 404);
+    // A name that does not say the container: the demuxer does.
+    let unnamed = upload(addr, &bytes, "talk")["id"].as_str().unwrap().to_string();
+    assert_eq!(get(addr, &format!("/v1/videos/{unnamed}/video"), &[("range", "bytes=0-9")]).header("content-type"), Some("video/mp4"));
     assert_eq!(get(addr, &format!("{path}?start=1"), &[]).status, 400, "unknown parameters are refused");
     assert!(server.stderr().lines().all(|l| !l.contains("panicked")));
 }

@@ -73,10 +73,10 @@ pub fn parse_range(header: &str, size: u64) -> RangeAsk {
     }
 }
 
-/// The media type of a stored video, from its name, else from what the demuxer says.
-fn media_type(key: &str, video: &Video) -> &'static str {
+/// The media type of a stored video from its name; `None` when the name does not say.
+fn media_type_by_name(key: &str) -> Option<&'static str> {
     let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-    match ext.as_str() {
+    Some(match ext.as_str() {
         "mp4" | "m4v" => "video/mp4",
         "mov" => "video/quicktime",
         "webm" => "video/webm",
@@ -84,18 +84,21 @@ fn media_type(key: &str, video: &Video) -> &'static str {
         "ts" | "m2ts" => "video/mp2t",
         "avi" => "video/x-msvideo",
         "ogv" => "video/ogg",
-        _ => {
-            let probe = video.probe_json();
-            let format: String = serde_json::from_str::<serde_json::Value>(&probe).ok().and_then(|p| p["format"].as_str().map(str::to_string)).unwrap_or_default();
-            match format.split(',').next().unwrap_or("") {
-                "mov" => "video/mp4",
-                "matroska" => "video/x-matroska",
-                "mpegts" => "video/mp2t",
-                "avi" => "video/x-msvideo",
-                _ => "application/octet-stream",
-            }
-        }
-    }
+        _ => return None,
+    })
+}
+
+/// The media type of a stored video, from what the demuxer says (for names without a
+/// known extension: opening the video reads its packet index).
+fn media_type_by_probe(key: &str) -> ApiResult<&'static str> {
+    let probe: serde_json::Value = serde_json::from_str(&Video::open(key)?.probe_json()).unwrap_or_default();
+    Ok(match probe["container"].as_str().unwrap_or("").split(',').next().unwrap_or("") {
+        "mov" => "video/mp4",
+        "matroska" => "video/x-matroska",
+        "mpegts" => "video/mp2t",
+        "avi" => "video/x-msvideo",
+        _ => "application/octet-stream",
+    })
 }
 
 /// `GET /v1/videos/{id}/video`: the stored bytes, with `Accept-Ranges`, single ranges
@@ -113,8 +116,11 @@ pub fn video(id: &str, conditions: &Conditions<'_>) -> ApiResult<Reply> {
     if conditions.if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
         return Ok(Reply { status: 304, headers, body: vec![], held: None });
     }
-    let video = Video::open(&record.key)?;
-    headers.push(("content-type".into(), media_type(&record.key, &video).into()));
+    let media_type = match media_type_by_name(&record.key) {
+        Some(known) => known,
+        None => media_type_by_probe(&record.key)?,
+    };
+    headers.push(("content-type".into(), media_type.into()));
     // If-Range: the range only applies to the version the client already has.
     let range = conditions.range.filter(|_| conditions.if_range.is_none_or(|v| v.trim() == etag));
     let size = meta.size;

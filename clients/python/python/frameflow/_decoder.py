@@ -175,8 +175,9 @@ class VideoDecoder:
             durations[:-1] = np.diff(seconds)
             durations[-1] = max(end - seconds[-1], 0.0)
         self._durations = durations
-        # The header's own counts, times and bit rate are not read: frameflow counts by
-        # scanning, so the `*_from_header` fields and `bit_rate` are None.
+        # frameflow counts and times by scanning the packets; of the header's own figures only
+        # the average frame rate is read, so the other `*_from_header` fields and `bit_rate`
+        # are None.
         self.metadata = VideoStreamMetadata(
             num_frames=info["frame_count"],
             num_frames_from_content=info["frame_count"],
@@ -186,7 +187,7 @@ class VideoDecoder:
             duration_seconds=info["duration_seconds"],
             duration_seconds_from_header=None,
             begin_stream_seconds=info["start_seconds"],
-            begin_stream_seconds_from_header=info["start_seconds"],
+            begin_stream_seconds_from_header=None,
             end_stream_seconds=end,
             width=info["width"],
             height=info["height"],

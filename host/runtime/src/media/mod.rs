@@ -102,6 +102,13 @@ impl MediaView<'_> {
     }
 
     async fn decode(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<Vec<Resource<FrameHandle>>> {
+        let (frames, outputs) = self.decode_frames(video, at, render).await?;
+        self.push_frames(frames, outputs)
+    }
+
+    /// Decodes frames for the host's own use: checked against the request's limits and
+    /// budget, with the media memory the frames hold.
+    async fn decode_frames(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<(Vec<Frame>, MemoryPermit)> {
         if at.len() > self.req.limits.max_batch {
             return Err(MediaError::TooLarge(format!("{} frames asked in one call; the limit is {}", at.len(), self.req.limits.max_batch)).into());
         }
@@ -127,7 +134,7 @@ impl MediaView<'_> {
         })
         .await?;
         let frames = decoded.map_err(|e| media_error(e, pooled.path(), &label))?;
-        self.push_frames(frames, outputs)
+        Ok((frames, outputs))
     }
 }
 
@@ -188,15 +195,12 @@ impl HostVideo for MediaView<'_> {
     }
 
     async fn tile(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender, columns: u32, format: WitFormat, quality: u8) -> MediaResult<Resource<EncodedHandle>> {
-        let frames = self.decode(&video, at, render).await?;
-        let images: Vec<Arc<Frame>> = frames.iter().map(|f| Ok(self.table.get(f)?.frame.clone())).collect::<wasmtime::Result<_>>()?;
-        // The frames' handles go (and their budget with them); the sheet takes their place.
-        for frame in frames {
-            HostFrame::drop(self, frame).await?;
-        }
+        // The frames hold their media memory until the sheet is encoded.
+        let (frames, memory) = self.decode_frames(&video, at, render).await?;
         let (format, quality) = (ImageFormat::from(format), quality.clamp(1, 100));
         let encoded = blocking(move || {
-            let refs: Vec<&frameflow_media::RgbImage> = images.iter().map(|f| &f.image).collect();
+            let _memory = memory;
+            let refs: Vec<&frameflow_media::RgbImage> = frames.iter().map(|f| &f.image).collect();
             let sheet = frameflow_delivery::tile(&refs, columns).map_err(MediaError::Invalid)?;
             frameflow_media::encode_image(&sheet, format, quality).map_err(|e| MediaError::Internal(e.to_string()))
         })

@@ -31,9 +31,8 @@ fn unknown(message: String) -> PlanError {
 impl Host for SamplersView<'_> {
     async fn available(&mut self) -> wasmtime::Result<Vec<String>> {
         let mut names = self.ctx.registry.builtin_names();
-        if let Ok(page) = self.req.tenant.list("samplers/", None, 1000).await {
-            let uploaded = page.objects.into_iter().filter_map(|m| m.key.strip_prefix("samplers/")?.strip_suffix(".json").map(str::to_string));
-            names.extend(uploaded.filter(|n| valid_sampler_name(n)));
+        if let Ok(uploaded) = uploads::names(&self.req.tenant, ComponentKind::Sampler).await {
+            names.extend(uploaded);
         }
         names.sort();
         names.dedup();

@@ -78,25 +78,30 @@ pub(crate) async fn load(tenant: &TenantStore, kind: ComponentKind, name: &str) 
     }
 }
 
-/// The tenant's uploads of `kind`, by name.
-async fn uploaded(tenant: &TenantStore, kind: ComponentKind) -> Result<Vec<Pointer>, StoreError> {
-    let mut pointers = Vec::new();
+/// The names of the tenant's uploads of `kind` (a listing: no pointer is read), sorted.
+pub(crate) async fn names(tenant: &TenantStore, kind: ComponentKind) -> Result<Vec<String>, StoreError> {
+    let folder = format!("{}/", kind.folder());
+    let mut names = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = tenant.list(&format!("{}/", kind.folder()), after.as_deref(), 1000).await?;
-        for meta in &page.objects {
-            let Some(name) = meta.key.strip_prefix(&format!("{}/", kind.folder())).and_then(|k| k.strip_suffix(".json")) else { continue };
-            if name.contains('/') {
-                continue;
-            }
-            pointers.extend(pointer(tenant, kind, name).await?);
-        }
+        let page = tenant.list(&folder, after.as_deref(), 1000).await?;
+        let pointers = page.objects.iter().filter_map(|m| m.key.strip_prefix(&folder)?.strip_suffix(".json"));
+        names.extend(pointers.filter(|name| !name.contains('/')).map(str::to_string));
         match page.next_start_after {
             Some(next) => after = Some(next),
             None => break,
         }
     }
-    pointers.sort_by(|a, b| a.name.cmp(&b.name));
+    names.sort();
+    Ok(names)
+}
+
+/// The tenant's uploads of `kind`, by name.
+async fn uploaded(tenant: &TenantStore, kind: ComponentKind) -> Result<Vec<Pointer>, StoreError> {
+    let mut pointers = Vec::new();
+    for name in names(tenant, kind).await? {
+        pointers.extend(pointer(tenant, kind, &name).await?);
+    }
     Ok(pointers)
 }
 
