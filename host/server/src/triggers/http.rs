@@ -139,13 +139,11 @@ impl HttpTrigger {
         if let Some(rest) = path.strip_prefix("/v1/admin/") {
             return self.admin_route(req, rest).await;
         }
-        if let Some(tenant) = &principal.tenant {
-            tracing::Span::current().record("tenant", tenant.as_str());
-        }
         let Some(tenant) = principal.tenant.clone() else {
             // The system key on a notification: it may speak for any tenant.
             return self.events_route(req, "s3", None).await;
         };
+        tracing::Span::current().record("tenant", tenant.as_str());
         let limits = self.auth.limits_of(&tenant).await;
         let per_second = limits.requests_per_second.or(self.tenant_defaults.requests_per_second);
         if let Some(Err(wait)) = per_second.map(|rps| self.rate.take(&tenant, rps)) {
@@ -160,9 +158,7 @@ impl HttpTrigger {
         let Some(BoundRoute { component, max_body_bytes }) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
         };
-        let span = tracing::Span::current();
-        span.record("tenant", tenant.as_str());
-        span.record("component", component.name());
+        tracing::Span::current().record("component", component.name());
         let limit = max_body_bytes.map_or(self.body_limits.max_bytes, |m| m.min(self.body_limits.max_bytes));
         let declared = req
             .headers()
