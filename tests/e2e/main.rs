@@ -3,6 +3,7 @@
 //! `frameflow-test-components`), one module per area.
 
 mod cli;
+mod clips;
 mod delivery;
 mod events;
 mod flow;

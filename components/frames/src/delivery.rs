@@ -12,9 +12,9 @@ use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::store::objects;
 use frameflow_guest::{registry, ApiError, ApiResult, Held, Query, Reply};
 
-/// The query parameters of `/video` (seed 002's `mode` and `audio` are accepted: they
-/// change nothing for the stored bytes).
-pub const VIDEO_PARAMS: &[&str] = &["mode", "audio"];
+/// The query parameters of `/video`: a frame or time range (a stream copy of it, see
+/// `clips::video_range`); seed 002's `mode` and `audio` are accepted and change nothing.
+pub const VIDEO_PARAMS: &[&str] = &["mode", "audio", "start_frame", "end_frame", "start_time", "end_time", "fps"];
 /// The query parameters of `/thumbnail`.
 pub const THUMBNAIL_PARAMS: &[&str] = &["frame", "time", "x", "y", "w", "h", "width", "height", "fit_mode", "format", "quality", "mode", "audio"];
 /// The query parameters of `storyboard.jpg` and `storyboard.vtt`.
@@ -103,9 +103,15 @@ fn media_type_by_probe(key: &str) -> ApiResult<&'static str> {
 
 /// `GET /v1/videos/{id}/video`: the stored bytes, with `Accept-Ranges`, single ranges
 /// (206 + `Content-Range`; 416 when none of it exists), `ETag`, `If-None-Match` (304) and
-/// `If-Range`.
-pub fn video(id: &str, conditions: &Conditions<'_>) -> ApiResult<Reply> {
+/// `If-Range`. With a frame or time range in the query: that range copied into MP4.
+pub fn video(id: &str, query: &Query, conditions: &Conditions<'_>) -> ApiResult<Reply> {
     let record = registry::load(id)?;
+    if crate::clips::RANGE_PARAMS.iter().any(|p| query.get(p).is_some()) {
+        let video = Video::open(&record.key)?;
+        if let Some((first, last)) = crate::clips::frame_range(&video, query)? {
+            return crate::clips::video_range(&video, first, last);
+        }
+    }
     let meta = objects::head(&record.key)?;
     let etag = format!("\"{}\"", meta.etag.clone().unwrap_or_else(|| format!("{:x}-{:x}", meta.size, meta.last_modified_ms)).trim_matches('"'));
     let mut headers = vec![

@@ -2,11 +2,13 @@
 //!
 //! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
 //! frames and frame-id pages, `flow.rs` optical flow between two frames, `delivery.rs` the
-//! stored video with ranges and thumbnails (also on seed 002's routes), the shared `frameflow-guest`
+//! stored video with ranges and thumbnails (also on seed 002's routes), `clips.rs` cuts by
+//! frame range (re-encoded clips, animated previews, stream copies, HLS), the shared `frameflow-guest`
 //! crate parses queries, writes responses and maps host errors to statuses. Decoding, flow
 //! and encoding happen in the host through `frameflow:media`; objects live in the
 //! tenant's store through `frameflow:store`.
 
+mod clips;
 mod delivery;
 mod flow;
 mod frames;
@@ -52,8 +54,12 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
         (Method::Get, ["v1", "videos", id, "video"] | ["api", "v1", "file", id, "video"]) => {
             query.accept(delivery::VIDEO_PARAMS)?;
             let (range, if_range) = (header(&req, "range"), header(&req, "if-range"));
-            delivery::video(id, &delivery::Conditions { range: range.as_deref(), if_range: if_range.as_deref(), if_none_match: inm })
+            delivery::video(id, &query, &delivery::Conditions { range: range.as_deref(), if_range: if_range.as_deref(), if_none_match: inm })
         }
+        (Method::Get, ["v1", "videos", id, "clip"] | ["api", "v1", "file", id, "clip"]) => query.accept(clips::CLIP_PARAMS).and_then(|_| clips::clip(id, &query)),
+        (Method::Get, ["v1", "videos", id, "animated"]) => query.accept(clips::ANIMATED_PARAMS).and_then(|_| clips::animated(id, &query)),
+        (Method::Get, ["v1", "videos", id, "hls", "index.m3u8"]) => query.accept(&[]).and_then(|_| clips::hls_playlist(id)),
+        (Method::Get, ["v1", "videos", id, "hls", segment]) => query.accept(&[]).and_then(|_| clips::hls_segment(id, segment)),
         (Method::Get, ["v1", "videos", id, "storyboard.jpg"]) => {
             query.accept(delivery::STORYBOARD_PARAMS).and_then(|_| delivery::storyboard_image(id, &query, inm))
         }

@@ -17,6 +17,7 @@ impl From<MediaError> for ApiError {
             MediaError::OverLimit(m) => ApiError::new(422, "over_limit", m),
             MediaError::Internal(m) => ApiError::new(500, "internal", m),
             MediaError::Unsupported(m) => ApiError::new(422, "unsupported", m),
+            MediaError::Throttled(m) => ApiError::new(429, "too_many_requests", m),
         }
     }
 }

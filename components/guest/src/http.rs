@@ -4,7 +4,7 @@
 use futures::SinkExt;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
 
-use crate::bindings::frameflow::media::video::Encoded;
+use crate::bindings::frameflow::media::video::{Encoded, Rendition};
 
 /// A request header as text, when present and UTF-8.
 pub fn header(req: &IncomingRequest, name: &str) -> Option<String> {
@@ -67,13 +67,16 @@ pub enum Held {
     Encoded(Encoded),
     /// Bytes `[start, start + length)` of a stored object, read as the client takes them.
     Object { key: String, start: u64, length: u64 },
+    /// Media the host encodes (or copies) while the client reads: no length known before.
+    Rendition(Rendition),
 }
 
 impl Held {
-    fn size(&self) -> u64 {
+    fn size(&self) -> Option<u64> {
         match self {
-            Held::Encoded(e) => e.size(),
-            Held::Object { length, .. } => *length,
+            Held::Encoded(e) => Some(e.size()),
+            Held::Object { length, .. } => Some(*length),
+            Held::Rendition(_) => None,
         }
     }
 }
@@ -142,9 +145,14 @@ impl From<ApiError> for Reply {
 
 /// Writes `reply` through the outparam in chunks the host accepts.
 pub async fn send(out: ResponseOutparam, reply: Reply) {
-    let length = reply.held.as_ref().map(Held::size).unwrap_or(reply.body.len() as u64);
+    let length = match &reply.held {
+        Some(held) => held.size(),
+        None => Some(reply.body.len() as u64),
+    };
     let mut fields: Vec<(String, Vec<u8>)> = reply.headers.into_iter().map(|(k, v)| (k, v.into_bytes())).collect();
-    fields.push(("content-length".into(), length.to_string().into_bytes()));
+    if let Some(length) = length {
+        fields.push(("content-length".into(), length.to_string().into_bytes()));
+    }
     let headers = Fields::from_list(&fields).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     let _ = response.set_status_code(reply.status);
@@ -159,6 +167,15 @@ pub async fn send(out: ResponseOutparam, reply: Reply) {
             }
             Held::Object { key, start, length } => {
                 let _ = crate::bindings::frameflow::store::objects::copy_range_to(&key, start, length, &stream);
+            }
+            Held::Rendition(rendition) => {
+                if rendition.write_to(&stream).is_err() {
+                    // Too late for a status: the body is dropped unfinished, so the client
+                    // sees a broken response, never a short one that looks whole.
+                    drop(stream);
+                    drop(body);
+                    return;
+                }
             }
         }
         drop(stream);

@@ -4,14 +4,26 @@
 //!   or an object read with ranged requests) into another [`Container`]: no re-encode, every
 //!   packet as it was, so every decoded frame is bit-identical; [`DeliveryError`] says when a
 //!   codec cannot go into that container.
+//! - `clip.rs`: [`encode_clip`], frames `first..=last` re-encoded (H.264 + AAC in TS or
+//!   fragmented MP4, or an animated GIF/WebP preview) into any writer as they are encoded;
+//!   `audio.rs` cuts and encodes the audio of the span; `burn_in.rs` draws debug labels.
+//! - `remux.rs` also has [`cut`], a frame range copied the same way (`/video?start_frame`,
+//!   HLS segments); `temp.rs` the scratch files of outputs that must seek back.
 //! - `tile.rs`: [`tile`], frames of one size laid out in a grid (storyboard sprites).
 //! - `ffi.rs`: the raw FFmpeg calls ffmpeg-next does not wrap; the crate's only `unsafe`.
 
 #![deny(unsafe_code)]
 
+mod audio;
+mod burn_in;
+mod clip;
 mod ffi;
 mod remux;
+mod temp;
 mod tile;
 
-pub use remux::{remux, Container, DeliveryError, RemuxReport};
+pub use burn_in::burn_in;
+pub use clip::{clip_frames, encode_clip, ClipFormat, ClipReport, ClipSpec};
+pub use remux::{cut, remux, Container, CutSpec, DeliveryError, RemuxReport};
+pub use temp::TempFile;
 pub use tile::tile;

@@ -40,6 +40,13 @@ pub fn open_input(path: &Path) -> Result<Input> {
     Ok(input)
 }
 
+/// Seeks `input` to the key packet at or before `ts` (stream `stream`'s time base; a
+/// [`crate::SeekPoint`]'s `ts`): where a stream copy of a frame range starts reading.
+/// False when the demuxer cannot seek (read from the start instead).
+pub fn seek_to_key(input: &mut Input, stream: usize, ts: i64) -> bool {
+    crate::ffi::seek_backward(input, stream, ts) >= 0
+}
+
 /// Demuxers that accept arbitrary text and so must not count as video.
 const TEXT_DEMUXERS: &[&str] = &["tty"];
 

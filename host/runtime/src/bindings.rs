@@ -26,6 +26,7 @@ wasmtime::component::bindgen!({
         "frameflow:media/video.video": crate::handles::VideoHandle,
         "frameflow:media/video.encoded": crate::handles::EncodedHandle,
         "frameflow:media/video.frame": crate::handles::FrameHandle,
+        "frameflow:media/video.rendition": crate::handles::RenditionHandle,
         "frameflow:media/flow.flow-field": crate::handles::FlowHandle,
         "frameflow:store/objects.upload": crate::handles::UploadHandle,
     },

@@ -147,3 +147,15 @@ impl From<PutMode> for WriteMode {
         }
     }
 }
+
+/// A delivery error (clip, cut, remux) as the guest sees it, naming the video by `label`.
+pub(crate) fn delivery_error(e: frameflow_delivery::DeliveryError, path: &Path, label: &str) -> MediaError {
+    use frameflow_delivery::DeliveryError;
+    match e {
+        DeliveryError::Source(e) => media_error(e, path, label),
+        e @ DeliveryError::Unsupported { .. } => MediaError::Unsupported(e.to_string()),
+        DeliveryError::Invalid(m) => MediaError::Invalid(m),
+        e @ DeliveryError::Write { .. } => MediaError::Internal(e.to_string()),
+        DeliveryError::Interrupted => MediaError::Busy("the request ended before the media was written".into()),
+    }
+}

@@ -1,4 +1,5 @@
-//! The host resources a guest holds by handle — `video`, `frame`, `flow-field`, `upload` —
+//! The host resources a guest holds by handle — `video`, `frame`, `encoded`, `rendition`,
+//! `flow-field`, `upload` —
 //! as plain data. A leaf: the bindings name these types, the capability modules fill them.
 
 use std::sync::Arc;
@@ -25,6 +26,37 @@ pub struct FrameHandle {
 /// A guest's `encoded`: image bytes kept in the host until written to a response body.
 pub struct EncodedHandle {
     pub(crate) bytes: bytes::Bytes,
+}
+
+/// A guest's `rendition`: what to produce from which video, produced when written. A clip
+/// holds one of the host's encode slots while the handle lives.
+pub struct RenditionHandle {
+    pub(crate) video: Arc<PooledVideo>,
+    pub(crate) label: String,
+    pub(crate) work: Rendition,
+    pub(crate) _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Written once: a second `write-to` is refused.
+    pub(crate) written: bool,
+}
+
+/// What a rendition produces.
+#[derive(Clone, Debug)]
+pub enum Rendition {
+    Clip(frameflow_delivery::ClipSpec),
+    Cut(frameflow_delivery::CutSpec),
+}
+
+impl Rendition {
+    pub(crate) fn content_type(&self) -> &'static str {
+        match self {
+            Rendition::Clip(spec) => spec.format.content_type(),
+            Rendition::Cut(spec) => match spec.container {
+                frameflow_delivery::Container::Mp4 => "video/mp4",
+                frameflow_delivery::Container::Mkv => "video/x-matroska",
+                frameflow_delivery::Container::Ts => "video/mp2t",
+            },
+        }
+    }
 }
 
 /// A guest's `flow-field`, holding its share of the media-memory pool while it lives.

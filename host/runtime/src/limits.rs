@@ -32,6 +32,8 @@ pub struct SandboxLimits {
     pub max_output_side: u32,
     /// Largest frame optical flow is computed on, pixels (width × height).
     pub max_flow_pixels: u64,
+    /// Most frames one re-encoded clip or preview may hold.
+    pub max_clip_frames: u64,
 }
 
 impl Default for SandboxLimits {
@@ -46,6 +48,8 @@ impl Default for SandboxLimits {
             upload_bytes: 2 << 30,
             max_output_side: 8192,
             max_flow_pixels: 4096 * 2160,
+            // A minute at 30 fps: clips are previews and review cuts, encoded per request.
+            max_clip_frames: 1800,
         }
     }
 }

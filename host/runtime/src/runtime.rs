@@ -41,6 +41,8 @@ pub struct RuntimeConfig {
     pub media_memory_bytes: u64,
     /// The directory `open-in-media-root` serves (seed 001's frame server), if any.
     pub media_root: Option<PathBuf>,
+    /// Clips and previews encoded at once on this host; more are answered 429.
+    pub max_concurrent_encodes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -52,6 +54,7 @@ impl Default for RuntimeConfig {
             queue_wait: Duration::from_secs(10),
             media_memory_bytes: crate::admission::default_media_memory_bytes(),
             media_root: None,
+            max_concurrent_encodes: std::thread::available_parallelism().map_or(2, |n| n.get()),
         }
     }
 }
@@ -112,6 +115,7 @@ impl Runtime {
             engine,
             videos,
             media_root: Arc::new(MediaRoot::new(config.media_root.as_deref())),
+            encodes: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_encodes.max(1))),
             admission: Arc::new(Admission::new(config.max_instances.max(1), config.media_memory_bytes)),
             limits: config.limits.clone(),
             queue_wait: config.queue_wait,

@@ -126,6 +126,8 @@ pub(crate) struct Sandboxes {
     pub engine: Engine,
     pub videos: Arc<VideoPool>,
     pub media_root: Arc<MediaRoot>,
+    /// Encode slots (clips, previews), shared by every request.
+    pub encodes: Arc<tokio::sync::Semaphore>,
     pub samplers: Arc<SamplerRegistry>,
     /// The check of tenants' uploads.
     pub uploads: Arc<Checker>,
@@ -190,7 +192,7 @@ impl Sandboxes {
                 deadline_at,
                 cancel: Cancel::default(),
             },
-            media: MediaCtx { videos: self.videos.clone(), media_root: self.media_root.clone() },
+            media: MediaCtx { videos: self.videos.clone(), media_root: self.media_root.clone(), encodes: self.encodes.clone() },
             samplers: SamplersCtx { registry: self.samplers.clone() },
             uploads: UploadsCtx { checker: self.uploads.clone() },
         };

@@ -90,6 +90,7 @@ impl ServerConfig {
             deadline: settings.deadline_ms.map(Duration::from_millis).unwrap_or(defaults.deadline),
             max_output_side: settings.max_output_side.unwrap_or(defaults.max_output_side),
             max_flow_pixels: settings.max_flow_pixels.unwrap_or(defaults.max_flow_pixels),
+            max_clip_frames: settings.max_clip_frames.unwrap_or(defaults.max_clip_frames),
             ..defaults
         };
         let runtime_defaults = RuntimeConfig::default();
@@ -100,6 +101,7 @@ impl ServerConfig {
             queue_wait: settings.queue_wait_ms.map(Duration::from_millis).unwrap_or(runtime_defaults.queue_wait),
             media_memory_bytes: settings.media_memory_mib.map(|m| m << 20).unwrap_or(runtime_defaults.media_memory_bytes),
             media_root,
+            max_concurrent_encodes: settings.max_concurrent_encodes.unwrap_or(runtime_defaults.max_concurrent_encodes),
         };
         let body = BodyLimits {
             max_bytes: upload_limit,

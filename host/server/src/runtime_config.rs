@@ -48,6 +48,10 @@ pub struct RuntimeSettings {
     pub max_output_side: Option<u32>,
     /// Largest frame optical flow is computed on, width × height (default 4096 × 2160).
     pub max_flow_pixels: Option<u64>,
+    /// Most frames one re-encoded clip or animated preview holds (default 1800); more: 413.
+    pub max_clip_frames: Option<u64>,
+    /// Clips and previews encoded at once on this host (default: one per core); more: 429.
+    pub max_concurrent_encodes: Option<usize>,
     /// Open client connections at once; more are answered 503 and closed (default 1024).
     pub max_connections: Option<usize>,
     /// Time a client has to send a request's headers, and the longest an idle keep-alive

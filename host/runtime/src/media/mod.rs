@@ -7,6 +7,7 @@
 
 mod media_root;
 mod remux;
+mod rendition;
 pub(crate) mod object_source;
 
 use std::path::PathBuf;
@@ -21,11 +22,11 @@ use crate::admission::{estimate, MemoryPermit};
 use crate::bindings::frameflow::media::types::{
     self, FrameId, FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError, RenderOptions as WitRender, VideoInfo,
 };
-use crate::bindings::frameflow::media::video::{Host, HostEncoded, HostFrame, HostVideo};
+use crate::bindings::frameflow::media::video::{ClipOptions, CutOptions, Host, HostEncoded, HostFrame, HostVideo};
 use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
 use crate::conversions::{media_error, store_error_for_media};
-use crate::handles::{EncodedHandle, FrameHandle, VideoHandle};
+use crate::handles::{EncodedHandle, FrameHandle, RenditionHandle, VideoHandle};
 use crate::request::HostView;
 use crate::video_pool::VideoPool;
 
@@ -39,9 +40,11 @@ const MAX_IDS_PER_CALL: u32 = 1000;
 pub(crate) struct MediaCtx {
     pub videos: Arc<VideoPool>,
     pub media_root: Arc<MediaRoot>,
+    /// Encode slots: a clip holds one from `video.clip` until its handle is dropped.
+    pub encodes: Arc<tokio::sync::Semaphore>,
 }
 
-type MediaView<'a> = HostView<'a, MediaCtx>;
+pub(crate) type MediaView<'a> = HostView<'a, MediaCtx>;
 type MediaResult<T> = Result<T, MediaFailure>;
 
 /// The handle's video, for the host functions that take one (`frames`, `plans.execute`).
@@ -209,6 +212,14 @@ impl HostVideo for MediaView<'_> {
         self.req.budget.frames += 1;
         self.req.budget.frame_bytes += encoded.len();
         Ok(self.table.push(EncodedHandle { bytes: encoded.into() })?)
+    }
+
+    async fn clip(&mut self, video: Resource<VideoHandle>, options: ClipOptions) -> MediaResult<Resource<RenditionHandle>> {
+        self.prepare_clip(&video, options)
+    }
+
+    async fn cut(&mut self, video: Resource<VideoHandle>, options: CutOptions) -> MediaResult<Resource<RenditionHandle>> {
+        self.prepare_cut(&video, options)
     }
 
     async fn remux(&mut self, video: Resource<VideoHandle>, container: String, key: String) -> MediaResult<u64> {

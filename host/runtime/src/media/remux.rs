@@ -1,31 +1,16 @@
 //! `video.remux`: a stream copy of a video (`frameflow-delivery`) into another container,
 //! written to a temporary file off the reactor, then streamed into the tenant's store.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::path::Path;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use frameflow_delivery::{Container, DeliveryError};
+use frameflow_delivery::{Container, TempFile};
 use frameflow_store::TenantStore;
 
 use crate::bindings::frameflow::media::types::MediaError;
 use crate::blocking::blocking;
-use crate::conversions::{media_error, store_error_for_media};
-
-/// A temporary file, removed when dropped (whatever way the remux ends).
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn temp_path(extension: &str) -> PathBuf {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    std::env::temp_dir().join(format!("frameflow-remux-{}-{n}.{extension}", std::process::id()))
-}
+use crate::conversions::{delivery_error, store_error_for_media};
 
 /// Copies the video at `source` (named `label` to the guest) into `container` and stores
 /// it at `key`; at most `max_bytes` are stored. The size stored.
@@ -41,20 +26,15 @@ pub(crate) async fn remux_to_store(
     let container = Container::parse(container)
         .ok_or_else(|| MediaError::Invalid(format!("'container' must be mp4, mkv or ts, got '{container}'")))?;
     frameflow_store::validate_key(key).map_err(|e| MediaError::Invalid(e.to_string()))?;
-    let temp = TempFile(temp_path(container.extension()));
-    let (from, to) = (source.to_path_buf(), temp.0.clone());
+    let temp = TempFile::new(container.extension());
+    let (from, to) = (source.to_path_buf(), temp.path().to_path_buf());
     let copied = blocking(move || frameflow_delivery::remux(&from, container, &to, &cancel))
         .await
         .map_err(|e| MediaError::Internal(format!("the stream copy stopped: {e}")))?;
-    let report = copied.map_err(|e| match e {
-        DeliveryError::Source(e) => media_error(e, source, label),
-        e @ DeliveryError::Unsupported { .. } => MediaError::Unsupported(e.to_string()),
-        e @ DeliveryError::Write { .. } => MediaError::Internal(e.to_string()),
-        DeliveryError::Interrupted => MediaError::Busy("the request ended before the stream copy did".into()),
-    })?;
+    let report = copied.map_err(|e| delivery_error(e, source, label))?;
     tracing::debug!(streams = ?report.streams, skipped = ?report.skipped, packets = report.packets, "stream copy done");
     // Streamed into the store a chunk at a time: never whole in memory.
-    let mut file = tokio::fs::File::open(&temp.0).await.map_err(|e| MediaError::Internal(format!("reading the copy back: {e}")))?;
+    let mut file = tokio::fs::File::open(temp.path()).await.map_err(|e| MediaError::Internal(format!("reading the copy back: {e}")))?;
     let mut upload = tenant.upload(key, max_bytes).map_err(|e| store_error_for_media(e, key))?;
     let mut chunk = vec![0u8; 1 << 20];
     loop {
