@@ -272,8 +272,8 @@ pub fn thumbnail(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiRes
     let (format, content_type) = match query.get("format").unwrap_or("jpg") {
         "jpg" | "jpeg" => (ImageFormat::Jpeg, "image/jpeg"),
         "png" => (ImageFormat::Png, "image/png"),
-        "webp" => return Err(ApiError::new(400, "unsupported_format", "webp thumbnails are not supported yet; use jpg or png")),
-        other => return Err(ApiError::bad_request(format!("'format' must be jpg or png, got '{other}'"))),
+        "webp" => (ImageFormat::Webp, "image/webp"),
+        other => return Err(ApiError::bad_request(format!("'format' must be jpg, png or webp, got '{other}'"))),
     };
     let quality = query.number::<u8>("quality", 1..=100)?.unwrap_or(90);
     let width = query.number::<u32>("width", 1..=8192)?;

@@ -46,7 +46,8 @@ fn output(query: &Query) -> ApiResult<Output> {
         "jpeg" | "jpg" => ImageFormat::Jpeg,
         "png" => ImageFormat::Png,
         "rgb24" => ImageFormat::Rgb24,
-        other => return Err(ApiError::bad_request(format!("'format' must be jpeg, png or rgb24, got '{other}'"))),
+        "webp" => ImageFormat::Webp,
+        other => return Err(ApiError::bad_request(format!("'format' must be jpeg, png, webp or rgb24, got '{other}'"))),
     };
     let quality = query.number::<u8>("quality", 1..=100)?.unwrap_or(90);
     let width = query.number::<u32>("width", 1..=MAX_SIDE)?;
@@ -60,6 +61,7 @@ fn content_type(format: ImageFormat) -> &'static str {
         ImageFormat::Jpeg => "image/jpeg",
         ImageFormat::Png => "image/png",
         ImageFormat::Rgb24 => "application/octet-stream",
+        ImageFormat::Webp => "image/webp",
     }
 }
 

@@ -1,4 +1,4 @@
-//! Image encoding of RGB24 frames: JPEG (with a quality) and PNG, plus raw `rgb24`.
+//! Image encoding of RGB24 frames: JPEG and WebP (with a quality) and PNG, plus raw `rgb24`.
 
 use serde::{Deserialize, Serialize};
 
@@ -13,6 +13,8 @@ pub enum ImageFormat {
     Png,
     /// Raw HWC bytes, no header.
     Rgb24,
+    /// Lossy WebP (libwebp through FFmpeg).
+    Webp,
 }
 
 impl ImageFormat {
@@ -21,6 +23,7 @@ impl ImageFormat {
             ImageFormat::Jpeg => "jpg",
             ImageFormat::Png => "png",
             ImageFormat::Rgb24 => "rgb",
+            ImageFormat::Webp => "webp",
         }
     }
 
@@ -29,6 +32,7 @@ impl ImageFormat {
             ImageFormat::Jpeg => "image/jpeg",
             ImageFormat::Png => "image/png",
             ImageFormat::Rgb24 => "application/octet-stream",
+            ImageFormat::Webp => "image/webp",
         }
     }
 }
@@ -40,20 +44,54 @@ impl std::str::FromStr for ImageFormat {
             "jpeg" | "jpg" => Ok(ImageFormat::Jpeg),
             "png" => Ok(ImageFormat::Png),
             "rgb24" | "rgb" | "raw" => Ok(ImageFormat::Rgb24),
-            other => Err(MediaError::InvalidOption(format!("unknown image format '{other}' (jpeg, png, rgb24)"))),
+            "webp" => Ok(ImageFormat::Webp),
+            other => Err(MediaError::InvalidOption(format!("unknown image format '{other}' (jpeg, png, webp, rgb24)"))),
         }
     }
 }
 
 pub const DEFAULT_JPEG_QUALITY: u8 = 90;
 
-/// Encodes an image; `quality` (1..=100) applies to JPEG only.
+/// Encodes an image; `quality` (1..=100) applies to JPEG and WebP.
 pub fn encode_image(image: &RgbImage, format: ImageFormat, quality: u8) -> Result<Vec<u8>> {
     match format {
         ImageFormat::Rgb24 => Ok(image.data.clone()),
         ImageFormat::Jpeg => encode_jpeg(&image.data, image.width, image.height, jpeg_encoder::ColorType::Rgb, quality),
         ImageFormat::Png => encode_png(image),
+        ImageFormat::Webp => encode_webp(image, quality),
     }
+}
+
+/// One lossy WebP picture from FFmpeg's libwebp encoder, fed BGRA so libwebp does its own
+/// (sharper) conversion to 4:2:0.
+fn encode_webp(image: &RgbImage, quality: u8) -> Result<Vec<u8>> {
+    use ffmpeg_next as ffmpeg;
+    crate::init();
+    let failed = |e: ffmpeg::Error| MediaError::Encode(format!("WebP: {e}"));
+    let codec = ffmpeg::encoder::find_by_name("libwebp").ok_or_else(|| MediaError::Encode("this FFmpeg has no libwebp encoder".into()))?;
+    let mut setup = ffmpeg::codec::context::Context::new_with_codec(codec).encoder().video().map_err(failed)?;
+    setup.set_width(image.width);
+    setup.set_height(image.height);
+    setup.set_format(ffmpeg::format::Pixel::BGRA);
+    setup.set_time_base(ffmpeg::Rational::new(1, 25));
+    let mut options = ffmpeg::Dictionary::new();
+    options.set("quality", &quality.clamp(1, 100).to_string());
+    let mut encoder = setup.open_as_with(codec, options).map_err(failed)?;
+    let mut frame = ffmpeg::frame::Video::new(ffmpeg::format::Pixel::BGRA, image.width, image.height);
+    let stride = frame.stride(0);
+    let row_bytes = image.width as usize * 3;
+    let data = frame.data_mut(0);
+    for (y, row) in image.data.chunks_exact(row_bytes.max(1)).enumerate() {
+        for (x, p) in row.chunks_exact(3).enumerate() {
+            data[y * stride + x * 4..y * stride + x * 4 + 4].copy_from_slice(&[p[2], p[1], p[0], 255]);
+        }
+    }
+    frame.set_pts(Some(0));
+    encoder.send_frame(&frame).map_err(failed)?;
+    encoder.send_eof().map_err(failed)?;
+    let mut packet = ffmpeg::Packet::empty();
+    encoder.receive_packet(&mut packet).map_err(failed)?;
+    Ok(packet.data().unwrap_or_default().to_vec())
 }
 
 /// A greyscale JPEG of one 8-bit plane (e.g. a quantized optical-flow component).

@@ -62,6 +62,7 @@ impl From<WitFormat> for ImageFormat {
             WitFormat::Jpeg => ImageFormat::Jpeg,
             WitFormat::Png => ImageFormat::Png,
             WitFormat::Rgb24 => ImageFormat::Rgb24,
+            WitFormat::Webp => ImageFormat::Webp,
         }
     }
 }
