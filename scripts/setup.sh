@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Installs everything frameflow needs on a fresh Debian 12 machine, idempotently:
 # the FFmpeg/OpenCV development packages, the ffmpeg CLI used for reference frames,
-# clang for bindgen, the wasm32-wasip2 Rust target, and the S3-compatible server the tests
-# start on loopback (moto[server] from PyPI, in a venv under ~/.cache/frameflow-tools).
+# clang for bindgen, the wasm32-wasip2 Rust target, the S3-compatible server the tests
+# start on loopback (moto[server] from PyPI, in a venv under ~/.cache/frameflow-tools), and
+# for the browser test headless Chromium (Debian's), Playwright's Python package to drive
+# it, and hls.js (a pinned npm tarball, checked by its SHA-256).
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
   libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
-  libopencv-dev libopencv-contrib-dev curl python3 python3-venv)
+  libopencv-dev libopencv-contrib-dev curl python3 python3-venv chromium)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -34,4 +36,22 @@ if [ ! -x "$TOOLS/venv/bin/moto_server" ] || [ ! -x "$TOOLS/venv/bin/kubernetes-
   mkdir -p "$TOOLS"
   python3 -m venv "$TOOLS/venv"
   "$TOOLS/venv/bin/pip" install -q 'moto[server]==5.2.5' 'kubernetes-validate==1.31.0'
+fi
+
+# The browser test (tests/e2e/browser.rs) drives Debian's Chromium with Playwright (no
+# browser download: it is pointed at /usr/bin/chromium) and plays HLS with hls.js.
+if [ ! -x "$TOOLS/venv/bin/playwright" ]; then
+  echo "setup: installing playwright into $TOOLS/venv" >&2
+  "$TOOLS/venv/bin/pip" install -q 'playwright==1.49.1'
+fi
+HLS_VERSION=1.5.20
+HLS_SHA256=3791f532701590ec10ecb4a2abf6ea63c65ae9ce91de4cc6f6553ba4629605ce
+if [ ! -f "$TOOLS/hls.js-$HLS_VERSION/hls.min.js" ]; then
+  echo "setup: fetching hls.js $HLS_VERSION" >&2
+  tmp=$(mktemp)
+  curl -sSfL -o "$tmp" "https://registry.npmjs.org/hls.js/-/hls.js-$HLS_VERSION.tgz"
+  echo "$HLS_SHA256  $tmp" | sha256sum -c --quiet
+  mkdir -p "$TOOLS/hls.js-$HLS_VERSION"
+  tar -xzf "$tmp" -C "$TOOLS/hls.js-$HLS_VERSION" --strip-components=2 package/dist/hls.min.js
+  rm -f "$tmp"
 fi

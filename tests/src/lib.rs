@@ -41,8 +41,13 @@ pub fn scratch_dir(name: &str) -> PathBuf {
 /// A program of the Python tools venv `scripts/setup.sh` makes (`$FRAMEFLOW_TOOLS/venv`,
 /// default `~/.cache/frameflow-tools/venv`): `moto_server`, `kubernetes-validate`.
 pub fn python_tool(name: &str) -> PathBuf {
-    let tools = std::env::var_os("FRAMEFLOW_TOOLS")
+    tools_dir().join("venv/bin").join(name)
+}
+
+/// Where `scripts/setup.sh` keeps the test tools: `$FRAMEFLOW_TOOLS`, default
+/// `~/.cache/frameflow-tools` (the venv, hls.js for the browser test).
+pub fn tools_dir() -> PathBuf {
+    std::env::var_os("FRAMEFLOW_TOOLS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/frameflow-tools"));
-    tools.join("venv/bin").join(name)
+        .unwrap_or_else(|| std::env::var_os("HOME").map(PathBuf::from).unwrap_or_default().join(".cache/frameflow-tools"))
 }
