@@ -62,6 +62,13 @@ def measure(url, video, frames, rng):
     out["thumbnail_ms"] = median_ms([timed(url, f"/v1/videos/{vid}/thumbnail?frame={i}")[0] for i in frames])
     # Each storyboard request decodes again (only the client caches by ETag).
     out["storyboard_ms"] = median_ms([timed(url, f"/v1/videos/{vid}/storyboard.jpg?tiles=100&width=160")[0] for _ in range(3)])
+    # Two-second cuts (50 frames at 25 fps) starting at the thumbnail frames.
+    clip = lambda s, first_byte=False: timed(url, f"/v1/videos/{vid}/clip?start_frame={s}&end_frame={s + 49}", first_byte=first_byte)[0]
+    out["clip_ms"] = median_ms([clip(s) for s in frames])
+    out["clip_ttfb_ms"] = median_ms([clip(s, True) for s in frames])
+    out["clip_mp4_ms"] = median_ms([timed(url, f"/v1/videos/{vid}/clip?start_frame={s}&end_frame={s + 49}&format=mp4")[0] for s in frames])
+    out["cut_ms"] = median_ms([timed(url, f"/v1/videos/{vid}/video?start_frame={s}&end_frame={s + 49}")[0] for s in frames])
+    out["animated_ms"] = median_ms([timed(url, f"/v1/videos/{vid}/animated?start={s / 25:.2f}&end={s / 25 + 3:.2f}&fps=10&width=320")[0] for s in frames[:5]])
     return out, size
 
 
@@ -70,6 +77,18 @@ def ffmpeg_thumbnail(video, seconds):
     subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{seconds:.3f}", "-i", video, "-frames:v", "1", "-f", "image2", "-c:v", "mjpeg", "-"],
                    check=True, capture_output=True)
     return time.perf_counter() - start
+
+
+def ffmpeg_cut(video, seconds, args):
+    """The seed's CLI cut: `-ss` before `-i` (a key frame seek, then decoded forward: exact
+    when re-encoding), 50 frames, to a pipe."""
+    start = time.perf_counter()
+    subprocess.run(["ffmpeg", "-v", "error", "-ss", f"{seconds:.3f}", "-i", video, "-frames:v", "50", *args, "-"],
+                   check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+X264_TS = ["-c:v", "libx264", "-crf", "23", "-c:a", "aac", "-f", "mpegts"]
 
 
 def main():
@@ -81,6 +100,9 @@ def main():
     result["s3"], _ = measure(s3_url, video, frames, rng)
     result["video_bytes"] = size
     result["ffmpeg_thumbnail_ms"] = median_ms([ffmpeg_thumbnail(video, i / 25) for i in frames])
+    result["ffmpeg_clip_veryfast_ms"] = median_ms([ffmpeg_cut(video, i / 25, ["-preset", "veryfast", *X264_TS]) for i in frames])
+    result["ffmpeg_clip_default_ms"] = median_ms([ffmpeg_cut(video, i / 25, X264_TS) for i in frames])
+    result["ffmpeg_copy_ms"] = median_ms([ffmpeg_cut(video, i / 25, ["-c", "copy", "-f", "mp4", "-movflags", "frag_keyframe+empty_moov"]) for i in frames])
     print(json.dumps(result))
 
 

@@ -157,6 +157,7 @@ fn ranges_copy_and_hls_segments_put_every_frame_back(backend: Backend) {
     assert_eq!(get(addr, &format!("/v1/videos/{mkv}/hls/99.ts")).status, 404);
     let vp8 = upload(addr, &pattern_video("vp8.webm").path, "vp8.webm");
     error(&get(addr, &format!("/v1/videos/{vp8}/hls/index.m3u8")), 422, "vp8");
+    error(&get(addr, &format!("/v1/videos/{vp8}/video?start_frame=0&end_frame=9")), 422, "vp8");
     assert!(server.stderr().lines().all(|l| !l.contains("panicked")));
 }
 

@@ -24,6 +24,6 @@ mod tile;
 
 pub use burn_in::burn_in;
 pub use clip::{clip_frames, encode_clip, ClipFormat, ClipReport, ClipSpec};
-pub use remux::{cut, remux, Container, CutSpec, DeliveryError, RemuxReport};
+pub use remux::{check_container, cut, remux, Container, CutSpec, DeliveryError, RemuxReport};
 pub use temp::TempFile;
 pub use tile::tile;

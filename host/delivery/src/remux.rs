@@ -107,6 +107,24 @@ fn takes(container: Container, output: &ffmpeg::format::context::Output, codec: 
     }
 }
 
+/// Whether `container` can hold a video stream of `codec` (FFmpeg's decoder name, as a probe
+/// says it), without opening the video: the check a cut makes before its response starts.
+pub fn check_container(container: Container, codec: &str) -> Result<(), DeliveryError> {
+    frameflow_media::init();
+    let Some(id) = ffmpeg::decoder::find_by_name(codec).map(|c| c.id()) else { return Ok(()) };
+    let io = ffmpeg::format::context::StreamIo::from_write(std::io::sink());
+    let output = io.and_then(|io| ffmpeg::format::output_to_stream(io, None, Some(container.muxer())));
+    let output = output.map_err(|e| DeliveryError::Write { container: container.muxer(), reason: e.to_string() })?;
+    match takes(container, &output, id) {
+        Some(false) => Err(DeliveryError::Unsupported {
+            codec: codec.to_string(),
+            container: container.muxer(),
+            reason: format!("the {} muxer does not take it", container.muxer()),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn describe(stream: &ffmpeg::format::stream::Stream) -> String {
     let params = stream.parameters();
     format!("#{} {:?} {}", stream.index(), params.medium(), params.id().name())

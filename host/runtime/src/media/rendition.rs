@@ -110,6 +110,8 @@ impl MediaView<'_> {
         check_range(options.first, options.last, pooled.index().len() as u64)?;
         let container = Container::parse(&options.container)
             .ok_or_else(|| MediaError::Invalid(format!("'container' must be mp4, mkv or ts, got '{}'", options.container)))?;
+        // Refused now, while the guest can still answer 422, not halfway through a body.
+        frameflow_delivery::check_container(container, &pooled.info().codec).map_err(|e| delivery_error(e, pooled.path(), &label))?;
         let spec = CutSpec { first: options.first as usize, last: options.last as usize, container, keep_timestamps: options.keep_timestamps };
         Ok(self.table.push(RenditionHandle { video: pooled, label, work: Rendition::Cut(spec), _slot: None, written: false })?)
     }
