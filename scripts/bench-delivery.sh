@@ -47,11 +47,11 @@ cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 mb = r["video_bytes"] / 1e6
 lines = [
     "<!-- delivery:begin -->",
-    f"### Delivery: streaming, thumbnails, storyboards ({datetime.date.today()})",
+    f"### Delivery: streaming, thumbnails, storyboards, clips ({datetime.date.today()})",
     "",
     f"`make bench` (`scripts/bench-delivery.sh`): release `frameflow serve`, shipped manifest, {cpu} cores; a 10-minute "
-    f"640×360 H.264 MP4 ({mb:.0f} MB) on the file store and on the loopback S3 server (moto). Medians: {r['reps']} runs of each `/video` row, "
-    "10 thumbnails of different frames, 3 storyboards.",
+    f"640×360 H.264+AAC MP4 ({mb:.0f} MB) on the file store and on the loopback S3 server (moto). Medians: {r['reps']} runs of each `/video` row, "
+    "10 thumbnails and 10 clips at different frames, 3 storyboards, 5 animations.",
     "",
     "| what | file store | S3 (moto, loopback) |",
     "|---|---|---|",
@@ -69,8 +69,8 @@ lines = [
     f"The same 2-second cuts by the FFmpeg CLI (`ffmpeg -ss T -i V -frames:v 50 ... -`, seed 002's command, to a pipe): "
     f"libx264 `-preset veryfast` (frameflow's preset) + AAC in TS {r['ffmpeg_clip_veryfast_ms']} ms, libx264's default preset "
     f"(the seed's) {r['ffmpeg_clip_default_ms']} ms, `-c copy` into fragmented MP4 {r['ffmpeg_copy_ms']} ms. Both re-encode "
-    "exactly frames S..S+49 and both start each call from nothing (the CLI opens the file, frameflow reuses its pooled "
-    "index and decoder).",
+    "exactly frames S..S+49; the CLI opens the file and builds its state on every call, frameflow reuses its pooled "
+    "index and decoder.",
     "",
     f"For comparison, `ffmpeg -ss T -i V -frames:v 1 -f image2 -` (keyframe seek, the fastest CLI way to one frame, "
     f"not frame-exact) takes {r['ffmpeg_thumbnail_ms']} ms per thumbnail on the same frames; a frame-exact thumbnail "

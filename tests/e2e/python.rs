@@ -1,7 +1,10 @@
 //! The Python package against a server job: `frameflow.samplers` in Python and a job's
 //! sampler component plan the same clips from the same video, params and seed (they run
-//! the same sampling code). Needs the package installed in the tools venv
-//! (`scripts/test-python.sh`, which `make test` runs first); says SKIP otherwise.
+//! the same sampling code); `frameflow.Client` and `frameflow.torch.JobResultsDataset`
+//! against a real server (frames bit-identical to the in-process decoder, typed errors, a
+//! job's RGB and flow outputs read back from a download and over HTTP). Needs the package
+//! installed in the tools venv (`scripts/test-python.sh`, which `make test` runs first); says
+//! SKIP otherwise.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -57,4 +60,83 @@ fn the_same_seed_gives_the_same_clips_in_python_and_in_a_server_job() {
     }).collect();
     let in_python: BTreeSet<Vec<u64>> = in_python.into_iter().collect();
     assert_eq!(in_python, in_job, "Python and the server job planned different clips for seed {seed}");
+}
+
+const CLIENT_SCRIPT: &str = r#"
+import json, sys, tempfile
+import numpy as np
+import frameflow
+from frameflow import Client
+from frameflow.client import NotFound, BadRequest
+from frameflow.torch import JobResultsDataset
+
+base, video = sys.argv[1], sys.argv[2]
+c = Client(base)
+record = c.upload(video)
+vid = record["id"]
+assert record["frame_count"] == 300, record
+assert [v["id"] for v in c.videos()] == [vid]
+frame = c.frame(vid, 137)
+assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
+local = frameflow.VideoDecoder(video, dimension_order="NHWC")[137]
+assert np.array_equal(np.asarray(local), frame), "the server's frame 137 is the in-process decoder's, bit for bit"
+assert np.array_equal(c.frame(vid, time=137 / 25), frame)
+small = c.frame(vid, 3, width=160)
+assert small.shape == (120, 160, 3)
+flow = c.flow(vid, 10)
+assert flow.shape == (2, 240, 320) and flow.dtype == np.float32
+try:
+    c.frame(vid, 100000)
+    raise AssertionError("frame 100000 should be a 404")
+except NotFound as e:
+    assert e.status == 404 and e.code == "frame_out_of_range", (e.status, e.code)
+try:
+    c.frame("0123456789abcdef", 0)
+    raise AssertionError("an unknown video should be a 404")
+except NotFound:
+    pass
+try:
+    c.create_job([vid], params={"num_clips": -1})
+    raise AssertionError("a bad param should be a 400")
+except BadRequest as e:
+    assert "num_clips" in e.message, e.message
+
+job = c.create_job([vid], params={"num_clips": 3, "frames_per_clip": 4}, modality="rgb+flow", seed=5, flow={"algorithm": "dis-fast", "bound": 20})
+done = c.wait(job["id"], timeout=120)
+assert done["state"] == "succeeded", done
+entries = list(c.results(job["id"], page_size=7))
+assert len(entries) == 3 * 4 * 3, len(entries)
+with tempfile.TemporaryDirectory() as d:
+    c.download(job["id"], d)
+    on_disk = JobResultsDataset(d)
+    over_http = JobResultsDataset(c, job["id"])
+    assert len(on_disk) == len(over_http) == 3
+    for i in range(3):
+        a, b = on_disk[i], over_http[i]
+        assert a["indices"] == b["indices"] and len(a["indices"]) == 4
+        assert np.array_equal(a["rgb"], b["rgb"]) and np.array_equal(a["flow"], b["flow"])
+        assert a["rgb"].shape == (4, 240, 320, 3) and a["flow"].shape == (4, 2, 240, 320)
+        assert np.all(np.abs(a["flow"]) <= 20.0 + 1e-4)
+        exact = c.frame(vid, a["indices"][0]).astype(np.int16)
+        err = np.abs(a["rgb"][0].astype(np.int16) - exact).mean()
+        assert err < 4.0, f"the JPEG of frame {a['indices'][0]} is that frame (mean error {err:.2f})"
+c.delete_video(vid)
+assert list(c.videos()) == []
+print(json.dumps({"ok": True, "entries": len(entries)}))
+"#;
+
+#[test]
+fn the_client_and_job_results_dataset_work_against_a_server() {
+    let python = frameflow_testkit::python_tool("python");
+    let installed = std::process::Command::new(&python).args(["-c", "import frameflow.client, frameflow.torch"]).output();
+    if !installed.is_ok_and(|o| o.status.success()) {
+        eprintln!("SKIP: the frameflow Python package is not installed in {} (scripts/test-python.sh)", python.display());
+        return;
+    }
+    let server = ServerProcess::start("python-client", ServerSetup { extra_manifest: JOBS_ROUTES, ..ServerSetup::default() });
+    let video = pattern_video("h264_bframes_gop250.mp4").path;
+    let out = std::process::Command::new(&python).arg("-c").arg(CLIENT_SCRIPT).arg(format!("http://{}", server.addr)).arg(&video).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["entries"], 36);
 }

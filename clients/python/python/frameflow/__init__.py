@@ -4,9 +4,11 @@
 constructor, metadata, indexing and ``get_frame*`` methods, with frames bit-identical to the
 FFmpeg CLI's. ``frameflow.samplers`` has torchcodec's clip samplers, computed by the same code
 as frameflow's server-side sampler components (one seed, the same clips everywhere).
+``frameflow.Client`` is the HTTP API; ``frameflow.torch`` has the PyTorch datasets.
 """
 
 from ._decoder import Frame, FrameBatch, VideoDecoder, VideoStreamMetadata
+from .client import Client, FrameflowError
 
-__all__ = ["Frame", "FrameBatch", "VideoDecoder", "VideoStreamMetadata"]
+__all__ = ["Client", "Frame", "FrameBatch", "FrameflowError", "VideoDecoder", "VideoStreamMetadata"]
 __version__ = "0.1.0"

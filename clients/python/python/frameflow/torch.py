@@ -1,27 +1,40 @@
-"""PyTorch datasets over frameflow: ``ClipDataset`` samples clips from videos in-process
-(map-style, deterministic per index and epoch), with the samplers of ``frameflow.samplers``.
+"""PyTorch datasets over frameflow.
 
-Works with ``torch.utils.data.DataLoader`` (the decoders are opened lazily in each worker and
-reopened after a fork); without torch installed it is a plain sequence of clips.
+- ``ClipDataset`` samples clips from videos in-process (map-style, deterministic per index
+  and epoch), with the samplers of ``frameflow.samplers``.
+- ``ClipIterableDataset`` streams the same items, each video read by exactly one worker of
+  one rank (sharded by ``torch.utils.data.get_worker_info()`` and the process group).
+- ``JobResultsDataset`` reads a finished server job's outputs (``manifest.jsonl``, RGB
+  JPEGs, flow x/y JPEGs turned back into float with the recorded bound), from a folder
+  (``Client.download`` or ``frameflow sample --out``) or through a ``frameflow.Client``.
 
-Not built yet: the ``flow`` and ``rgb+flow`` modalities, the ``IterableDataset`` variant
-sharding videos across workers and ranks, and ``JobResultsDataset``.
+They work with ``torch.utils.data.DataLoader`` (decoders are opened lazily in each worker and
+reopened after a fork); without torch installed they are plain sequences / iterables.
+
+Not built yet: the ``flow`` and ``rgb+flow`` modalities in-process (a job computes flow;
+read it with ``JobResultsDataset``), and reading results straight from ``s3://``.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from typing import Callable, Dict, Optional, Sequence, Union
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Union
+
+import numpy as np
 
 from . import samplers as _samplers
 from ._decoder import VideoDecoder
 
 try:
     from torch.utils.data import Dataset as _Base
+    from torch.utils.data import IterableDataset as _IterBase
 except ImportError:  # pragma: no cover - depends on the environment
     _Base = object
+    _IterBase = object
 
-__all__ = ["ClipDataset"]
+__all__ = ["ClipDataset", "ClipIterableDataset", "JobResultsDataset"]
 
 _SAMPLERS = {
     "random-clip": _samplers.clips_at_random_indices,
@@ -99,3 +112,114 @@ class ClipDataset(_Base):
         state = dict(self.__dict__)
         state["_decoders"] = {}  # reopened where it lands (a spawned worker)
         return state
+
+
+def _shard() -> tuple:
+    """(this reader's number, readers in all): DataLoader workers times distributed ranks."""
+    worker, workers = 0, 1
+    rank, world = 0, 1
+    try:
+        from torch.utils.data import get_worker_info
+
+        info = get_worker_info()
+        if info is not None:
+            worker, workers = info.id, info.num_workers
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized():
+            rank, world = dist.get_rank(), dist.get_world_size()
+    except ImportError:  # pragma: no cover - without torch: one reader
+        pass
+    return rank * workers + worker, world * workers
+
+
+class ClipIterableDataset(_IterBase):
+    """``ClipDataset``'s items as a stream: each reader (DataLoader worker of each rank)
+    takes every n-th video, so every video is read once per epoch in all, with the same
+    clips ``ClipDataset`` gives for that index and epoch."""
+
+    def __init__(self, videos: Sequence[Union[str, os.PathLike]], **options: Any):
+        self.clips = ClipDataset(videos, **options)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.clips.set_epoch(epoch)
+
+    def __iter__(self) -> Iterator:
+        me, readers = _shard()
+        for i in range(me, len(self.clips), readers):
+            yield self.clips[i]
+
+
+def _decode_image(data: bytes) -> np.ndarray:
+    """A JPEG or PNG as ``(H, W, 3)`` uint8, decoded by the media core."""
+    frame = VideoDecoder(data, dimension_order="NHWC")[0]
+    return np.asarray(frame)
+
+
+class JobResultsDataset(_Base):
+    """Item ``i`` is clip ``i`` of a finished job: a dict with ``"clip"``, ``"video"``,
+    ``"indices"`` (frame indices), and ``"rgb"`` (uint8 ``(T, H, W, 3)``) and/or ``"flow"``
+    (float32 ``(T, 2, H, W)``, from the x/y JPEGs and the bound the manifest records) as the
+    job's modality made them.
+
+    ``source`` is a folder holding ``manifest.jsonl`` and ``clips/`` (``Client.download``,
+    ``frameflow sample --out``), or a ``frameflow.Client`` with ``job`` its id (outputs are
+    fetched over HTTP as items are read).
+    """
+
+    def __init__(self, source: Any, job: Optional[str] = None, *, transform: Optional[Callable] = None):
+        from .client import Client
+
+        self.transform = transform
+        if isinstance(source, Client):
+            if not job:
+                raise ValueError("give the job id to read its results through a Client")
+            self._client, self._root = source, None
+            entries = list(source.results(job))
+        else:
+            self._client, self._root = None, Path(source)
+            manifest = self._root / "manifest.jsonl"
+            if not manifest.is_file():
+                raise FileNotFoundError(f"no manifest.jsonl in {self._root}")
+            entries = [json.loads(line) for line in manifest.read_text().splitlines() if line.strip()]
+        clips: Dict[int, List[Dict[str, Any]]] = {}
+        for entry in entries:
+            clips.setdefault(int(entry["clip"]), []).append(entry)
+        self._clips = [sorted(clips[c], key=lambda e: (int(e["k"]), e["kind"])) for c in sorted(clips)]
+
+    def __len__(self) -> int:
+        return len(self._clips)
+
+    def _bytes(self, entry: Dict[str, Any]) -> bytes:
+        if self._client is not None:
+            return self._client.output(entry)
+        rel = str(entry.get("path", ""))
+        candidates = [self._root / rel.split("/", 2)[2] if rel.startswith("jobs/") and rel.count("/") >= 2 else None,
+                      self._root / rel if rel else None,
+                      self._root / "clips" / f"{int(entry['clip']):05d}" / Path(rel or entry.get("url", "")).name]
+        for path in candidates:
+            if path is not None and path.is_file():
+                return path.read_bytes()
+        raise FileNotFoundError(f"output {entry.get('id')} ({rel}) is not under {self._root}")
+
+    def __getitem__(self, i: int) -> Dict[str, Any]:
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"clip {i} is out of range: the job has {len(self)} clips")
+        entries = self._clips[i % len(self)]
+        rgb = [e for e in entries if e["kind"] == "rgb"]
+        xs = [e for e in entries if e["kind"] == "flow_x"]
+        ys = [e for e in entries if e["kind"] == "flow_y"]
+        item: Dict[str, Any] = {"clip": int(entries[0]["clip"]), "video": entries[0].get("video")}
+        item["indices"] = [int(e["index"]) for e in (rgb or xs)]
+        if rgb:
+            item["rgb"] = np.stack([_decode_image(self._bytes(e)) for e in rgb])
+        if xs:
+            planes = []
+            for x, y in zip(xs, ys):
+                bound = float(x["bound"])
+                u = _decode_image(self._bytes(x))[..., 0].astype(np.float32)
+                v = _decode_image(self._bytes(y))[..., 0].astype(np.float32)
+                # The inverse of v = round(255 (f + b) / 2b).
+                planes.append(np.stack([u, v]) * (2 * bound / 255.0) - bound)
+            item["flow"] = np.stack(planes)
+        return self.transform(item) if self.transform else item

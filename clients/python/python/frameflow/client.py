@@ -1,0 +1,309 @@
+"""``frameflow.Client``: frameflow's HTTP API from Python, on the standard library.
+
+Videos (upload, register a stored object, list, delete), frames by index, pts or time as
+NumPy arrays (``rgb24`` from the server, no image decoding), optical flow as float32
+``(2, H, W)`` (Middlebury ``.flo`` from the server, exact), and jobs (create, watch with an
+optional ``tqdm`` bar, stop, iterate results, download outputs). Every error status raises a
+``FrameflowError`` subclass carrying the server's JSON error (``status``, ``code``,
+``message``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time as _time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+__all__ = [
+    "Client",
+    "FrameflowError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "TooLarge",
+    "Unprocessable",
+    "TooManyRequests",
+    "ServerError",
+    "Unavailable",
+]
+
+
+class FrameflowError(Exception):
+    """An error answer from the server: ``status`` (HTTP), ``code`` and ``message`` (its
+    ``{"error": {"code", "message"}}`` body), ``body`` (the raw bytes)."""
+
+    def __init__(self, status: int, code: str, message: str, body: bytes = b""):
+        super().__init__(f"{status} {code}: {message}")
+        self.status, self.code, self.message, self.body = status, code, message, body
+
+
+class BadRequest(FrameflowError):
+    """400: a parameter the server names is wrong."""
+
+
+class Unauthorized(FrameflowError):
+    """401: no key, or a key the server does not know."""
+
+
+class Forbidden(FrameflowError):
+    """403: the key lacks the scope."""
+
+
+class NotFound(FrameflowError):
+    """404: no such video, job, frame or route."""
+
+
+class Conflict(FrameflowError):
+    """409: the state does not allow it (e.g. stopping a finished job)."""
+
+
+class TooLarge(FrameflowError):
+    """413: over a server limit."""
+
+
+class Unprocessable(FrameflowError):
+    """415/416/422: not a video, or not possible for this video."""
+
+
+class TooManyRequests(FrameflowError):
+    """429: over the tenant's rate or the host's encode slots; try again."""
+
+
+class ServerError(FrameflowError):
+    """500 and other 5xx."""
+
+
+class Unavailable(ServerError):
+    """503: busy, or the store is down; worth a retry."""
+
+
+_BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound, 409: Conflict, 413: TooLarge,
+              415: Unprocessable, 416: Unprocessable, 422: Unprocessable, 429: TooManyRequests, 503: Unavailable}
+
+
+def _error(status: int, body: bytes) -> FrameflowError:
+    code, message = "error", body[:500].decode("utf-8", "replace")
+    try:
+        doc = json.loads(body)
+        err = doc.get("error", doc)
+        if isinstance(err, dict):
+            code, message = str(err.get("code", code)), str(err.get("message", message))
+        elif isinstance(doc.get("message"), str):
+            message = doc["message"]
+    except (ValueError, AttributeError):
+        pass
+    cls = _BY_STATUS.get(status, ServerError if status >= 500 else FrameflowError)
+    return cls(status, code, message, body)
+
+
+def read_flo(data: bytes) -> np.ndarray:
+    """A Middlebury ``.flo`` file as float32 ``(2, H, W)`` (u then v)."""
+    if len(data) < 12 or data[:4] != b"PIEH":
+        raise ValueError("not a Middlebury .flo file")
+    width, height = np.frombuffer(data, dtype="<i4", count=2, offset=4)
+    field = np.frombuffer(data, dtype="<f4", offset=12)
+    if field.size != 2 * width * height:
+        raise ValueError(f".flo of {width}x{height} has {field.size} values, not {2 * width * height}")
+    return np.ascontiguousarray(field.reshape(int(height), int(width), 2).transpose(2, 0, 1))
+
+
+class Client:
+    """A frameflow server at ``base_url`` (``http://host:port``), with an API key (sent as
+    ``X-API-Key``) or a bearer token (a JWT), or neither for a server without keys."""
+
+    def __init__(self, base_url: str, api_key: Optional[str] = None, *, token: Optional[str] = None, timeout: float = 60.0):
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._auth: Dict[str, str] = {}
+        if api_key:
+            self._auth["x-api-key"] = api_key
+        if token:
+            self._auth["authorization"] = f"Bearer {token}"
+
+    def __repr__(self) -> str:
+        return f"Client({self.base_url!r})"
+
+    # -- plumbing ------------------------------------------------------------------------
+
+    def request(self, method: str, path: str, *, query: Optional[Dict[str, Any]] = None, body: Union[bytes, BinaryIO, None] = None,
+                headers: Optional[Dict[str, str]] = None, json_body: Any = None) -> Tuple[int, Dict[str, str], bytes]:
+        """One request; returns ``(status, headers, body)`` for 2xx/3xx, raises otherwise."""
+        url = self.base_url + path
+        if query:
+            url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
+        all_headers = dict(self._auth)
+        all_headers.update(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers["content-type"] = "application/json"
+        req = urllib.request.Request(url, data=body, method=method, headers=all_headers)
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+        except urllib.error.HTTPError as e:
+            raise _error(e.code, e.read()) from None
+
+    def _json(self, method: str, path: str, **kwargs) -> Any:
+        _, _, body = self.request(method, path, **kwargs)
+        return json.loads(body) if body else None
+
+    # -- videos --------------------------------------------------------------------------
+
+    def upload(self, source: Union[str, os.PathLike, bytes, BinaryIO], name: Optional[str] = None) -> Dict[str, Any]:
+        """Uploads a video (a path, bytes or a binary file object); returns its record and probe."""
+        if isinstance(source, (str, os.PathLike)):
+            name = name or Path(source).name
+            with open(source, "rb") as f:
+                data = f.read()
+        elif isinstance(source, (bytes, bytearray, memoryview)):
+            data = bytes(source)
+        else:
+            data = source.read()
+        return self._json("POST", "/v1/videos", query={"name": name or "video"}, body=data,
+                          headers={"content-type": "application/octet-stream"})
+
+    def register(self, key: str) -> Dict[str, Any]:
+        """Registers an object already in the store (``{"key": ...}``)."""
+        return self._json("POST", "/v1/videos", json_body={"key": key})
+
+    def videos(self, page_size: int = 100) -> Iterator[Dict[str, Any]]:
+        """Every video, page by page."""
+        after = None
+        while True:
+            page = self._json("GET", "/v1/videos", query={"limit": page_size, "start_after": after})
+            yield from page["videos"]
+            after = page.get("next_start_after")
+            if not after:
+                return
+
+    def video(self, video_id: str) -> Dict[str, Any]:
+        return self._json("GET", f"/v1/videos/{video_id}")
+
+    def delete_video(self, video_id: str) -> None:
+        self.request("DELETE", f"/v1/videos/{video_id}")
+
+    def frame(self, video_id: str, index: Optional[int] = None, *, pts: Optional[int] = None, time: Optional[float] = None,
+              width: Optional[int] = None, height: Optional[int] = None, crop: Optional[Sequence[int]] = None) -> np.ndarray:
+        """One exact frame as ``(H, W, 3)`` uint8 RGB: by ``index``, ``pts`` or ``time``."""
+        if sum(x is not None for x in (index, pts, time)) != 1:
+            raise ValueError("name the frame with exactly one of index, pts or time")
+        query = {"index": index, "pts": pts, "time": time, "width": width, "height": height, "format": "rgb24",
+                 "crop": ",".join(str(int(c)) for c in crop) if crop is not None else None}
+        _, headers, body = self.request("GET", f"/v1/videos/{video_id}/frame", query=query)
+        w, h = int(headers["x-frame-width"]), int(headers["x-frame-height"])
+        return np.frombuffer(body, dtype=np.uint8).reshape(h, w, 3)
+
+    def frame_ids(self, video_id: str, from_index: int = 0, count: int = 100) -> Dict[str, Any]:
+        """A page of frame ids: ``{"frames": [{"index", "pts", "seconds", "key", "url"}], "next", ...}``."""
+        return self._json("GET", f"/v1/videos/{video_id}/frames", query={"from_index": from_index, "count": count})
+
+    def flow(self, video_id: str, index: int, *, step: int = 1, algorithm: str = "dis-medium",
+             width: Optional[int] = None, height: Optional[int] = None) -> np.ndarray:
+        """Optical flow from frame ``index`` to ``index + step`` as float32 ``(2, H, W)``."""
+        query = {"index": index, "step": step, "algorithm": algorithm, "format": "flo", "width": width, "height": height}
+        _, _, body = self.request("GET", f"/v1/videos/{video_id}/flow", query=query)
+        return read_flo(body)
+
+    # -- jobs ----------------------------------------------------------------------------
+
+    def create_job(self, videos: Union[str, Sequence[Union[str, Dict[str, str]]]], *, sampler: str = "random-clip",
+                   params: Optional[Dict[str, Any]] = None, modality: str = "rgb", seed: Optional[int] = None,
+                   **options: Any) -> Dict[str, Any]:
+        """Starts a sampling job over video ids or store keys (or a ``prefix=...`` option
+        instead of ``videos``); ``options`` are the other fields of ``POST /v1/jobs``."""
+        spec: Dict[str, Any] = {"sampler": sampler, "params": params or {}, "modality": modality, **options}
+        if videos is not None:
+            spec["videos"] = [videos] if isinstance(videos, str) else list(videos)
+        if seed is not None:
+            spec["seed"] = seed
+        return self._json("POST", "/v1/jobs", json_body=spec)
+
+    def job(self, job_id: str) -> Dict[str, Any]:
+        return self._json("GET", f"/v1/jobs/{job_id}")
+
+    def jobs(self, page_size: int = 50) -> Iterator[Dict[str, Any]]:
+        after = None
+        while True:
+            page = self._json("GET", "/v1/jobs", query={"count": page_size, "after": after})
+            yield from page["jobs"]
+            after = page.get("next")
+            if not after:
+                return
+
+    def stop(self, job_id: str) -> Dict[str, Any]:
+        return self._json("POST", f"/v1/jobs/{job_id}/stop")
+
+    def delete_job(self, job_id: str) -> None:
+        self.request("DELETE", f"/v1/jobs/{job_id}")
+
+    def wait(self, job_id: str, *, timeout: Optional[float] = None, poll: float = 0.5, progress: bool = False) -> Dict[str, Any]:
+        """Waits until the job ends (``succeeded``, ``failed`` or ``stopped``) and returns it;
+        ``TimeoutError`` after ``timeout`` seconds. ``progress=True`` shows a ``tqdm`` bar of
+        clips done (when tqdm is installed)."""
+        deadline = None if timeout is None else _time.monotonic() + timeout
+        bar = None
+        if progress:
+            try:
+                from tqdm import tqdm
+                bar = tqdm(desc=f"job {job_id}", unit="clip")
+            except ImportError:
+                bar = None
+        try:
+            while True:
+                job = self.job(job_id)
+                done = job.get("progress", {})
+                if bar is not None:
+                    bar.total = done.get("clips_total") or bar.total
+                    bar.n = done.get("clips_done", 0)
+                    bar.refresh()
+                if job["state"] in ("succeeded", "failed", "stopped"):
+                    return job
+                if deadline is not None and _time.monotonic() > deadline:
+                    raise TimeoutError(f"job {job_id} is still {job['state']} after {timeout} s")
+                _time.sleep(poll)
+        finally:
+            if bar is not None:
+                bar.close()
+
+    def results(self, job_id: str, page_size: int = 100) -> Iterator[Dict[str, Any]]:
+        """The job's manifest entries, in order (``id``, ``clip``, ``k``, ``kind``, ``index``,
+        ``url``, ...)."""
+        start: Optional[int] = 0
+        while start is not None:
+            page = self._json("GET", f"/v1/jobs/{job_id}/results", query={"from": start, "count": page_size})
+            yield from page["results"]
+            start = page.get("next")
+
+    def output(self, entry_or_url: Union[Dict[str, Any], str]) -> bytes:
+        """The bytes of one output (a manifest entry or its ``url``)."""
+        url = entry_or_url["url"] if isinstance(entry_or_url, dict) else entry_or_url
+        path = urllib.parse.urlparse(url).path if "://" in url else url
+        return self.request("GET", path)[2]
+
+    def download(self, job_id: str, dest: Union[str, os.PathLike]) -> Path:
+        """Writes the job's outputs under ``dest`` as the job stored them (``clips/00000/...``)
+        and its manifest as ``dest/manifest.jsonl``; returns ``dest``."""
+        dest = Path(dest)
+        lines: List[str] = []
+        for entry in self.results(job_id):
+            rel = entry.get("path") or "/".join(urllib.parse.urlparse(entry["url"]).path.split("/outputs/", 1)[1:])
+            rel = rel.split(f"jobs/{job_id}/", 1)[-1]
+            target = dest / rel
+            if not target.resolve().is_relative_to(dest.resolve()):
+                raise ValueError(f"the server named an output outside {dest}: {rel!r}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(self.output(entry))
+            lines.append(json.dumps(entry))
+        dest.mkdir(parents=True, exist_ok=True)
+        (dest / "manifest.jsonl").write_text("".join(line + "\n" for line in lines))
+        return dest
+
