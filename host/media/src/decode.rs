@@ -8,8 +8,9 @@ use ffmpeg_next as ffmpeg;
 use ffmpeg::format::context::Input;
 use ffmpeg::frame;
 
-use crate::error::{FfmpegContext, MediaError, Result};
 use crate::container::open_input;
+use crate::disposable::Disposability;
+use crate::error::{FfmpegContext, MediaError, Result};
 
 /// How decoders are opened.
 #[derive(Clone, Copy, Debug, Default)]
@@ -35,6 +36,12 @@ pub(crate) struct StreamDecoder {
     pub read_error: Option<String>,
     /// The most recent packet the decoder rejected, for error messages.
     pub last_decode_error: Option<String>,
+    /// Which of this stream's packets no other frame needs.
+    disposability: Disposability,
+    /// Packets shown before this pts that no other frame needs are not decoded at all.
+    skip_disposable_before: Option<i64>,
+    /// Packets left out that way.
+    pub skipped: u64,
 }
 
 impl StreamDecoder {
@@ -45,6 +52,7 @@ impl StreamDecoder {
 
     pub fn with_input(path: &Path, input: Input, stream_index: usize, threads: DecoderSettings) -> Result<StreamDecoder> {
         let decoder = open_decoder(path, &input, stream_index, threads)?;
+        let disposability = disposability_of(&input, stream_index);
         Ok(StreamDecoder {
             path: path.to_path_buf(),
             input,
@@ -55,7 +63,16 @@ impl StreamDecoder {
             eof_sent: false,
             read_error: None,
             last_decode_error: None,
+            disposability,
+            skip_disposable_before: None,
+            skipped: 0,
         })
+    }
+
+    /// Leave out packets shown before `pts` that no other frame needs (the frames before a
+    /// target that only it would have shown); `None` decodes every packet.
+    pub fn skip_disposable_before(&mut self, pts: Option<i64>) {
+        self.skip_disposable_before = pts;
     }
 
     /// Receives the next frame in presentation order; `Ok(false)` at the end of the stream.
@@ -96,6 +113,13 @@ impl StreamDecoder {
             let mut packet = ffmpeg::Packet::empty();
             match packet.read(&mut self.input) {
                 Ok(()) if packet.stream() == self.stream_index => {
+                    if let (Some(limit), Some(pts)) = (self.skip_disposable_before, packet.pts()) {
+                        if pts < limit && self.disposability.is_disposable(packet.data().unwrap_or(&[])) {
+                            self.skipped += 1;
+                            metrics::counter!("frameflow_packets_skipped_total").increment(1);
+                            continue;
+                        }
+                    }
                     if let Err(e) = self.decoder.send_packet(&packet) {
                         // Corrupt data: skip the packet; later frames may still decode.
                         self.last_decode_error = Some(e.to_string());
@@ -143,6 +167,16 @@ impl StreamDecoder {
         self.decoder.flush();
         self.packets_done = false;
         self.eof_sent = false;
+    }
+}
+
+fn disposability_of(input: &Input, stream_index: usize) -> Disposability {
+    match input.stream(stream_index) {
+        Some(stream) => {
+            let params = stream.parameters();
+            Disposability::for_codec(params.id(), &crate::ffi::extradata(&params))
+        }
+        None => Disposability::Never,
     }
 }
 

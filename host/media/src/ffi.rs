@@ -18,6 +18,19 @@ pub(crate) fn seek_backward(input: &mut ffmpeg::format::context::Input, stream_i
     unsafe { ffmpeg::ffi::av_seek_frame(input.as_mut_ptr(), stream_index as i32, ts, ffmpeg::ffi::AVSEEK_FLAG_BACKWARD as i32) }
 }
 
+/// The codec's out-of-band setup bytes (an H.264 `avcC` record, ...), empty when none.
+pub(crate) fn extradata(params: &ffmpeg::codec::Parameters) -> Vec<u8> {
+    // SAFETY: `extradata` points to `extradata_size` bytes owned by the parameters, which
+    // outlive this copy; a null pointer or non-positive size means none.
+    unsafe {
+        let p = params.as_ptr();
+        if (*p).extradata.is_null() || (*p).extradata_size <= 0 {
+            return Vec::new();
+        }
+        std::slice::from_raw_parts((*p).extradata, (*p).extradata_size as usize).to_vec()
+    }
+}
+
 /// Sets a not yet opened decoder's thread count and, when given, its pixel limit (FFmpeg
 /// refuses pictures bigger than that, also when met mid-stream).
 pub(crate) fn set_decoder_limits(ctx: &mut ffmpeg::codec::Context, threads: usize, max_pixels: Option<u64>) {

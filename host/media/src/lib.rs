@@ -10,6 +10,9 @@
 //!   with autorotation, crop and resize; [`encode_image`] for JPEG and PNG
 //!   ([`encode_gray_jpeg`] for single planes).
 //!
+//! - Decoding to frame N leaves out the packets shown before N that no other frame needs
+//!   (non-reference H.264 slices, MPEG-4/MPEG-2 B pictures: `disposable.rs`), so a random
+//!   frame costs its reference chain, not its whole GOP.
 //! - [`remote`]: objects read with ranged requests ([`remote::RangeSource`]) instead of
 //!   files, for object stores.
 //!
@@ -23,6 +26,7 @@
 
 mod container;
 mod decode;
+mod disposable;
 mod encode;
 mod error;
 mod ffi;

@@ -131,6 +131,11 @@ impl Video {
 
     /// Pictures decoded since this video was opened, including those decoded only to reach
     /// a later frame (from a key frame up to the one asked for).
+    /// Packets left out because no other frame needed them (see `disposable.rs`).
+    pub fn packets_skipped(&self) -> u64 {
+        self.decoder.skipped
+    }
+
     pub fn frames_decoded(&self) -> u64 {
         self.decoded
     }
@@ -274,6 +279,9 @@ impl Video {
     /// when no worthwhile seek point lies in between, otherwise seeks first.
     fn decode_to(&mut self, target: usize) -> Result<()> {
         let ordinal = self.index.method == IndexMethod::DecodeOrdinal;
+        // Frames shown before the target that no other frame needs are not decoded (frames
+        // are found by pts, so the ones left out are never miscounted).
+        self.decoder.skip_disposable_before((!ordinal).then(|| self.index.frames[target].pts));
         let forward = match self.position {
             Some(p) if target > p => ordinal || self.frames_skipped_by_seek(p, target) <= MIN_FRAMES_SKIPPED_BY_SEEK,
             _ => false,

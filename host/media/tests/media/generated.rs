@@ -165,3 +165,36 @@ fn encoded_images_decode_to_the_same_pixels() {
     let raw = f.encode(frameflow_media::ImageFormat::Rgb24, 90).unwrap();
     assert_eq!(raw, f.image.data);
 }
+
+/// Reaching a frame leaves out the non-reference pictures shown before it: fewer frames are
+/// decoded than the GOP holds up to the target, and the target's pixels are the ones a
+/// sequential decode (which decodes everything) gives, bit for bit — in MP4 (AVCC NALs) and
+/// MPEG-TS (Annex B start codes).
+#[test]
+fn random_access_leaves_out_non_reference_pictures_and_stays_exact() {
+    for name in ["h264_bframes_gop250.mp4", "h264_nonzero_start.ts"] {
+        let pv = pattern_video(name);
+        let mut sequential = Video::open(&pv.path).unwrap();
+        let mut expected = Vec::new();
+        sequential.for_each_frame(&RenderOptions::default(), |f| {
+            expected.push(f.image.data);
+            Ok(())
+        })
+        .unwrap();
+        let target = pv.frames as usize - 3;
+        let key = *sequential.info().keyframes.iter().rev().find(|&&k| k <= target).unwrap();
+        let mut random = Video::open(&pv.path).unwrap();
+        let f = random.frame(target, &RenderOptions::default()).unwrap();
+        assert!(f.image.data == expected[target], "{name}: frame {target} differs from the sequential decode");
+        let needed = (target - key + 1) as u64;
+        assert!(random.packets_skipped() > 0, "{name}: no packet was left out");
+        assert!(random.frames_decoded() < needed, "{name}: {} frames decoded for {needed} from the key frame", random.frames_decoded());
+        // And every frame asked in random order is still its own.
+        let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+        let mut order: Vec<usize> = (0..pv.frames as usize).collect();
+        order.shuffle(&mut rng);
+        for &i in order.iter().take(40) {
+            assert!(random.frame(i, &RenderOptions::default()).unwrap().image.data == expected[i], "{name}: frame {i}");
+        }
+    }
+}
