@@ -2,8 +2,9 @@
 # The Python package against torchcodec and decord (part of `make bench`, after
 # scripts/bench.sh, which makes the peers' venv .bench/venv and the benchmark videos):
 # installs clients/python into that venv, runs scripts/bench-python.py (one process per tool
-# and video) and writes the section between the python markers in BENCHMARKS.md, raw
-# figures into docs/benchmarks/python.json.
+# and video) and scripts/bench-dataloader.py (a 4-worker DataLoader, frameflow vs torchcodec),
+# and writes the section between the python markers in BENCHMARKS.md, raw figures into
+# docs/benchmarks/python.json and dataloader.json.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -15,7 +16,9 @@ done
 "$VENV/bin/pip" install -q --disable-pip-version-check ./clients/python
 mkdir -p docs/benchmarks
 "$VENV/bin/python" scripts/bench-python.py "${VIDEOS[@]}" > docs/benchmarks/python.json
-python3 - docs/benchmarks/python.json <<'PY' | python3 scripts/peers/benchmarks_md.py python
+# A DataLoader (4 workers) over 16-frame clips of the 1080p video, frameflow vs torchcodec.
+"$VENV/bin/python" scripts/bench-dataloader.py .bench/h264_1080p_bf3_gop250.mp4 > docs/benchmarks/dataloader.json
+python3 - docs/benchmarks/python.json docs/benchmarks/dataloader.json <<'PY' | python3 scripts/peers/benchmarks_md.py python
 import json, subprocess, sys, datetime
 rows = json.load(open(sys.argv[1]))
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
@@ -37,6 +40,22 @@ for r in rows:
         lines.append(f"| {name} | {r['tool']} | failed: {r['failed']} | | | |")
         continue
     lines.append(f"| {name} | {r['tool']} | {r['random_ms']:.1f} | {r['clips_per_s']:.1f} | {r['peak_rss_mib']:.0f} | `{r['first_call_rgb_sha']}` |")
+loader = json.load(open(sys.argv[2]))
+lines += [
+    "",
+    "DataLoader (`scripts/bench-dataloader.py`): `torch.utils.data.DataLoader(num_workers=4, batch_size=None)` over one "
+    "random 16-frame clip per item of the 1080p video (frameflow's `ClipDataset`; for torchcodec the same item with its "
+    "`clips_at_random_indices` and a decoder per worker), one FFmpeg thread per decoder, 96 clips after a warm-up; peak RSS "
+    "of the largest process.",
+    "",
+    "| tool | clips / s | peak RSS MiB |",
+    "|---|---|---|",
+]
+for r in loader:
+    if "failed" in r:
+        lines.append(f"| {r['tool']} | failed: {r['failed']} | |")
+    else:
+        lines.append(f"| {r['tool']} | {r['clips_per_s']:.2f} | {r['peak_rss_mib']:.0f} |")
 lines += ["", "<!-- python:end -->"]
 print("\n".join(lines))
 PY

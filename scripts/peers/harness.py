@@ -370,8 +370,8 @@ def render(results):
 
     p.append(f"\n### 2. {s['per_call']} random frames per call, exact (first call opens the video; then "
              f"{s['calls'] - 1} repeated calls with new indices on the open decoder, median)\n\n"
-             "frameflow (HTTP) is `frameflow serve` with one keep-alive connection, one `GET /frame?format=rgb24` "
-             "per frame, first call right after upload; its memory is the server's peak. PyAV: one demux pass maps "
+             "frameflow (HTTP) is `frameflow serve` with one keep-alive connection, one `GET /frames?indices=...&format=raw` "
+             "per call (the batch route: the frames as RGB24 in one body), first call right after upload; its memory is the server's peak. PyAV: one demux pass maps "
              "index → pts, then seek to the key frame before each frame and decode forward.\n\n"
              "| video | tool | first call | repeated call | frameflow ÷ tool (first / repeated) | peak memory |\n"
              "|---|---|---|---|---|---|\n")

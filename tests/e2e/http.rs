@@ -57,6 +57,27 @@ fn frames_over_http_equal_the_media_core_bit_for_bit(backend: Backend) {
         assert_eq!(r.header("cache-control"), Some("public, max-age=86400"));
     }
 
+    // A batch: one body, raw RGB24 frames back to back in the order asked, or a NumPy array.
+    let r = get(server.addr, &format!("/v1/videos/{id}/frames?indices=299,0,137,0&format=raw"));
+    assert_eq!((r.status, r.header("x-frame-count"), r.header("x-frame-width")), (200, Some("4"), Some("320")));
+    let frame_bytes = 320 * 240 * 3;
+    assert_eq!(r.body.len(), 4 * frame_bytes);
+    for (k, index) in [299usize, 0, 137, 0].into_iter().enumerate() {
+        assert!(r.body[k * frame_bytes..(k + 1) * frame_bytes] == core.frame(index, &plain).unwrap().image.data, "batch item {k}");
+    }
+    let npy = get(server.addr, &format!("/v1/videos/{id}/frames?indices=5,6"));
+    assert_eq!((npy.status, npy.header("content-type")), (200, Some("application/x-npy")));
+    assert_eq!(&npy.body[..6], b"\x93NUMPY");
+    let header = u16::from_le_bytes([npy.body[8], npy.body[9]]) as usize + 10;
+    assert!(std::str::from_utf8(&npy.body[10..header]).unwrap().contains("'shape': (2, 240, 320, 3)"));
+    assert!(npy.body[header..header + frame_bytes] == core.frame(5, &plain).unwrap().image.data);
+    for bad in ["indices=", "indices=1,x", "indices=1&count=3", "indices=1&format=png"] {
+        assert_eq!(get(server.addr, &format!("/v1/videos/{id}/frames?{bad}")).status, 400, "{bad}");
+    }
+    assert_eq!(get(server.addr, &format!("/v1/videos/{id}/frames?indices=1,100000")).status, 404);
+    let many: Vec<String> = (0..257).map(|i| i.to_string()).collect();
+    assert_eq!(get(server.addr, &format!("/v1/videos/{id}/frames?indices={}", many.join(","))).status, 413);
+
     // By pts and by time, as PNG.
     let id50 = core.frame_id(50);
     for query in [format!("pts={}", id50.pts), format!("time={}", id50.seconds)] {

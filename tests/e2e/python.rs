@@ -81,7 +81,10 @@ assert frame.shape == (240, 320, 3) and frame.dtype == np.uint8
 local = frameflow.VideoDecoder(video, dimension_order="NHWC")[137]
 assert np.array_equal(np.asarray(local), frame), "the server's frame 137 is the in-process decoder's, bit for bit"
 assert np.array_equal(c.frame(vid, time=137 / 25), frame)
+batch = c.frames(vid, [137, 3, 137])
+assert batch.shape == (3, 240, 320, 3) and np.array_equal(batch[0], frame) and np.array_equal(batch[2], frame)
 small = c.frame(vid, 3, width=160)
+assert np.array_equal(c.frames(vid, [3], width=160)[0], small)
 assert small.shape == (120, 160, 3)
 flow = c.flow(vid, 10)
 assert flow.shape == (2, 240, 320) and flow.dtype == np.float32

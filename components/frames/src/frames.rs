@@ -1,11 +1,12 @@
-//! Frames: `GET /v1/videos/{id}/frame`, the id pages of `GET /v1/videos/{id}/frames`, and
-//! seed 001's `GET /frame/{path}` over the host's media root.
+//! Frames: `GET /v1/videos/{id}/frame`, the id pages of `GET /v1/videos/{id}/frames` and its
+//! batches (`?indices=`: many frames in one NumPy or raw body), and seed 001's
+//! `GET /frame/{path}` over the host's media root.
 //!
 //! The host decodes, renders and encodes; this code picks the frame, the options, and the
 //! HTTP headers (strong ETag over the bytes, a day of caching, the frame's three ids).
 
 use frameflow_guest::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
-use frameflow_guest::bindings::frameflow::media::video::Video;
+use frameflow_guest::bindings::frameflow::media::video::{ArrayLayout, Video};
 use frameflow_guest::{ApiError, ApiResult, Query, Reply};
 use frameflow_guest::registry;
 
@@ -99,6 +100,48 @@ pub fn frame(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<
 pub fn media_root_frame(path: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let video = Video::open_in_media_root(path)?;
     serve_frame(&video, query, if_none_match)
+}
+
+/// The query parameters of `/frames`: an id page, or with `indices` a batch of frames.
+pub const FRAMES_PARAMS: &[&str] = &["from_index", "from_pts", "count", "indices", "format", "width", "height", "crop"];
+/// Most frames one batch holds (the host's batch limit is the other bound).
+const MAX_BATCH: usize = 256;
+
+/// `GET /v1/videos/{id}/frames?indices=1,5,9[&format=npy|raw&width&height&crop]`: the frames
+/// in one body, in the order asked (repeats allowed), decoded in one pass: a NumPy `.npy`
+/// of shape (N, H, W, 3) uint8 (default) or raw RGB24 frames back to back. Cacheable like
+/// a frame; `X-Frame-Count`, `X-Frame-Width`, `X-Frame-Height`.
+pub fn batch(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
+    let raw = query.get("indices").unwrap_or("");
+    let indices: Vec<u64> = raw
+        .split(',')
+        .map(|s| s.trim().parse::<u64>().map_err(|_| ApiError::bad_request(format!("'indices' must be frame indices separated by commas, got '{raw}'"))))
+        .collect::<ApiResult<_>>()?;
+    if indices.len() > MAX_BATCH {
+        return Err(ApiError::new(413, "too_large", format!("a batch holds at most {MAX_BATCH} frames, {} asked", indices.len())));
+    }
+    if query.get("from_index").is_some() || query.get("from_pts").is_some() || query.get("count").is_some() {
+        return Err(ApiError::bad_request("'indices' asks for frames; 'from_index', 'from_pts' and 'count' page ids: give one or the other"));
+    }
+    let (layout, content_type) = match query.get("format").unwrap_or("npy") {
+        "npy" => (ArrayLayout::Npy, "application/x-npy"),
+        "raw" | "rgb24" => (ArrayLayout::Raw, "application/octet-stream"),
+        other => return Err(ApiError::bad_request(format!("'format' of a batch must be npy or raw, got '{other}'"))),
+    };
+    let width = query.number::<u32>("width", 1..=MAX_SIDE)?;
+    let height = query.number::<u32>("height", 1..=MAX_SIDE)?;
+    let crop = query.get("crop").map(crop).transpose()?;
+    let record = registry::load(id)?;
+    let video = Video::open(&record.key)?;
+    let render = RenderOptions { crop, width, height, pad: None };
+    let at: Vec<FrameSelector> = indices.iter().map(|&i| FrameSelector::Index(i)).collect();
+    let (array, w, h) = video.frames_array(&at, render, layout)?;
+    let headers = vec![
+        ("x-frame-count".to_string(), indices.len().to_string()),
+        ("x-frame-width".into(), w.to_string()),
+        ("x-frame-height".into(), h.to_string()),
+    ];
+    Ok(Reply::cacheable_held(array, content_type, headers, if_none_match))
 }
 
 /// `GET /v1/videos/{id}/frames?from_index=N|from_pts=P&count=K`: frame ids for sequential

@@ -47,7 +47,10 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
         (Method::Post, ["v1", "videos", id, "remux"]) => query.accept(&["container"]).and_then(|_| videos::remux(id, &query)),
         (Method::Get, ["v1", "videos", id, "frame"]) => query.accept(frames::FRAME_PARAMS).and_then(|_| frames::frame(id, &query, inm)),
         (Method::Get, ["v1", "videos", id, "frames"]) => {
-            query.accept(&["from_index", "from_pts", "count"]).and_then(|_| frames::ids_page(id, &query))
+            query.accept(frames::FRAMES_PARAMS).and_then(|_| match query.get("indices") {
+                Some(_) => frames::batch(id, &query, inm),
+                None => frames::ids_page(id, &query),
+            })
         }
         (Method::Get, ["v1", "videos", id, "flow"]) => query.accept(flow::FLOW_PARAMS).and_then(|_| flow::flow(id, &query, inm)),
         // Delivery, on the v1 routes and seed 002's `/api/v1/file/{id}/...` as written.

@@ -22,7 +22,7 @@ use crate::admission::{estimate, MemoryPermit};
 use crate::bindings::frameflow::media::types::{
     self, FrameId, FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError, RenderOptions as WitRender, VideoInfo,
 };
-use crate::bindings::frameflow::media::video::{ClipOptions, CutOptions, Host, HostEncoded, HostFrame, HostVideo};
+use crate::bindings::frameflow::media::video::{ArrayLayout, ClipOptions, CutOptions, Host, HostEncoded, HostFrame, HostVideo};
 use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
 use crate::conversions::{media_error, store_error_for_media};
@@ -141,6 +141,24 @@ impl MediaView<'_> {
     }
 }
 
+/// A NumPy `.npy` (format 1.0) header for a C-ordered uint8 array of `shape`, padded so the
+/// data starts at a multiple of 64 bytes, as NumPy writes it.
+fn npy_header(shape: &[usize]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let mut dict = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
+    if shape.len() > 1 {
+        dict = dict.replace(",), }", "), }");
+    }
+    let unpadded = 10 + dict.len() + 1;
+    let padding = (64 - unpadded % 64) % 64;
+    let mut header = b"\x93NUMPY\x01\x00".to_vec();
+    header.extend_from_slice(&((dict.len() + padding + 1) as u16).to_le_bytes());
+    header.extend_from_slice(dict.as_bytes());
+    header.extend(std::iter::repeat_n(b' ', padding));
+    header.push(b'\n');
+    header
+}
+
 impl Host for MediaView<'_> {}
 
 impl HostVideo for MediaView<'_> {
@@ -212,6 +230,30 @@ impl HostVideo for MediaView<'_> {
         self.req.budget.frames += 1;
         self.req.budget.frame_bytes += encoded.len();
         Ok(self.table.push(EncodedHandle { bytes: encoded.into() })?)
+    }
+
+    async fn frames_array(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender, layout: ArrayLayout) -> MediaResult<(Resource<EncodedHandle>, u32, u32)> {
+        let count = at.len();
+        let (frames, memory) = self.decode_frames(&video, at, render).await?;
+        let (width, height) = frames.first().map_or((0, 0), |f| (f.image.width, f.image.height));
+        let bytes = blocking(move || {
+            let _memory = memory;
+            let (w, h) = frames.first().map_or((0, 0), |f| (f.image.width, f.image.height));
+            let mut out = match layout {
+                ArrayLayout::Npy => npy_header(&[count, h as usize, w as usize, 3]),
+                ArrayLayout::Raw => Vec::new(),
+            };
+            out.reserve(frames.iter().map(|f| f.image.data.len()).sum());
+            for f in &frames {
+                out.extend_from_slice(&f.image.data);
+            }
+            out
+        })
+        .await?;
+        self.req.check_frame_budget(1, bytes.len())?;
+        self.req.budget.frames += 1;
+        self.req.budget.frame_bytes += bytes.len();
+        Ok((self.table.push(EncodedHandle { bytes: bytes.into() })?, width, height))
     }
 
     async fn clip(&mut self, video: Resource<VideoHandle>, options: ClipOptions) -> MediaResult<Resource<RenditionHandle>> {
@@ -311,5 +353,20 @@ impl HostFrame for MediaView<'_> {
         self.req.budget.frames -= 1;
         self.req.budget.frame_bytes = self.req.budget.frame_bytes.saturating_sub(handle.frame.image.data.len());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn npy_headers_are_numpys_format_1_0() {
+        let h = super::npy_header(&[2, 3, 4, 3]);
+        assert_eq!(h.len() % 64, 0, "the data starts 64-byte aligned");
+        assert_eq!(&h[..8], b"\x93NUMPY\x01\x00");
+        assert_eq!(u16::from_le_bytes([h[8], h[9]]) as usize, h.len() - 10);
+        let text = std::str::from_utf8(&h[10..]).unwrap();
+        assert!(text.starts_with("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4, 3), }"), "{text}");
+        assert!(text.ends_with('\n'));
+        assert!(std::str::from_utf8(&super::npy_header(&[5])[10..]).unwrap().contains("'shape': (5,)"));
     }
 }
