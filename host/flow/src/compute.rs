@@ -79,6 +79,11 @@ impl GrayImage {
     }
 }
 
+thread_local! {
+    /// This thread's DIS instances, by preset (see `FlowEngine::compute`).
+    static DIS: std::cell::RefCell<Vec<(i32, opencv::core::Ptr<opencv::video::DISOpticalFlow>)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// A flow backend. CPU (OpenCV) today; callers only see `compute`.
 pub enum FlowEngine {
     Cpu(Algorithm),
@@ -114,8 +119,21 @@ impl FlowEngine {
                     Algorithm::DisFast => opencv::video::DISOpticalFlow_PRESET_FAST,
                     _ => opencv::video::DISOpticalFlow_PRESET_MEDIUM,
                 };
-                let mut dis = opencv::video::DISOpticalFlow::create(preset)?;
-                opencv::video::DenseOpticalFlowTrait::calc(&mut dis, &a, &b, &mut flow)?;
+                // One DIS instance per thread and preset, as an opencv-python user keeps one:
+                // creating it (and its first pyramid buffers) cost as much as a small pair.
+                // Given an empty output it starts from no flow, so reuse changes no value.
+                DIS.with(|cache| -> Result<()> {
+                    let mut cache = cache.borrow_mut();
+                    let dis = match cache.iter_mut().position(|(p, _)| *p == preset) {
+                        Some(at) => &mut cache[at].1,
+                        None => {
+                            cache.push((preset, opencv::video::DISOpticalFlow::create(preset)?));
+                            &mut cache.last_mut().expect("just pushed").1
+                        }
+                    };
+                    opencv::video::DenseOpticalFlowTrait::calc(dis, &a, &b, &mut flow)?;
+                    Ok(())
+                })?;
             }
             Algorithm::Tvl1 => {
                 let mut tvl1 = opencv::optflow::create_opt_flow_dual_tvl1()?;

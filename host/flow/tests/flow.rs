@@ -136,3 +136,31 @@ fn bad_input_is_refused() {
     assert!(GrayImage::read(std::path::Path::new("/no/such.png")).is_err());
     assert!(GrayImage::from_rgb(&[0; 10], 2, 2).is_err());
 }
+
+/// DIS instances are kept per thread: a pair computed after other pairs (of another size
+/// too) gives exactly the field a fresh instance gives.
+#[test]
+fn a_reused_dis_instance_gives_the_fresh_instances_field() {
+    let pair = || (textured(160, 120, 2.0, -1.0), textured(160, 120, 3.5, 0.5));
+    let other = || (textured(96, 64, 1.0, 1.0), textured(96, 64, -1.0, 2.0));
+    for algorithm in [Algorithm::DisUltrafast, Algorithm::DisMedium] {
+        let fresh = std::thread::spawn(move || {
+            let (a, b) = pair();
+            FlowEngine::new(algorithm).compute(&a, &b).unwrap().data
+        })
+        .join()
+        .unwrap();
+        let reused = std::thread::spawn(move || {
+            let engine = FlowEngine::new(algorithm);
+            let (c, d) = other();
+            let (a, b) = pair();
+            engine.compute(&a, &b).unwrap();
+            engine.compute(&c, &d).unwrap();
+            engine.compute(&b, &a).unwrap();
+            engine.compute(&a, &b).unwrap().data
+        })
+        .join()
+        .unwrap();
+        assert!(fresh == reused, "{}: the reused instance's field differs", algorithm.name());
+    }
+}
