@@ -4,12 +4,15 @@
 //!
 //! - H.264: every slice NAL of the access unit has `nal_ref_idc == 0` (AVCC length-prefixed
 //!   NALs in MP4/Matroska, Annex B start codes in MPEG-TS and raw streams).
+//! - HEVC in MP4/Matroska (`hvcC`) with one temporal layer: every VCL NAL of the access
+//!   unit is a sub-layer non-reference type (`TRAIL_N`, `TSA_N`, `STSA_N`, `RADL_N`,
+//!   `RASL_N`, reserved `_N`). With more temporal layers an `_N` picture may still be a
+//!   reference for a higher layer, so nothing is left out there.
 //! - MPEG-4 Part 2: every VOP of the packet is a B-VOP (packed B-frames included).
 //! - MPEG-1/2 video: every picture of the packet is a B picture.
 //!
-//! Anything else (HEVC, VP8/9, AV1, unknown layouts) is never called disposable: HEVC's
-//! `_N` pictures may still be references for higher temporal layers, and the VPx/AV1 flags
-//! need a header parse; a packet that does not parse is kept.
+//! Anything else (HEVC in Annex B, VP8/9, AV1, unknown layouts) is never called disposable:
+//! the VPx/AV1 flags need a header parse; a packet that does not parse is kept.
 
 use ffmpeg_next as ffmpeg;
 
@@ -17,6 +20,8 @@ use ffmpeg_next as ffmpeg;
 pub(crate) enum Disposability {
     /// H.264, with the NAL length size of AVCC packets (`None`: Annex B start codes).
     H264 { nal_length: Option<usize> },
+    /// HEVC with length-prefixed NALs of this size and a single temporal layer.
+    Hevc { nal_length: usize },
     Mpeg4Part2,
     Mpeg12,
     Never,
@@ -32,6 +37,11 @@ impl Disposability {
                 let nal_length = (extradata.len() >= 7 && extradata[0] == 1).then(|| (extradata[4] & 3) as usize + 1);
                 Disposability::H264 { nal_length }
             }
+            // An hvcC record: byte 21 holds numTemporalLayers (bits 3-5) and the length size
+            // - 1 (bits 0-1).
+            Id::HEVC if extradata.len() >= 23 && extradata[0] == 1 && (extradata[21] >> 3) & 7 == 1 => {
+                Disposability::Hevc { nal_length: (extradata[21] & 3) as usize + 1 }
+            }
             Id::MPEG4 => Disposability::Mpeg4Part2,
             Id::MPEG1VIDEO | Id::MPEG2VIDEO => Disposability::Mpeg12,
             _ => Disposability::Never,
@@ -42,6 +52,7 @@ impl Disposability {
     pub(crate) fn is_disposable(self, data: &[u8]) -> bool {
         match self {
             Disposability::H264 { nal_length } => h264_disposable(data, nal_length),
+            Disposability::Hevc { nal_length } => hevc_disposable(data, nal_length),
             Disposability::Mpeg4Part2 => all_pictures_are_b(data, 0xB6, |rest| rest.first().map(|b| b >> 6 == 2)),
             // picture_start_code 00 00 01 00, then temporal_reference (10 bits) and
             // picture_coding_type (3 bits): 3 is B.
@@ -107,6 +118,21 @@ fn h264_disposable(data: &[u8], nal_length: Option<usize>) -> bool {
     slices > 0
 }
 
+fn hevc_disposable(data: &[u8], nal_length: usize) -> bool {
+    let mut slices = 0;
+    for unit in nal_units(data, Some(nal_length)) {
+        let Some(&header) = unit.first() else { continue };
+        let kind = (header >> 1) & 0x3f;
+        match kind {
+            // VCL NAL types 0..=31: the even ones below 16 are sub-layer non-reference.
+            0..=15 if kind % 2 == 0 => slices += 1,
+            0..=31 => return false,
+            _ => {}
+        }
+    }
+    slices > 0
+}
+
 /// Whether `data` holds at least one picture (after start code `00 00 01 code`) and all are
 /// B (`is_b` reads the bytes after the start code; `None` when too short: not disposable).
 fn all_pictures_are_b(data: &[u8], code: u8, is_b: impl Fn(&[u8]) -> Option<bool>) -> bool {
@@ -147,6 +173,28 @@ mod tests {
         let annex_b = Disposability::H264 { nal_length: None };
         assert!(annex_b.is_disposable(&[0, 0, 0, 1, 0x09, 0x10, 0, 0, 1, 0x01, 0x9e, 0x11]));
         assert!(!annex_b.is_disposable(&[0, 0, 0, 1, 0x09, 0x10, 0, 0, 1, 0x41, 0x9e, 0x11]));
+    }
+
+    #[test]
+    fn hevc_non_reference_pictures_are_disposable_with_one_temporal_layer() {
+        let hvcc = |layers: u8| {
+            let mut record = vec![0u8; 23];
+            record[0] = 1;
+            record[21] = (layers << 3) | 3;
+            record
+        };
+        let hevc = Disposability::for_codec(ffmpeg::codec::Id::HEVC, &hvcc(1));
+        assert_eq!(hevc, Disposability::Hevc { nal_length: 4 });
+        // The NAL header's type is bits 1-6 of its first byte: TRAIL_N (0) and RASL_N (8)
+        // are non-reference; TRAIL_R (1) and IDR_W_RADL (19) are not; SEI (39) is no picture.
+        assert!(hevc.is_disposable(&avcc(&[&[39 << 1, 1, 0], &[0 << 1, 1, 0xaf]])));
+        assert!(hevc.is_disposable(&avcc(&[&[8 << 1, 1, 0xaf]])));
+        assert!(!hevc.is_disposable(&avcc(&[&[1 << 1, 1, 0xaf]])));
+        assert!(!hevc.is_disposable(&avcc(&[&[19 << 1, 1, 0xaf]])));
+        assert!(!hevc.is_disposable(&avcc(&[&[39 << 1, 1, 0]])));
+        // With temporal layers, or without an hvcC, nothing is left out.
+        assert_eq!(Disposability::for_codec(ffmpeg::codec::Id::HEVC, &hvcc(2)), Disposability::Never);
+        assert_eq!(Disposability::for_codec(ffmpeg::codec::Id::HEVC, &[]), Disposability::Never);
     }
 
     #[test]

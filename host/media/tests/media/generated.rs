@@ -169,21 +169,38 @@ fn encoded_images_decode_to_the_same_pixels() {
 /// Reaching a frame leaves out the non-reference pictures shown before it: fewer frames are
 /// decoded than the GOP holds up to the target, and the target's pixels are the ones a
 /// sequential decode (which decodes everything) gives, bit for bit — in MP4 (AVCC NALs) and
-/// MPEG-TS (Annex B start codes).
+/// MPEG-TS (Annex B start codes), and HEVC in MP4 (`_N` pictures, one temporal layer).
 #[test]
 fn random_access_leaves_out_non_reference_pictures_and_stays_exact() {
-    for name in ["h264_bframes_gop250.mp4", "h264_nonzero_start.ts"] {
-        let pv = pattern_video(name);
-        let mut sequential = Video::open(&pv.path).unwrap();
+    let source = pattern_video("h264_bframes_gop250.mp4");
+    let hevc = frameflow_testkit::scratch_dir("media-hevc").join("pattern_hevc_bf3.mp4");
+    if !hevc.exists() {
+        // Written beside and renamed, so an interrupted run never leaves half a file.
+        let partial = hevc.with_extension(format!("tmp{}.mp4", std::process::id()));
+        let made = std::process::Command::new("ffmpeg")
+            .args(["-v", "error", "-y", "-i"])
+            .arg(&source.path)
+            .args(["-c:v", "libx265", "-preset", "ultrafast", "-x265-params", "bframes=3:keyint=100:log-level=error", "-tag:v", "hvc1"])
+            .arg(&partial)
+            .status()
+            .expect("the ffmpeg CLI");
+        assert!(made.success(), "encoding the HEVC pattern video");
+        std::fs::rename(&partial, &hevc).unwrap();
+    }
+    let videos = [(source.path.clone(), 300usize), (pattern_video("h264_nonzero_start.ts").path, 150), (hevc, 300)];
+    for (path, frames) in videos {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let mut sequential = Video::open(&path).unwrap();
         let mut expected = Vec::new();
         sequential.for_each_frame(&RenderOptions::default(), |f| {
             expected.push(f.image.data);
             Ok(())
         })
         .unwrap();
-        let target = pv.frames as usize - 3;
+        assert_eq!(expected.len(), frames, "{name}");
+        let target = frames - 3;
         let key = *sequential.info().keyframes.iter().rev().find(|&&k| k <= target).unwrap();
-        let mut random = Video::open(&pv.path).unwrap();
+        let mut random = Video::open(&path).unwrap();
         let f = random.frame(target, &RenderOptions::default()).unwrap();
         assert!(f.image.data == expected[target], "{name}: frame {target} differs from the sequential decode");
         let needed = (target - key + 1) as u64;
@@ -191,7 +208,7 @@ fn random_access_leaves_out_non_reference_pictures_and_stays_exact() {
         assert!(random.frames_decoded() < needed, "{name}: {} frames decoded for {needed} from the key frame", random.frames_decoded());
         // And every frame asked in random order is still its own.
         let mut rng = rand::rngs::StdRng::seed_from_u64(5);
-        let mut order: Vec<usize> = (0..pv.frames as usize).collect();
+        let mut order: Vec<usize> = (0..frames).collect();
         order.shuffle(&mut rng);
         for &i in order.iter().take(40) {
             assert!(random.frame(i, &RenderOptions::default()).unwrap().image.data == expected[i], "{name}: frame {i}");
