@@ -37,6 +37,7 @@ cat <<MSG
 
 frameflow is serving on $URL (log: $LOG). Open in a browser:
 
+  $URL/                                    (the viewer: scrub, step, flow overlay, upload)
   $URL/v1/videos/$ID/frame?index=100
   $URL/v1/videos/$ID/frame?time=4.5&width=640&format=png
   $URL/v1/videos/$ID/frames?from_index=0&count=10

@@ -3,7 +3,9 @@
 //! the HLS playlist of an MKV through hls.js and seeks, and shows a storyboard tile; each
 //! picture the browser drew is read back and must be the frame frameflow's own `/frame`
 //! serves for that time (the pattern videos show their index). Says SKIP when Chromium,
-//! Playwright or hls.js is missing (`scripts/setup.sh` installs them).
+//! Playwright or hls.js is missing (`scripts/setup.sh` installs them). The web viewer at `/`
+//! (`tests/browser/viewer.py`): upload, scrub to frame 100 (exactly the media core's pixels),
+//! step and jump with the keyboard, the flow overlay, a non-video upload's error in words.
 
 use base64::Engine;
 use frameflow_testkit::http_client::{request, Body};
@@ -75,4 +77,51 @@ fn chromium_plays_seeks_and_shows_the_storyboard() {
     let board = &seen["storyboard"];
     assert_eq!(board["sprite"], serde_json::json!([320, 240]), "{board}");
     assert_eq!(pattern_in(board), 37);
+}
+
+/// The viewer's route on top of the test server's frames routes.
+const VIEWER_ROUTE: &str = "[[trigger.http]]\nroute = \"/\"\ncomponent = \"frames\"\n";
+
+#[test]
+fn the_viewer_uploads_scrubs_to_an_exact_frame_and_overlays_flow() {
+    let python = frameflow_testkit::python_tool("python");
+    let has_playwright = std::process::Command::new(&python).args(["-c", "import playwright"]).output().is_ok_and(|o| o.status.success());
+    if !std::path::Path::new("/usr/bin/chromium").exists() || !has_playwright {
+        eprintln!("SKIP: the viewer test needs /usr/bin/chromium and playwright in {} (scripts/setup.sh)", python.display());
+        return;
+    }
+    let server = ServerProcess::start("viewer", ServerSetup { extra_manifest: VIEWER_ROUTE, ..ServerSetup::default() });
+    let page = request(server.addr, "GET", "/", &[], Body::None);
+    assert_eq!((page.status, page.header("content-type")), (200, Some("text/html; charset=utf-8")));
+    let pv = pattern_video("h264_bframes_gop250.mp4");
+    let dir = frameflow_testkit::scratch_dir("viewer");
+    let not_video = dir.join("notes.mp4");
+    std::fs::write(&not_video, b"these are notes, not a video").unwrap();
+    let screenshot = dir.join("viewer.png");
+    let out = std::process::Command::new(&python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/browser/viewer.py"))
+        .arg(format!("http://{}", server.addr))
+        .arg(&pv.path)
+        .arg(&not_video)
+        .arg(&screenshot)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "the viewer script failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let seen: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(seen["title"], "frameflow");
+    assert_eq!(seen["listed"], 1, "the upload is listed");
+    // Scrubbed to 100: the page shows exactly frame 100, the media core's pixels.
+    assert_eq!(seen["frame100"]["shown"], "100");
+    assert_eq!(pattern_in(&seen["frame100"]), 100);
+    let drawn = base64::engine::general_purpose::STANDARD.decode(seen["frame100"]["rgb"].as_str().unwrap()).unwrap();
+    let core = frameflow_media::Video::open(&pv.path).unwrap().frame(100, &frameflow_media::RenderOptions::default()).unwrap();
+    assert!(drawn == core.image.data, "the viewer's frame 100 is the media core's, pixel for pixel");
+    // → steps one frame, Shift+→ jumps to the next key frame (250), and flow overlays it.
+    assert_eq!(pattern_in(&seen["frame101"]), 101);
+    assert_eq!(seen["after_next_key"], "250");
+    assert_eq!(seen["flow"], serde_json::json!([320, 240, false]), "the flow overlay is shown");
+    assert!(screenshot.exists());
+    // A non-video upload: the server's reason, in words, on the page.
+    let error = seen["error"].as_str().unwrap();
+    assert!(error.starts_with("415"), "{error}");
 }

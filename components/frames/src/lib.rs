@@ -3,7 +3,8 @@
 //! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
 //! frames and frame-id pages, `flow.rs` optical flow between two frames, `delivery.rs` the
 //! stored video with ranges and thumbnails (also on seed 002's routes), `clips.rs` cuts by
-//! frame range (re-encoded clips, animated previews, stream copies, HLS), the shared `frameflow-guest`
+//! frame range (re-encoded clips, animated previews, stream copies, HLS), `viewer.rs` the web
+//! viewer at `/`, the shared `frameflow-guest`
 //! crate parses queries, writes responses and maps host errors to statuses. Decoding, flow
 //! and encoding happen in the host through `frameflow:media`; objects live in the
 //! tenant's store through `frameflow:store`.
@@ -13,6 +14,7 @@ mod delivery;
 mod flow;
 mod frames;
 mod videos;
+mod viewer;
 
 use spin_sdk::http::{IncomingRequest, Method, ResponseOutparam};
 use spin_sdk::http_component;
@@ -70,6 +72,7 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
         (Method::Get, ["v1", "videos", id, "thumbnail"] | ["api", "v1", "file", id, "thumbnail"]) => {
             query.accept(delivery::THUMBNAIL_PARAMS).and_then(|_| delivery::thumbnail(id, &query, inm))
         }
+        (Method::Get, [""]) => query.accept(&[]).map(|_| viewer::page()),
         (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
             let raw = rest.join("/");
             frames::media_root_frame(&percent_decode(&raw)?, &query, inm)

@@ -7,6 +7,7 @@
 //! |---|---|
 //! | `frameflow_http_requests_total`, `frameflow_http_request_duration_seconds` | route, method, status |
 //! | `frameflow_frames_decoded_total`, `frameflow_frame_decode_seconds` | |
+//! | `frameflow_packets_skipped_total` (non-reference pictures left out on the way to a frame) | |
 //! | `frameflow_store_read_bytes_total`, `frameflow_store_written_bytes_total` | |
 //! | `frameflow_job_steps_total` | tenant, outcome |
 //! | `frameflow_jobs_runnable` | tenant |
@@ -51,6 +52,7 @@ fn describe() {
     describe_counter!("frameflow_http_requests_total", "HTTP requests answered, by route pattern, method and status");
     describe_histogram!("frameflow_http_request_duration_seconds", Unit::Seconds, "Time to answer an HTTP request (headers out)");
     describe_counter!("frameflow_frames_decoded_total", "Video frames decoded");
+    describe_counter!("frameflow_packets_skipped_total", "Packets no other frame needs, left out on the way to a frame");
     describe_histogram!("frameflow_frame_decode_seconds", Unit::Seconds, "Decoder time per decoded frame (packets read and decoded)");
     describe_counter!("frameflow_store_read_bytes_total", Unit::Bytes, "Bytes read from the object store (gets and ranged reads)");
     describe_counter!("frameflow_store_written_bytes_total", Unit::Bytes, "Bytes written to the object store");
