@@ -3,8 +3,9 @@
 # the FFmpeg/OpenCV development packages, the ffmpeg CLI used for reference frames,
 # clang for bindgen, the wasm32-wasip2 Rust target, the S3-compatible server the tests
 # start on loopback (moto[server] from PyPI, in a venv under ~/.cache/frameflow-tools), and
-# for the browser test headless Chromium (Debian's), Playwright's Python package to drive
-# it, and hls.js (a pinned npm tarball, checked by its SHA-256).
+# for the browser tests headless Chromium (Debian's), Playwright's Python package to drive
+# it, hls.js (a pinned npm tarball, checked by its SHA-256), and schemathesis for the
+# OpenAPI contract test.
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
@@ -43,6 +44,13 @@ fi
 if [ ! -x "$TOOLS/venv/bin/playwright" ]; then
   echo "setup: installing playwright into $TOOLS/venv" >&2
   "$TOOLS/venv/bin/pip" install -q 'playwright==1.49.1'
+fi
+# The contract test (tests/e2e/openapi.rs): schemathesis drives the server from its OpenAPI
+# document; openapi-spec-validator (one of its dependencies) validates the document.
+if [ ! -x "$TOOLS/venv/bin/schemathesis" ]; then
+  echo "setup: installing schemathesis into $TOOLS/venv" >&2
+  # hypothesis pinned: newer ones changed an internal API schemathesis 3.39 uses.
+  "$TOOLS/venv/bin/pip" install -q 'schemathesis==3.39.16' 'hypothesis==6.122.0'
 fi
 HLS_VERSION=1.5.20
 HLS_SHA256=3791f532701590ec10ecb4a2abf6ea63c65ae9ce91de4cc6f6553ba4629605ce

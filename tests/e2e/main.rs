@@ -12,6 +12,7 @@ mod http;
 mod infra;
 mod jobs;
 mod limits;
+mod openapi;
 mod python;
 mod samplers;
 mod server;

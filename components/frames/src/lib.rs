@@ -73,6 +73,8 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
             query.accept(delivery::THUMBNAIL_PARAMS).and_then(|_| delivery::thumbnail(id, &query, inm))
         }
         (Method::Get, [""]) => query.accept(&[]).map(|_| viewer::page()),
+        (Method::Get, ["docs"]) => query.accept(&[]).map(|_| viewer::docs()),
+        (Method::Get, ["v1", "openapi.json"]) => query.accept(&[]).map(|_| viewer::openapi()),
         (Method::Get, ["frame", rest @ ..]) if !rest.is_empty() => {
             let raw = rest.join("/");
             frames::media_root_frame(&percent_decode(&raw)?, &query, inm)

@@ -3,21 +3,41 @@
 //! scrubber that fetches the exact frame by index as PNG (neighbours prefetched, index, pts
 //! and time shown, ←/→ and Shift for key frames), the optical flow of the current pair as
 //! an overlay, the storyboard strip, the probe, and the server's errors in words.
+//!
+//! Also the API's description: `GET /v1/openapi.json` (OpenAPI 3.1, written by
+//! `scripts/gen-openapi.py`, checked against the live routes by `tests/e2e/openapi.rs`) and
+//! `GET /docs`, a page that renders it.
 
 use frameflow_guest::Reply;
 
 const PAGE: &str = include_str!("viewer.html");
+const DOCS: &str = include_str!("docs.html");
+const OPENAPI: &str = include_str!("openapi.json");
 
-/// `GET /`: the viewer page.
-pub fn page() -> Reply {
+fn asset(content_type: &str, body: &str) -> Reply {
     Reply {
         status: 200,
         headers: vec![
-            ("content-type".into(), "text/html; charset=utf-8".into()),
-            // The page changes with the server: always revalidated.
+            ("content-type".into(), content_type.into()),
+            // These change with the server: always revalidated.
             ("cache-control".into(), "no-cache".into()),
         ],
-        body: PAGE.as_bytes().to_vec(),
+        body: body.as_bytes().to_vec(),
         held: None,
     }
+}
+
+/// `GET /`: the viewer page.
+pub fn page() -> Reply {
+    asset("text/html; charset=utf-8", PAGE)
+}
+
+/// `GET /docs`: the API reference, rendered from the document.
+pub fn docs() -> Reply {
+    asset("text/html; charset=utf-8", DOCS)
+}
+
+/// `GET /v1/openapi.json`.
+pub fn openapi() -> Reply {
+    asset("application/json", OPENAPI)
 }

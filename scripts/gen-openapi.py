@@ -1,0 +1,242 @@
+#!/usr/bin/env python3
+"""Writes frameflow's OpenAPI 3.1 document, components/frames/src/openapi.json, which the
+frames component serves at /v1/openapi.json (and renders at /docs).
+
+The routes themselves live in the components' match statements; this file describes them,
+and tests/e2e/openapi.rs keeps the two honest: the document validates as OpenAPI 3.1, every
+operation is answered by the server (no "no route"), and schemathesis finds no 5xx and no
+response outside the document. Run it after changing a route:
+
+    python3 scripts/gen-openapi.py
+"""
+
+import json
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parent.parent / "components/frames/src/openapi.json"
+
+ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def error(description):
+    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+
+
+def q(name, schema, description, required=False):
+    return {"name": name, "in": "query", "required": required, "schema": schema, "description": description}
+
+
+INDEX = {"type": "integer", "minimum": 0}
+ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9a-f]{16}$"},
+      "description": "The video's id (16 hex digits)."}
+JOB = {"name": "job", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+       "description": "The job's id."}
+NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+        "description": "A sampler's name."}
+SIZE = [q("width", {"type": "integer", "minimum": 1, "maximum": 16384}, "Output width (alone: keeps the aspect ratio)."),
+        q("height", {"type": "integer", "minimum": 1, "maximum": 16384}, "Output height.")]
+CROP = q("crop", {"type": "string", "pattern": "^[0-9]+,[0-9]+,[0-9]+,[0-9]+$"}, "x,y,width,height in the displayed picture.")
+RANGE = [q("start_frame", INDEX, "First frame (inclusive, 0-based, as /frame?index=)."),
+         q("end_frame", INDEX, "Last frame (inclusive)."),
+         q("start_time", {"type": "number", "minimum": 0, "maximum": 1e9}, "Start, seconds (the first frame at or after it)."),
+         q("end_time", {"type": "number", "minimum": 0, "maximum": 1e9}, "End, seconds (exclusive)."),
+         q("fps", {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}, "Convert times to frames at this rate (frame = floor(t x fps)).")]
+COMMON = {"400": error("A parameter is wrong; the message names it."), "401": error("No key, or an unknown one."),
+          "403": error("The key's scope does not allow it."), "404": error("No such video, frame or route.")}
+IMAGE = {"image/jpeg": {}, "image/png": {}, "image/webp": {}, "application/octet-stream": {}}
+
+
+def op(summary, tag, params=(), responses=None, body=None, description=None):
+    out = {"summary": summary, "tags": [tag], "parameters": list(params), "responses": {**COMMON, **(responses or {})}}
+    if description:
+        out["description"] = description
+    if body:
+        out["requestBody"] = body
+    return out
+
+
+def ok(description, content=None):
+    return {"description": description, **({"content": content} if content else {})}
+
+
+def js(schema):
+    return {"application/json": {"schema": schema}}
+
+
+VIDEO = {"$ref": "#/components/schemas/Video"}
+paths = {
+    "/v1/videos": {
+        "post": op("Upload a video (its bytes) or register a stored object (JSON {\"key\"})", "videos",
+                   [q("name", {"type": "string", "maxLength": 200}, "A file name for the upload.")],
+                   {"201": ok("The video's record and probe.", js(VIDEO)), "413": error("Over the upload limit."),
+                    "415": error("Not a video this host can decode."), "422": error("A video over a host limit (picture size).")},
+                   body={"required": True, "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+                                                        "application/json": {"schema": {"type": "object", "required": ["key"],
+                                                                                        "properties": {"key": {"type": "string"}}}}}}),
+        "get": op("List videos", "videos", [q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "Page size."),
+                                            q("start_after", {"type": "string"}, "The last id of the previous page.")],
+                  {"200": ok("A page of videos.", js({"type": "object", "required": ["videos"],
+                                                       "properties": {"videos": {"type": "array", "items": {"type": "object"}},
+                                                                      "next_start_after": {"type": ["string", "null"]}}}))}),
+    },
+    "/v1/videos/{id}": {
+        "get": op("A video's record and probe", "videos", [ID], {"200": ok("The record and probe.", js(VIDEO))}),
+        "delete": op("Delete a video (its record, cached index, and uploaded bytes)", "videos", [ID], {"204": ok("Deleted.")}),
+    },
+    "/v1/videos/{id}/frame": {
+        "get": op("One exact frame, by index, pts or time", "frames",
+                  [ID, q("index", INDEX, "0-based presentation index."), q("pts", {"type": "integer"}, "Presentation timestamp (stream time base)."),
+                   q("time", {"type": "number", "minimum": 0, "maximum": 1e9}, "Seconds: the first frame at or after (ffmpeg -ss)."),
+                   q("format", {"enum": ["jpeg", "jpg", "png", "webp", "rgb24"]}, "Image format (default jpeg)."),
+                   q("quality", {"type": "integer", "minimum": 1, "maximum": 100}, "JPEG/WebP quality."), *SIZE, CROP],
+                  {"200": ok("The frame; X-Frame-Index, X-Frame-Pts, X-Frame-Seconds, X-Frame-Width, X-Frame-Height; strong ETag.", IMAGE),
+                   "304": ok("Not modified (If-None-Match)."), "413": error("Output over a host limit.")}),
+    },
+    "/v1/videos/{id}/frames": {
+        "get": op("Frame ids page by page, or (with indices) many frames in one body", "frames",
+                  [ID, q("from_index", INDEX, "First id of the page."), q("from_pts", {"type": "integer"}, "First id of the page, by pts."),
+                   q("count", {"type": "integer", "minimum": 1, "maximum": 1000}, "Ids per page (default 100)."),
+                   q("indices", {"type": "string", "pattern": "^[0-9]+(,[0-9]+)*$"}, "Frames for a batch, comma-separated (at most 256)."),
+                   q("format", {"enum": ["npy", "raw", "rgb24"]}, "A batch's layout (default npy)."), *SIZE, CROP],
+                  {"200": ok("Ids (JSON), or a batch: NumPy (N, H, W, 3) uint8, or raw RGB24.",
+                             {"application/json": {"schema": {"type": "object"}}, "application/x-npy": {}, "application/octet-stream": {}}),
+                   "304": ok("Not modified."), "413": error("Too many frames in a batch.")}),
+    },
+    "/v1/videos/{id}/flow": {
+        "get": op("Optical flow from frame index to index+step", "frames",
+                  [ID, q("index", INDEX, "From frame.", True), q("step", {"type": "integer", "minimum": 1, "maximum": 1000}, "To frame index+step."),
+                   q("algorithm", {"enum": ["farneback", "dis-ultrafast", "dis-fast", "dis-medium", "tvl1"]}, "Algorithm (default dis-medium)."),
+                   q("format", {"enum": ["color", "x", "y", "flo"]}, "Colour-wheel PNG, denseflow x/y JPEG planes, Middlebury .flo."),
+                   q("bound", {"type": "number", "exclusiveMinimum": 0, "maximum": 1000}, "Quantization bound of x/y."), *SIZE],
+                  {"200": ok("The flow.", {"image/png": {}, "image/jpeg": {}, "application/octet-stream": {}}),
+                   "304": ok("Not modified."), "413": error("Over the flow size limit.")}),
+    },
+    "/v1/videos/{id}/video": {
+        "get": op("The stored video (HTTP ranges), or a frame range stream-copied into MP4", "delivery",
+                  [ID, {"name": "Range", "in": "header", "schema": {"type": "string", "pattern": "^[ -~]*$"},
+                    "description": "bytes=a-b, a-, -n (the first of several). A header is printable ASCII: anything else is not HTTP."},
+                   *RANGE, q("mode", {"type": "string"}, "Seed 002's; ignored."), q("audio", {"type": "string"}, "Seed 002's; ignored.")],
+                  {"200": ok("The bytes (or the range's MP4).", {"video/*": {}, "application/octet-stream": {}}),
+                   "206": ok("Part of the bytes; Content-Range."), "304": ok("Not modified."),
+                   "416": error("The range is outside the video."), "422": error("The codec cannot go into MP4.")}),
+    },
+    "/v1/videos/{id}/clip": {
+        "get": op("Exactly frames S..=E re-encoded (H.264 + AAC), streamed", "delivery",
+                  [ID, *RANGE, q("format", {"enum": ["ts", "mp4"]}, "MPEG-TS (default) or fragmented MP4."),
+                   q("mode", {"enum": ["normal", "debug"]}, "debug burns in CLIP #n."), q("audio", {"enum": ["on", "off"]}, "The span's audio."),
+                   q("width", {"type": "integer", "minimum": 2, "maximum": 4096}, "Output width."),
+                   q("height", {"type": "integer", "minimum": 2, "maximum": 4096}, "Output height.")],
+                  {"200": ok("The clip, as it is encoded.", {"video/mp2t": {}, "video/mp4": {}}), "413": error("Longer than max_clip_frames."),
+                   "429": error("Every encode slot is busy.")}),
+    },
+    "/v1/videos/{id}/animated": {
+        "get": op("An animated GIF or WebP preview", "delivery",
+                  [ID, q("start", {"type": "number", "minimum": 0, "maximum": 1e9}, "Seconds."), q("end", {"type": "number", "minimum": 0, "maximum": 1e9}, "Seconds (at most 10 after start)."),
+                   q("start_frame", INDEX, "Or by frames."), q("end_frame", INDEX, "Or by frames."),
+                   q("fps", {"type": "number", "exclusiveMinimum": 0, "maximum": 30}, "Preview frame rate (default 10)."),
+                   q("width", {"type": "integer", "minimum": 2, "maximum": 640}, "Default 320."), q("height", {"type": "integer", "minimum": 2, "maximum": 640}, "Height."),
+                   q("format", {"enum": ["gif", "webp"]}, "Default gif.")],
+                  {"200": ok("The animation.", {"image/gif": {}, "image/webp": {}}), "413": error("Too many frames."), "429": error("Every encode slot is busy.")}),
+    },
+    "/v1/videos/{id}/thumbnail": {
+        "get": op("A thumbnail of an exact frame, cropped and fitted", "delivery",
+                  [ID, q("frame", INDEX, "Frame index (else time, else the sharpest of 8)."), q("time", {"type": "number", "minimum": 0, "maximum": 1e9}, "Seconds."),
+                   *[q(n, {"type": "integer", "minimum": 0}, f"Crop {n} (all four or none).") for n in ["x", "y"]],
+                   *[q(n, {"type": "integer", "minimum": 1}, f"Crop {n} (all four or none).") for n in ["w", "h"]],
+                   q("width", {"type": "integer", "minimum": 1, "maximum": 8192}, "Box width."), q("height", {"type": "integer", "minimum": 1, "maximum": 8192}, "Box height."),
+                   q("fit_mode", {"enum": ["preserve", "stretch", "crop", "smartcrop", "pad"]}, "How it fits the box (Mux's)."),
+                   q("format", {"enum": ["jpg", "jpeg", "png", "webp"]}, "Default jpg."), q("quality", {"type": "integer", "minimum": 1, "maximum": 100}, "Quality."),
+                   q("mode", {"type": "string"}, "Seed 002's; ignored."), q("audio", {"type": "string"}, "Seed 002's; ignored.")],
+                  {"200": ok("The image; X-Thumbnail-Rule says how the frame was chosen.", IMAGE), "304": ok("Not modified.")}),
+    },
+    "/v1/videos/{id}/storyboard.jpg": {
+        "get": op("A storyboard sprite (scrub previews)", "delivery",
+                  [ID, q("tiles", {"type": "integer", "minimum": 1, "maximum": 256}, "Tiles (default up to 100)."),
+                   q("width", {"type": "integer", "minimum": 16, "maximum": 640}, "Tile width (default 160)."),
+                   q("columns", {"type": "integer", "minimum": 1, "maximum": 64}, "Tiles across (default 10).")],
+                  {"200": ok("The sprite.", {"image/jpeg": {}}), "304": ok("Not modified.")}),
+    },
+    "/v1/videos/{id}/storyboard.vtt": {
+        "get": op("The storyboard's WebVTT cues with #xywh= fragments", "delivery",
+                  [ID, q("tiles", {"type": "integer", "minimum": 1, "maximum": 256}, "As storyboard.jpg."),
+                   q("width", {"type": "integer", "minimum": 16, "maximum": 640}, "As storyboard.jpg."),
+                   q("columns", {"type": "integer", "minimum": 1, "maximum": 64}, "As storyboard.jpg.")],
+                  {"200": ok("WebVTT.", {"text/vtt": {}}), "304": ok("Not modified.")}),
+    },
+    "/v1/videos/{id}/hls/index.m3u8": {
+        "get": op("HLS VOD playlist (H.264/HEVC)", "delivery", [ID],
+                  {"200": ok("The playlist.", {"application/vnd.apple.mpegurl": {}}), "304": ok("Not modified."),
+                   "422": error("A codec HLS here does not carry.")}),
+    },
+    "/v1/videos/{id}/hls/{segment}": {
+        "get": op("One HLS segment, stream-copied into MPEG-TS", "delivery",
+                  [ID, {"name": "segment", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]+\\.ts$"}, "description": "n.ts"}],
+                  {"200": ok("The segment.", {"video/mp2t": {}}), "422": error("A codec HLS here does not carry.")}),
+    },
+    "/v1/videos/{id}/remux": {
+        "post": op("Copy the video into another container without re-encoding, as a new video", "delivery",
+                   [ID, q("container", {"enum": ["mp4", "mkv", "ts"]}, "Target container.")],
+                   {"201": ok("The new video.", js(VIDEO)), "422": error("The codec cannot go into that container.")}),
+    },
+    "/v1/jobs": {
+        "post": op("Start a sampling job", "jobs", [],
+                   {"201": ok("The job.", js({"type": "object"})), "413": error("Too large.")},
+                   body={"required": True, "content": js({"type": "object", "properties": {
+                       "videos": {"type": "array"}, "prefix": {"type": "string"}, "sampler": {"type": "string"}, "params": {"type": "object"},
+                       "modality": {"enum": ["rgb", "flow", "rgb+flow"]}, "seed": {"type": "integer", "minimum": 0}}})}),
+        "get": op("List jobs, oldest first", "jobs", [q("after", {"type": "string"}, "The last id of the previous page."),
+                                                      q("count", {"type": "integer", "minimum": 1, "maximum": 100}, "Page size.")],
+                  {"200": ok("A page of jobs.", js({"type": "object", "required": ["jobs"]}))}),
+    },
+    "/v1/jobs/{job}": {
+        "get": op("A job: state, progress, stats, spec", "jobs", [JOB], {"200": ok("The job.", js({"type": "object"}))}),
+        "delete": op("Delete a job and every object it wrote", "jobs", [JOB], {"200": ok("Deleted.", js({"type": "object"}))}),
+    },
+    "/v1/jobs/{job}/stop": {
+        "post": op("Stop a job", "jobs", [JOB], {"200": ok("The stopped job.", js({"type": "object"})), "409": error("The job has ended.")}),
+    },
+    "/v1/jobs/{job}/results": {
+        "get": op("A page of the job's manifest entries", "jobs",
+                  [JOB, q("from", INDEX, "First entry."), q("count", {"type": "integer", "minimum": 1, "maximum": 100}, "Entries.")],
+                  {"200": ok("Entries, each with its url; next.", js({"type": "object", "required": ["results"]}))}),
+    },
+    "/v1/samplers": {
+        "get": op("Built-in and uploaded samplers", "samplers", [], {"200": ok("The samplers.", js({"type": "object"}))}),
+    },
+    "/v1/samplers/{name}": {
+        "get": op("One sampler", "samplers", [NAME], {"200": ok("The sampler.", js({"type": "object"}))}),
+    },
+    "/api/v1/file/{id}/video": {"get": op("Seed 002: the stored video with ranges", "seed routes", [ID, *RANGE],
+                                          {"200": ok("The bytes."), "206": ok("Part of them."), "416": error("Outside the video.")})},
+    "/api/v1/file/{id}/thumbnail": {"get": op("Seed 002: a thumbnail", "seed routes", [ID, q("frame", INDEX, "Frame index.")],
+                                              {"200": ok("The image.", IMAGE)})},
+    "/api/v1/file/{id}/clip": {"get": op("Seed 002: a clip as MPEG-TS", "seed routes", [ID, *RANGE],
+                                         {"200": ok("The clip.", {"video/mp2t": {}}), "413": error("Too long."), "429": error("Busy.")})},
+    "/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "responses": {"200": ok("OpenAPI 3.1.", js({"type": "object"}))}}},
+}
+
+doc = {
+    "openapi": "3.1.0",
+    "info": {"title": "frameflow", "version": "0.1.0",
+             "description": "Exact frames, optical flow, delivery and sampling jobs from video. Errors of v1 routes are "
+                            "{\"error\": {\"code\", \"message\"}}; seed routes keep their seeds' shapes."},
+    "security": [{"apiKey": []}, {"bearer": []}, {}],
+    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "seed routes", "meta"]],
+    "paths": paths,
+    "components": {
+        "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+                            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+        "schemas": {
+            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
+                "type": "object", "required": ["code", "message"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Video": {"type": "object", "required": ["id", "key"], "properties": {
+                "id": {"type": "string"}, "key": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
+                "frame_count": {"type": "integer"}, "width": {"type": "integer"}, "height": {"type": "integer"},
+                "codec": {"type": "string"}, "keyframes": {"type": "array", "items": {"type": "integer"}}}},
+        },
+    },
+}
+
+OUT.write_text(json.dumps(doc, indent=1) + "\n")
+print(f"wrote {OUT} ({len(paths)} paths)")
