@@ -46,6 +46,21 @@ with sync_playwright() as p:
     page.check("#flowOn")
     page.wait_for_selector('#flow[data-index="250"]', timeout=30000, state="attached")
     out["flow"] = page.evaluate("() => { const f = document.getElementById('flow'); return [f.naturalWidth, f.naturalHeight, f.hidden]; }")
+    # A small sampling job from the form, watched to the end, its gallery shown.
+    page.fill("#numClips", "2")
+    page.fill("#perClip", "3")
+    page.select_option("#modality", "rgb+flow")
+    page.click("#startJob")
+    page.wait_for_selector('#jobState[data-state="succeeded"]', timeout=120000)
+    page.wait_for_function("() => document.querySelectorAll('#gallery img[data-loaded]').length >= 18", timeout=60000)
+    out["gallery"] = page.locator("#gallery img").count()
+    out["clips"] = page.locator("#gallery .clip").count()
+    # A clip cut from the form comes back as a download.
+    page.fill("#clipFrom", "10")
+    page.fill("#clipTo", "19")
+    with page.expect_download() as download:
+        page.click("#clipTs")
+    out["clip_download"] = download.value.suggested_filename
     page.screenshot(path=screenshot)
     page.set_input_files("#file", not_video)
     page.wait_for_selector("#error", state="visible", timeout=30000)

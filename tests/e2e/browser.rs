@@ -90,7 +90,8 @@ fn the_viewer_uploads_scrubs_to_an_exact_frame_and_overlays_flow() {
         eprintln!("SKIP: the viewer test needs /usr/bin/chromium and playwright in {} (scripts/setup.sh)", python.display());
         return;
     }
-    let server = ServerProcess::start("viewer", ServerSetup { extra_manifest: VIEWER_ROUTE, ..ServerSetup::default() });
+    let routes = format!("{VIEWER_ROUTE}{}", crate::server::JOBS_ROUTES);
+    let server = ServerProcess::start("viewer", ServerSetup { extra_manifest: &routes, ..ServerSetup::default() });
     let page = request(server.addr, "GET", "/", &[], Body::None);
     assert_eq!((page.status, page.header("content-type")), (200, Some("text/html; charset=utf-8")));
     let pv = pattern_video("h264_bframes_gop250.mp4");
@@ -120,6 +121,9 @@ fn the_viewer_uploads_scrubs_to_an_exact_frame_and_overlays_flow() {
     assert_eq!(pattern_in(&seen["frame101"]), 101);
     assert_eq!(seen["after_next_key"], "250");
     assert_eq!(seen["flow"], serde_json::json!([320, 240, false]), "the flow overlay is shown");
+    // A job from the form: 2 clips of 3 frames, RGB and flow x/y each: 18 images.
+    assert_eq!((seen["clips"].as_u64(), seen["gallery"].as_u64()), (Some(2), Some(18)), "{seen}");
+    assert_eq!(seen["clip_download"], "clip.ts");
     assert!(screenshot.exists());
     // A non-video upload: the server's reason, in words, on the page.
     let error = seen["error"].as_str().unwrap();

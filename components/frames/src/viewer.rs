@@ -2,7 +2,9 @@
 //! build step) over the HTTP API: the videos (drag-and-drop upload with progress), a
 //! scrubber that fetches the exact frame by index as PNG (neighbours prefetched, index, pts
 //! and time shown, ←/→ and Shift for key frames), the optical flow of the current pair as
-//! an overlay, the storyboard strip, the probe, and the server's errors in words.
+//! an overlay, the storyboard strip, the probe, a cut form (clips, GIF, thumbnail), a
+//! sampling-job form watched live with its outputs as a gallery, and the server's errors in
+//! words.
 //!
 //! Also the API's description: `GET /v1/openapi.json` (OpenAPI 3.1, written by
 //! `scripts/gen-openapi.py`, checked against the live routes by `tests/e2e/openapi.rs`) and
