@@ -19,7 +19,7 @@ ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 def error(description):
-    return {"description": description, "content": {"application/json": {"schema": ERROR}}}
+    return {"description": description, "content": {"application/problem+json": {"schema": ERROR}}}
 
 
 def q(name, schema, description, required=False):
@@ -218,8 +218,8 @@ paths = {
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "frameflow", "version": "0.1.0",
-             "description": "Exact frames, optical flow, delivery and sampling jobs from video. Errors of v1 routes are "
-                            "{\"error\": {\"code\", \"message\"}}; seed routes keep their seeds' shapes."},
+             "description": "Exact frames, optical flow, delivery and sampling jobs from video. Errors are RFC 9457 problem "
+                            "details (application/problem+json); seed 000's routes keep their seed's {\"message\"}."},
     "security": [{"apiKey": []}, {"bearer": []}, {}],
     "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "seed routes", "meta"]],
     "paths": paths,
@@ -227,9 +227,13 @@ doc = {
         "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
                             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
         "schemas": {
-            "Error": {"type": "object", "required": ["error"], "properties": {"error": {
-                "type": "object", "required": ["code", "message"],
-                "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
+            "Error": {"type": "object", "description": "RFC 9457 problem details, with frameflow's stable code and the offending "
+                      "query parameter, and the earlier error member.",
+                      "required": ["type", "title", "status", "detail", "code"], "properties": {
+                "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"}, "detail": {"type": "string"},
+                "code": {"type": "string"}, "param": {"type": "string"},
+                "error": {"type": "object", "required": ["code", "message"],
+                          "properties": {"code": {"type": "string"}, "message": {"type": "string"}}}}},
             "Video": {"type": "object", "required": ["id", "key"], "properties": {
                 "id": {"type": "string"}, "key": {"type": "string"}, "name": {"type": "string"}, "size": {"type": "integer"},
                 "frame_count": {"type": "integer"}, "width": {"type": "integer"}, "height": {"type": "integer"},

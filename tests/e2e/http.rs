@@ -30,11 +30,17 @@ fn png_pixels(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     (info.width, info.height, buf)
 }
 
+/// One error format: RFC 9457 problem details (type, title, status, detail, code), with the
+/// earlier `error: {code, message}` beside them.
 fn assert_error(r: &HttpResponse, status: u16, code: &str) {
     assert_eq!(r.status, status, "body: {}", String::from_utf8_lossy(&r.body));
-    assert_eq!(r.header("content-type"), Some("application/json"));
+    assert_eq!(r.header("content-type"), Some("application/problem+json"));
     assert_eq!(r.error_code(), code);
-    assert!(!r.json()["error"]["message"].as_str().unwrap().is_empty());
+    let problem = r.json();
+    assert_eq!((problem["status"].as_u64(), problem["code"].as_str(), problem["type"].as_str()), (Some(status as u64), Some(code), Some("about:blank")));
+    assert!(!problem["title"].as_str().unwrap().is_empty());
+    assert_eq!(problem["detail"], problem["error"]["message"]);
+    assert!(!problem["detail"].as_str().unwrap().is_empty());
 }
 
 fn frames_over_http_equal_the_media_core_bit_for_bit(backend: Backend) {
@@ -196,6 +202,8 @@ fn bad_input_gets_json_errors_and_the_server_keeps_serving() {
     let r = get(addr, &format!("/v1/videos/{id}/frame?indx=5"));
     assert_error(&r, 400, "bad_request");
     assert!(r.json()["error"]["message"].as_str().unwrap().contains("'indx'"), "{}", String::from_utf8_lossy(&r.body));
+    assert_eq!(r.json()["param"], "indx", "the problem names the offending parameter");
+    assert_eq!(get(addr, &format!("/v1/videos/{id}/frame?index=1&quality=0")).json()["param"], "quality");
     assert_error(&get(addr, "/v1/videos?limt=5"), 400, "bad_request");
     for crop in ["1,2,3", "a,b,c,d", "0,0,0,10", "0,0,10,-1", "300,200,100,100"] {
         assert_error(&get(addr, &format!("/v1/videos/{id}/frame?index=1&crop={crop}")), 400, "bad_request");

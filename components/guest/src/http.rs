@@ -1,5 +1,7 @@
-//! Request parsing and response writing shared by every route: query strings, JSON errors
-//! (`{"error": {"code", "message"}}`), and sending a body through the outparam.
+//! Request parsing and response writing shared by every route: query strings, errors as
+//! RFC 9457 problem details (`application/problem+json`: `type`, `title`, `status`,
+//! `detail`, `code`, `param`, and the earlier `error: {code, message}`), and sending a body
+//! through the outparam.
 
 use futures::SinkExt;
 use spin_sdk::http::{Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam};
@@ -38,17 +40,24 @@ impl RequestLine {
     }
 }
 
-/// An error response: HTTP status, stable code, message for people.
+/// An error response: HTTP status, stable code, message for people, and the query
+/// parameter at fault when there is one. Sent as RFC 9457 problem details, the same shape
+/// the host writes (`frameflow-server`'s `problem.rs`).
 #[derive(Debug)]
 pub struct ApiError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    pub param: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), param: None }
+    }
+    /// A 400 about query parameter `param`.
+    pub fn bad_param(param: &str, message: impl Into<String>) -> ApiError {
+        ApiError { param: Some(param.to_string()), ..ApiError::bad_request(message) }
     }
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(400, "bad_request", message)
@@ -137,9 +146,43 @@ impl Reply {
     }
 }
 
+/// The reason phrase of the statuses the API answers with.
+fn title(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        409 => "Conflict",
+        413 => "Content Too Large",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "Error",
+    }
+}
+
 impl From<ApiError> for Reply {
     fn from(e: ApiError) -> Reply {
-        Reply::json(e.status, &serde_json::json!({"error": {"code": e.code, "message": e.message}}))
+        let mut body = serde_json::json!({
+            "type": "about:blank",
+            "title": title(e.status),
+            "status": e.status,
+            "detail": e.message,
+            "code": e.code,
+            // What clients of the first API read; kept beside the RFC's members.
+            "error": {"code": e.code, "message": e.message},
+        });
+        if let Some(param) = e.param {
+            body["param"] = param.into();
+        }
+        let mut reply = Reply::json(e.status, &body);
+        reply.headers = vec![("content-type".into(), "application/problem+json".into())];
+        reply
     }
 }
 
@@ -211,8 +254,8 @@ impl Query {
     pub fn accept(&self, accepted: &[&str]) -> ApiResult<()> {
         match self.0.iter().find(|(k, _)| !accepted.contains(&k.as_str())) {
             None => Ok(()),
-            Some((k, _)) if accepted.is_empty() => Err(ApiError::bad_request(format!("unknown query parameter '{k}': this route takes none"))),
-            Some((k, _)) => Err(ApiError::bad_request(format!("unknown query parameter '{k}': this route accepts {}", accepted.join(", ")))),
+            Some((k, _)) if accepted.is_empty() => Err(ApiError::bad_param(k, format!("unknown query parameter '{k}': this route takes none"))),
+            Some((k, _)) => Err(ApiError::bad_param(k, format!("unknown query parameter '{k}': this route accepts {}", accepted.join(", ")))),
         }
     }
 
@@ -228,9 +271,9 @@ impl Query {
         let Some(raw) = self.get(name) else { return Ok(None) };
         let value: T = raw
             .parse()
-            .map_err(|_| ApiError::bad_request(format!("'{name}' must be a number, got '{raw}'")))?;
+            .map_err(|_| ApiError::bad_param(name, format!("'{name}' must be a number, got '{raw}'")))?;
         if !range.contains(&value) {
-            return Err(ApiError::bad_request(format!(
+            return Err(ApiError::bad_param(name, format!(
                 "'{name}' must be between {} and {}, got {raw}",
                 range.start(),
                 range.end()

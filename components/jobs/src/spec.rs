@@ -74,7 +74,7 @@ impl JobSpec {
 }
 
 fn bad(param: &str, message: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(format!("'{param}': {message}"))
+    ApiError::bad_param(param, format!("'{param}': {message}"))
 }
 
 /// A registered video's key.

@@ -23,7 +23,7 @@ pub const MAX_ADMIN_BODY: usize = 64 << 10;
 pub type AdminReply = (u16, serde_json::Value);
 
 fn problem(status: u16, code: &str, message: impl std::fmt::Display) -> AdminReply {
-    (status, json!({"error": {"code": code, "message": message.to_string()}}))
+    (status, crate::problem::body(status, code, &message.to_string()))
 }
 
 fn directory_error(e: DirectoryError) -> AdminReply {

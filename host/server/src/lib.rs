@@ -35,6 +35,7 @@ mod body_spool;
 mod config;
 mod manifest;
 pub mod metrics;
+pub mod problem;
 mod quota;
 mod rate_limit;
 mod routes;

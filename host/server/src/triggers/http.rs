@@ -58,7 +58,7 @@ pub struct HttpTrigger {
 }
 
 pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
-    let mut response = json_reply(status, &serde_json::json!({"error": {"code": code, "message": message}}));
+    let mut response = json_reply(status, &crate::problem::body(status, code, message));
     if status == 408 {
         // The rest of a body we stopped reading would be taken for the next request.
         response.headers_mut().insert(hyper::header::CONNECTION, hyper::header::HeaderValue::from_static("close"));
@@ -332,11 +332,13 @@ pub(crate) fn metrics_reply(runtime: &frameflow_runtime::Runtime) -> Response<Re
         .expect("static response parts are valid")
 }
 
+/// A JSON answer; an error status's body is a problem (`crate::problem`), typed as one.
 fn json_reply(status: u16, value: &serde_json::Value) -> Response<ResponseBody> {
     let body = serde_json::to_vec(value).expect("JSON values serialize");
+    let content_type = if status >= 400 { crate::problem::PROBLEM_JSON } else { "application/json" };
     Response::builder()
         .status(status)
-        .header("content-type", "application/json")
+        .header("content-type", content_type)
         .body(Full::new(Bytes::from(body)).map_err(|never| match never {}).boxed_unsync())
         .expect("static response parts are valid")
 }
@@ -406,10 +408,10 @@ fn guest_error_status(error: &GuestError) -> u16 {
 /// Answers a connection over the limit with a 503 and closes it, without reading the request.
 async fn refuse_connection(mut stream: tokio::net::TcpStream, max: usize) {
     use tokio::io::AsyncWriteExt;
-    let body = serde_json::json!({"error": {"code": "busy", "message": format!("the server has its maximum of {max} open connections; retry shortly")}})
-        .to_string();
+    let body = crate::problem::body(503, "busy", &format!("the server has its maximum of {max} open connections; retry shortly")).to_string();
     let reply = format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: {RETRY_AFTER_SECONDS}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: {}\r\nretry-after: {RETRY_AFTER_SECONDS}\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        crate::problem::PROBLEM_JSON,
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
