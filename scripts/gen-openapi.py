@@ -31,6 +31,9 @@ ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "string",
       "description": "The video's id (16 hex digits)."}
 JOB = {"name": "job", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64},
        "description": "The job's id."}
+# A component upload: application/wasm, or application/octet-stream (accepted too).
+WASM = {t: {"schema": {"type": "string", "format": "binary"}} for t in ["application/wasm", "application/octet-stream"]}
+TENANT = {"name": "tenant", "in": "path", "required": True, "schema": {"type": "string"}, "description": "A tenant's name."}
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
         "description": "A sampler's name."}
 SIZE = [q("width", {"type": "integer", "minimum": 1, "maximum": 16384}, "Output width (alone: keeps the aspect ratio)."),
@@ -199,12 +202,78 @@ paths = {
         "get": op("A page of the job's manifest entries", "jobs",
                   [JOB, q("from", INDEX, "First entry."), q("count", {"type": "integer", "minimum": 1, "maximum": 100}, "Entries.")],
                   {"200": ok("Entries, each with its url; next.", js({"type": "object", "required": ["results"]}))}),
+        "delete": op("Delete exactly these outputs", "jobs", [JOB], {"200": ok("Deleted and missing ids.", js({"type": "object"}))},
+                     body={"required": True, "content": js({"type": "object", "required": ["id"], "properties": {"id": {"type": "array", "items": {"type": "string"}}}})}),
+    },
+    "/v1/jobs/{job}/outputs/manifest.jsonl": {
+        "get": op("The whole manifest, once the job succeeded", "jobs", [JOB],
+                  {"200": ok("JSON lines.", {"application/x-ndjson": {}, "application/jsonl": {}, "application/json": {}, "text/plain": {}}),
+                   "304": ok("Not modified."), "409": error("Not finished.")}),
+    },
+    "/v1/jobs/{job}/outputs/{clip}/{file}": {
+        "get": op("One output", "jobs", [JOB, {"name": "clip", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[0-9]{5}$"}, "description": "00000"},
+                                         {"name": "file", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z_0-9]+\\.(jpg|png)$"}, "description": "img_00000.jpg"}],
+                  {"200": ok("The image.", {"image/jpeg": {}, "image/png": {}}), "304": ok("Not modified.")}),
     },
     "/v1/samplers": {
         "get": op("Built-in and uploaded samplers", "samplers", [], {"200": ok("The samplers.", js({"type": "object"}))}),
     },
     "/v1/samplers/{name}": {
         "get": op("One sampler", "samplers", [NAME], {"200": ok("The sampler.", js({"type": "object"}))}),
+        "put": op("Upload your own sampler (a wasm component of the sampler world), checked first", "samplers", [NAME],
+                  {"200": ok("Replaced.", js({"type": "object"})), "201": ok("Installed.", js({"type": "object"})),
+                   "409": error("A built-in's name."), "413": error("Over 16 MiB."), "415": error("Neither application/wasm nor application/octet-stream."),
+                   "422": error("Another world, forbidden imports, or it does not compile.")},
+                  body={"required": True, "content": WASM}),
+        "delete": op("Remove your upload", "samplers", [NAME], {"204": ok("Removed."), "409": error("A built-in.")}),
+    },
+    "/v1/samplers/{name}/plan": {
+        "post": op("Dry run: the clips a sampler plans for a video", "samplers", [NAME], {"200": ok("The plan.", js({"type": "object"}))},
+                   body={"required": True, "content": js({"type": "object", "required": ["video"], "properties": {
+                       "video": {"type": "string"}, "params": {"type": "object"}, "seed": {"type": "integer", "minimum": 0}}})}),
+    },
+    "/v1/event-handlers": {
+        "get": op("Your object-event handlers", "events", [], {"200": ok("The handlers.", js({"type": "object"}))}),
+    },
+    "/v1/event-handlers/{name}": {
+        "get": op("One handler", "events", [NAME], {"200": ok("The handler.", js({"type": "object"}))}),
+        "put": op("Upload a handler (the events handler-export world), checked first", "events", [NAME],
+                  {"200": ok("Replaced.", js({"type": "object"})), "201": ok("Installed.", js({"type": "object"})),
+                   "413": error("Too large."), "415": error("Neither application/wasm nor application/octet-stream."), "422": error("Refused by the check.")},
+                  body={"required": True, "content": WASM}),
+        "delete": op("Remove a handler", "events", [NAME], {"204": ok("Removed.")}),
+    },
+    "/v1/events/s3": {
+        "post": op("An S3 event notification (as S3, MinIO or Garage send it)", "events", [],
+                   {"202": ok("Accepted and ignored records.", js({"type": "object"}))},
+                   body={"required": True, "content": js({"type": "object", "properties": {"Records": {"type": "array"}}})}),
+    },
+    "/v1/events/failed": {
+        "get": op("Your dead letters", "events", [], {"200": ok("The letters.", js({"type": "object"}))}),
+    },
+    "/v1/events/failed/{letter}/retry": {
+        "post": op("Run a dead letter's event again", "events",
+                   [{"name": "letter", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The letter's id."}],
+                   {"200": ok("The outcome.", js({"type": "object"}))}),
+    },
+    "/v1/admin/tenants": {
+        "post": op("Create a tenant (system key)", "admin", [], {"201": ok("Created.", js({"type": "object"})), "409": error("It exists.")},
+                   body={"required": True, "content": js({"type": "object", "required": ["name"], "properties": {
+                       "name": {"type": "string"}, "limits": {"type": "object"}}})}),
+        "get": op("List tenants (system key)", "admin", [], {"200": ok("Tenants.", js({"type": "object"}))}),
+    },
+    "/v1/admin/tenants/{tenant}": {
+        "get": op("One tenant with its keys' ids", "admin", [TENANT], {"200": ok("The tenant.", js({"type": "object"}))}),
+        "delete": op("Delete a tenant and revoke its keys", "admin", [TENANT], {"200": ok("Deleted.", js({"type": "object"}))}),
+    },
+    "/v1/admin/tenants/{tenant}/keys": {
+        "post": op("A new key, shown once", "admin", [TENANT], {"201": ok("The key.", js({"type": "object"}))},
+                   body={"required": False, "content": js({"type": "object", "properties": {"scope": {"type": "string"}, "label": {"type": "string"}}})}),
+        "get": op("The tenant's keys (never the keys themselves)", "admin", [TENANT], {"200": ok("Keys.", js({"type": "object"}))}),
+    },
+    "/v1/admin/tenants/{tenant}/keys/{key}": {
+        "delete": op("Revoke a key", "admin", [TENANT, {"name": "key", "in": "path", "required": True, "schema": {"type": "string"}, "description": "The key's id."}],
+                     {"200": ok("Revoked.", js({"type": "object"}))}),
     },
     "/api/v1/file/{id}/video": {"get": op("Seed 002: the stored video with ranges", "seed routes", [ID, *RANGE],
                                           {"200": ok("The bytes."), "206": ok("Part of them."), "416": error("Outside the video.")})},
@@ -221,7 +290,7 @@ doc = {
              "description": "Exact frames, optical flow, delivery and sampling jobs from video. Errors are RFC 9457 problem "
                             "details (application/problem+json); seed 000's routes keep their seed's {\"message\"}."},
     "security": [{"apiKey": []}, {"bearer": []}, {}],
-    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "seed routes", "meta"]],
+    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "events", "admin", "seed routes", "meta"]],
     "paths": paths,
     "components": {
         "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

@@ -52,15 +52,26 @@ fn the_document_is_openapi_3_1_and_every_operation_is_answered() {
     let job = crate::jobs::create_job(addr, spec);
     let mut operations: Vec<(String, String)> = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in item.as_object().unwrap().keys() {
+        for (method, operation) in item.as_object().unwrap() {
+            // The host's admin and S3-notification routes exist only with a system key or
+            // object triggers configured: tests/e2e/tenants.rs and events.rs call them.
+            if operation["tags"][0] == "admin" || path.starts_with("/v1/events/") {
+                continue;
+            }
             operations.push((method.to_uppercase(), path.clone()));
         }
     }
     // Destructive ones last, so the others find the video and the job.
     operations.sort_by_key(|(m, _)| m == "DELETE");
-    assert!(operations.len() >= 25, "{} operations", operations.len());
+    assert!(operations.len() >= 35, "{} operations", operations.len());
     for (method, path) in operations {
-        let concrete = path.replace("{id}", &id).replace("{job}", &job).replace("{name}", "random-clip").replace("{segment}", "0.ts");
+        let concrete = path
+            .replace("{id}", &id)
+            .replace("{job}", &job)
+            .replace("{name}", "random-clip")
+            .replace("{segment}", "0.ts")
+            .replace("{clip}", "00000")
+            .replace("{file}", "img_00000.jpg");
         let r = request(addr, &method, &concrete, &[], Body::None);
         let says = String::from_utf8_lossy(&r.body).to_string();
         assert!(r.status != 405 && !(r.status == 404 && says.contains("no route")), "{method} {path}: {} {says}", r.status);
