@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Soak benchmark (part of `make bench`, not `make test`): a release `frameflow serve` with
 # the shipped infra/frameflow.toml, a 640x360 H.264+AAC video (most real videos have
-# audio), then 32 and 128 concurrent keep-alive clients for SOAK_SECONDS each (default
-# 600) on random frames, thumbnails and small jobs. Writes p50/p99, statuses and the
-# server's RSS into BENCHMARKS.md between the soak markers, raw figures into
-# docs/benchmarks/soak.json. SOAK_SECONDS=60 for a quick look (BENCHMARKS.md untouched
-# unless SOAK_WRITE=1).
+# audio), then 32 concurrent keep-alive clients for 30 minutes and 128 for 10 (SOAK_SECONDS_32,
+# SOAK_SECONDS_128; SOAK_SECONDS sets both) on random frames, thumbnails and small jobs.
+# Writes p50/p99, statuses and the server's RSS at start and end into BENCHMARKS.md between
+# the soak markers, raw figures into docs/benchmarks/soak.json. SOAK_SECONDS=60 for a quick
+# look (BENCHMARKS.md untouched unless SOAK_WRITE=1).
 set -euo pipefail
 source "$(dirname "$0")/bench-release.sh"
-SECONDS_EACH="${SOAK_SECONDS:-600}"
+SECONDS_32="${SOAK_SECONDS:-${SOAK_SECONDS_32:-1800}}"
+SECONDS_128="${SOAK_SECONDS:-${SOAK_SECONDS_128:-600}}"
 work="$root/.bench/soak"
 mkdir -p "$work"
 CLIP="$work/h264_aac_640x360_60s.mp4"
@@ -30,14 +31,16 @@ KEY=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["key"])' "$CREA
 ulimit -n 65536 2>/dev/null || true
 
 for clients in 32 128; do
-  echo "soak: $clients clients for ${SECONDS_EACH}s" >&2
-  python3 scripts/peers/soak.py "$URL" "$ID" "$KEY" "$FRAMES" "$SERVER" "$clients" "$SECONDS_EACH" "$work/soak-$clients.json" >/dev/null
+  seconds=$SECONDS_32
+  [ "$clients" = 128 ] && seconds=$SECONDS_128
+  echo "soak: $clients clients for ${seconds}s" >&2
+  python3 scripts/peers/soak.py "$URL" "$ID" "$KEY" "$FRAMES" "$SERVER" "$clients" "$seconds" "$work/soak-$clients.json" >/dev/null
 done
 kill -0 $SERVER 2>/dev/null || { echo "soak: the server died" >&2; exit 1; }
 
-python3 - "$work" "$SECONDS_EACH" <<'PY'
+python3 - "$work" "$SECONDS_32" "$SECONDS_128" <<'PY'
 import json, os, platform, subprocess, sys, datetime
-work, seconds = sys.argv[1], int(sys.argv[2])
+work, seconds = sys.argv[1], min(int(sys.argv[2]), int(sys.argv[3]))
 runs = [json.load(open(f"{work}/soak-{c}.json")) for c in (32, 128)]
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
 lines = [
@@ -45,13 +48,13 @@ lines = [
     f"### Soak: frames, thumbnails and small jobs under 32 and 128 clients ({datetime.date.today()})",
     "",
     f"`make bench` (`scripts/bench-soak.sh`): release `frameflow serve` with the shipped `infra/frameflow.toml`, "
-    f"a 60 s 640×360 H.264+AAC video, {seconds} s per row on {cpu} cores; each client loops over "
+    f"a 60 s 640×360 H.264+AAC video, on {cpu} cores, for the duration each row gives; each client loops over "
     "a random exact frame (JPEG, 70%), a 160-px thumbnail (25%) and a 2×4-frame sampling job (5%) on one "
     "keep-alive connection. Latencies are of successful requests; RSS is the server's, sampled every 5 s "
     "(start = after warm-up).",
     "",
-    "| clients | requests/s | frame p50 / p99 ms | thumbnail p50 / p99 ms | job p50 / p99 ms | statuses | RSS start → end (peak) MiB |",
-    "|---|---|---|---|---|---|---|",
+    "| clients | duration | requests/s | frame p50 / p99 ms | thumbnail p50 / p99 ms | job p50 / p99 ms | statuses | RSS start → end (peak) MiB |",
+    "|---|---|---|---|---|---|---|---|",
 ]
 for r in runs:
     k = r["kinds"]
@@ -62,7 +65,7 @@ for r in runs:
     st = ", ".join(f"{s}: {n}" for s, n in sorted(statuses.items()))
     m = r["rss_mib"]
     lines.append(
-        f"| {r['clients']} | {r['per_second']} | {k['frame']['p50_ms']} / {k['frame']['p99_ms']} | "
+        f"| {r['clients']} | {r.get('seconds', '?')} s | {r['per_second']} | {k['frame']['p50_ms']} / {k['frame']['p99_ms']} | "
         f"{k['thumbnail']['p50_ms']} / {k['thumbnail']['p99_ms']} | {k['job']['p50_ms']} / {k['job']['p99_ms']} | "
         f"{st} | {m['start']} → {m['end']} ({m['max']}) |"
     )
