@@ -102,7 +102,7 @@ try:
     c.create_job([vid], params={"num_clips": -1})
     raise AssertionError("a bad param should be a 400")
 except BadRequest as e:
-    assert "num_clips" in e.message, e.message
+    assert "num_clips" in e.message and e.param == "num_clips", (e.message, e.param)
 
 job = c.create_job([vid], params={"num_clips": 3, "frames_per_clip": 4}, modality="rgb+flow", seed=5, flow={"algorithm": "dis-fast", "bound": 20})
 done = c.wait(job["id"], timeout=120)

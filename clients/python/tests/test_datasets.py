@@ -38,6 +38,9 @@ def test_flo_files_read_back_as_u_then_v():
 
 
 def test_error_bodies_become_typed_errors():
+    problem = b'{"type": "about:blank", "title": "Bad Request", "status": 400, "detail": "bad quality", "code": "bad_request", "param": "quality"}'
+    e = _error(400, problem)
+    assert (e.status, e.code, e.message, e.param) == (400, "bad_request", "bad quality", "quality")
     e = _error(404, b'{"error": {"code": "not_found", "message": "no video x"}}')
     assert isinstance(e, NotFound) and (e.status, e.code, e.message) == (404, "not_found", "no video x")
     assert isinstance(_error(429, b"{}"), TooManyRequests)

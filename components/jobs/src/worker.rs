@@ -142,8 +142,8 @@ pub fn plan_video(job: &Job, video: usize) -> ApiResult<Vec<frameflow_guest::bin
     let key = &spec.videos[video].key;
     let info = open(key)?.info();
     samplers::plan(&spec.sampler, &info, &spec.sampler_params(), spec.video_seed(video)).map_err(|e| {
-        let at = e.param.map(|p| format!("'{p}': ")).unwrap_or_default();
-        ApiError::new(400, "bad_params", format!("video '{key}': {at}{}", e.message))
+        let at = e.param.as_ref().map(|p| format!("'{p}': ")).unwrap_or_default();
+        ApiError { param: e.param, ..ApiError::new(400, "bad_params", format!("video '{key}': {at}{}", e.message)) }
     })
 }
 

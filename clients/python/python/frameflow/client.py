@@ -40,11 +40,12 @@ __all__ = [
 
 class FrameflowError(Exception):
     """An error answer from the server: ``status`` (HTTP), ``code`` and ``message`` (its
-    ``{"error": {"code", "message"}}`` body), ``body`` (the raw bytes)."""
+    RFC 9457 problem: ``code`` and ``detail``), ``param`` (the query parameter at fault, when
+    the server names one), ``body`` (the raw bytes)."""
 
-    def __init__(self, status: int, code: str, message: str, body: bytes = b""):
+    def __init__(self, status: int, code: str, message: str, body: bytes = b"", param: Optional[str] = None):
         super().__init__(f"{status} {code}: {message}")
-        self.status, self.code, self.message, self.body = status, code, message, body
+        self.status, self.code, self.message, self.body, self.param = status, code, message, body, param
 
 
 class BadRequest(FrameflowError):
@@ -92,18 +93,19 @@ _BY_STATUS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
 
 
 def _error(status: int, body: bytes) -> FrameflowError:
-    code, message = "error", body[:500].decode("utf-8", "replace")
+    code, message, param = "error", body[:500].decode("utf-8", "replace"), None
     try:
         doc = json.loads(body)
-        err = doc.get("error", doc)
-        if isinstance(err, dict):
-            code, message = str(err.get("code", code)), str(err.get("message", message))
-        elif isinstance(doc.get("message"), str):
+        if "detail" in doc:  # RFC 9457 problem details
+            code, message, param = str(doc.get("code", code)), str(doc["detail"]), doc.get("param")
+        elif isinstance(doc.get("error"), dict):
+            code, message = str(doc["error"].get("code", code)), str(doc["error"].get("message", message))
+        elif isinstance(doc.get("message"), str):  # seed 000's routes
             message = doc["message"]
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, TypeError):
         pass
     cls = _BY_STATUS.get(status, ServerError if status >= 500 else FrameflowError)
-    return cls(status, code, message, body)
+    return cls(status, code, message, body, param)
 
 
 def read_flo(data: bytes) -> np.ndarray:
