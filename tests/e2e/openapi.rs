@@ -15,12 +15,6 @@ fn routes() -> String {
     format!("{JOBS_ROUTES}[[trigger.http]]\nroute = \"/v1/openapi.json\"\ncomponent = \"frames\"\n[[trigger.http]]\nroute = \"/docs\"\ncomponent = \"frames\"\n")
 }
 
-fn python_has(module: &str) -> Option<std::path::PathBuf> {
-    let python = frameflow_testkit::python_tool("python");
-    let ok = std::process::Command::new(&python).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
-    ok.then_some(python)
-}
-
 #[test]
 fn the_document_is_openapi_3_1_and_every_operation_is_answered() {
     let extra = routes();
@@ -33,7 +27,7 @@ fn the_document_is_openapi_3_1_and_every_operation_is_answered() {
     let docs = request(addr, "GET", "/docs", &[], Body::None);
     assert!(docs.status == 200 && String::from_utf8_lossy(&docs.body).contains("/v1/openapi.json"));
 
-    match python_has("openapi_spec_validator") {
+    match frameflow_testkit::python_with("openapi_spec_validator") {
         Some(python) => {
             let file = frameflow_testkit::scratch_dir("openapi").join("openapi.json");
             std::fs::write(&file, &r.body).unwrap();
@@ -81,7 +75,7 @@ fn the_document_is_openapi_3_1_and_every_operation_is_answered() {
 
 #[test]
 fn schemathesis_finds_no_server_error_and_nothing_undocumented() {
-    let Some(python) = python_has("schemathesis") else {
+    let Some(python) = frameflow_testkit::python_with("schemathesis") else {
         eprintln!("SKIP: schemathesis is not in the tools venv (scripts/setup.sh)");
         return;
     };

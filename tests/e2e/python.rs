@@ -29,12 +29,10 @@ print(json.dumps(clips))
 
 #[test]
 fn the_same_seed_gives_the_same_clips_in_python_and_in_a_server_job() {
-    let python = frameflow_testkit::python_tool("python");
-    let installed = std::process::Command::new(&python).args(["-c", "import frameflow"]).output();
-    if !installed.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIP: the frameflow Python package is not installed in {} (scripts/test-python.sh)", python.display());
+    let Some(python) = frameflow_testkit::python_with("frameflow") else {
+        eprintln!("SKIP: the frameflow Python package is not installed in the tools venv (scripts/test-python.sh)");
         return;
-    }
+    };
     let video = pattern_video("h264_bframes_gop250.mp4").path;
     let seed = 11u64;
     let out = std::process::Command::new(&python).arg("-c").arg(SCRIPT).arg(&video).arg(seed.to_string()).output().unwrap();
@@ -130,12 +128,10 @@ print(json.dumps({"ok": True, "entries": len(entries)}))
 
 #[test]
 fn the_client_and_job_results_dataset_work_against_a_server() {
-    let python = frameflow_testkit::python_tool("python");
-    let installed = std::process::Command::new(&python).args(["-c", "import frameflow.client, frameflow.torch"]).output();
-    if !installed.is_ok_and(|o| o.status.success()) {
-        eprintln!("SKIP: the frameflow Python package is not installed in {} (scripts/test-python.sh)", python.display());
+    let Some(python) = frameflow_testkit::python_with("frameflow.client, frameflow.torch") else {
+        eprintln!("SKIP: the frameflow Python package is not installed in the tools venv (scripts/test-python.sh)");
         return;
-    }
+    };
     let server = ServerProcess::start("python-client", ServerSetup { extra_manifest: JOBS_ROUTES, ..ServerSetup::default() });
     let video = pattern_video("h264_bframes_gop250.mp4").path;
     let out = std::process::Command::new(&python).arg("-c").arg(CLIENT_SCRIPT).arg(format!("http://{}", server.addr)).arg(&video).output().unwrap();

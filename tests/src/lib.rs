@@ -44,6 +44,14 @@ pub fn python_tool(name: &str) -> PathBuf {
     tools_dir().join("venv/bin").join(name)
 }
 
+/// The tools venv's Python when it can import every one of `modules` (comma-separated, as
+/// an `import` statement takes them); `None` says the test should SKIP.
+pub fn python_with(modules: &str) -> Option<PathBuf> {
+    let python = python_tool("python");
+    let ok = std::process::Command::new(&python).args(["-c", &format!("import {modules}")]).output().is_ok_and(|o| o.status.success());
+    ok.then_some(python)
+}
+
 /// Where `scripts/setup.sh` keeps the test tools: `$FRAMEFLOW_TOOLS`, default
 /// `~/.cache/frameflow-tools` (the venv, hls.js for the browser test).
 pub fn tools_dir() -> PathBuf {

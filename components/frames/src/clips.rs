@@ -32,6 +32,17 @@ fn frame_at(video: &Video, t: f64, count: u64) -> ApiResult<u64> {
     }
 }
 
+/// The frames from `s` to `e` seconds on the video's own timeline: the first at or after `s`
+/// (the `/frame?time=` rule) to the last that starts before `e` (end exclusive).
+fn frames_between(video: &Video, s: f64, e: f64, count: u64) -> ApiResult<(u64, u64)> {
+    let first = frame_at(video, s, count)?;
+    let mut last = frame_at(video, e, count)?;
+    if last > first && video.locate(FrameSelector::Index(last)).is_ok_and(|id| id.seconds >= e) {
+        last -= 1;
+    }
+    Ok((first, last))
+}
+
 /// Frames `first..=last` from `start_frame`/`end_frame` (inclusive, 0-based, as `/frame?index=`
 /// numbers them), or else from `start_time`/`end_time` in seconds (end exclusive): by the
 /// frames' own timestamps, or with `fps` by that rate (`frame = ⌊t·fps⌋`, seed 002's
@@ -61,13 +72,7 @@ pub fn frame_range(video: &Video, query: &Query) -> ApiResult<Option<(u64, u64)>
                     Some(rate) => ((s * rate).floor() as u64, ((e * rate).ceil() as u64).saturating_sub(1).max((s * rate).floor() as u64)),
                     None => {
                         let start = video.info().start_seconds;
-                        let first = frame_at(video, start + s, count)?;
-                        let mut last = frame_at(video, start + e, count)?;
-                        // End exclusive: a frame that starts exactly at `end_time` is not in.
-                        if last > first && video.locate(FrameSelector::Index(last)).is_ok_and(|id| id.seconds >= start + e) {
-                            last -= 1;
-                        }
-                        (first, last)
+                        frames_between(video, start + s, start + e, count)?
                     }
                 },
             }
@@ -153,12 +158,7 @@ pub fn animated(id: &str, query: &Query) -> ApiResult<Reply> {
             if start >= info.duration_seconds {
                 return Err(ApiError::bad_request(format!("'start' {start} is past the video's end ({:.3} s)", info.duration_seconds)));
             }
-            let first = frame_at(&video, info.start_seconds + start, count)?;
-            let mut last = frame_at(&video, info.start_seconds + end, count)?;
-            if last > first && video.locate(FrameSelector::Index(last)).is_ok_and(|f| f.seconds >= info.start_seconds + end) {
-                last -= 1;
-            }
-            (first, last)
+            frames_between(&video, info.start_seconds + start, info.start_seconds + end, count)?
         }
     };
     let span = video.locate(FrameSelector::Index(last))?.seconds - video.locate(FrameSelector::Index(first))?.seconds;

@@ -279,8 +279,8 @@ pub fn cut(video: &frameflow_media::Video, spec: CutSpec, sink: impl Write + Sen
     let key_pts = seek.map(|s| s.pts).unwrap_or(i64::MIN);
     let (start_pts, end_pts) = (index.frame_id(spec.first).pts, index.frame_id(spec.last).pts);
     // Every frame from the key frame to `last` must be in the copy.
-    let mut needed: std::collections::HashSet<i64> =
-        (0..=spec.last).map(|i| index.frame_id(i).pts).filter(|&p| p >= key_pts && p <= end_pts).collect();
+    let from = index.frames.partition_point(|f| f.pts < key_pts);
+    let mut needed: std::collections::HashSet<i64> = (from..=spec.last).map(|i| index.frame_id(i).pts).collect();
     let span = (index.frame_id(spec.first).seconds, crate::clip::frame_end(video, spec.last));
 
     let mut input = frameflow_media::open_container(source)?;
