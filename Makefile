@@ -23,7 +23,7 @@ test: setup
 	./scripts/test-python.sh
 	$(CARGO) test --workspace --locked
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
-	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling --lib
+	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling -p frameflow-analysis --lib
 
 # Not part of `make test`: frameflow against its peers, side by side, the soak run (32 and
 # 128 clients, 10 minutes each) and the containment run; all write BENCHMARKS.md.

@@ -13,7 +13,7 @@ fn main() {
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let target_dir = out.join("target");
 
-    for watched in ["guest", "frames", "jobs", "samplers", "fixtures", "Cargo.toml", "Cargo.lock"] {
+    for watched in ["guest", "frames", "jobs", "samplers", "analyzers", "fixtures", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", components.join(watched).display());
     }
     println!("cargo:rerun-if-changed={}", root.join("wit").display());

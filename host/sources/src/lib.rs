@@ -1,0 +1,38 @@
+//! frameflow's sources: where analysed frames come from, and the guard every outbound
+//! request passes.
+//!
+//! - `guard.rs`: [`OutboundGuard`], the one check for every address frameflow connects to
+//!   on a user's behalf (stream sources, report webhooks, the media proxy): `allowed_hosts`
+//!   entries (names, addresses, CIDR blocks) pass; otherwise loopback, private, link-local
+//!   (cloud metadata included), multicast and unspecified addresses are refused — after DNS
+//!   resolution and on every redirect ([`OutboundGuard::http_client`]).
+//! - `http.rs`: [`HttpSource`], a progressive HTTP(S) video read with ranged GETs through the
+//!   guarded client (registered with the media core like an S3 object).
+//! - `reader.rs`: [`Source`], a thread that opens an [`Input`] (a file or registered object,
+//!   or an RTSP URL over TCP or UDP), decodes it in order and hands [`SourceFrame`]s on:
+//!   every `sample_interval`-th frame, at most one waiting when `realtime` (the rest are
+//!   skipped and counted, never queued), reconnecting with backoff when a source drops.
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+#![forbid(unsafe_code)]
+
+mod guard;
+mod http;
+mod reader;
+
+pub use guard::{GuardError, OutboundGuard};
+pub use http::HttpSource;
+pub use reader::{Input, Source, SourceEvent, SourceFrame, SourceInfo, SourceOptions, Transport};
+
+/// Why a source cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(transparent)]
+    Refused(#[from] GuardError),
+    #[error("'{0}' is not a source frameflow reads (rtsp://, http(s)://, a stored video or a file under the media root)")]
+    Unsupported(String),
+    #[error("{url}: {reason}")]
+    Http { url: String, reason: String },
+    #[error("{0}")]
+    Open(String),
+}
