@@ -67,6 +67,44 @@ def js(schema):
 
 
 VIDEO = {"$ref": "#/components/schemas/Video"}
+TASK = {"type": "object", "required": ["id", "spec", "status"], "properties": {
+    "id": {"type": "string"}, "spec": {"type": "object"},
+    "status": {"type": "object", "properties": {"state": {"enum": ["starting", "running", "reconnecting", "finished", "failed", "stopped", ""]},
+                                                "reason": {"type": ["string", "null"]}, "processed_frames": {"type": "integer"},
+                                                "analysed_frames": {"type": "integer"}, "skipped_frames": {"type": "integer"},
+                                                "reports": {"type": "integer"}, "fps": {"type": "number"}}}}}
+TASK_ID = {"name": "task", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1, "maxLength": 64},
+           "description": "The task's id."}
+ANALYZER = {"name": "name", "in": "path", "required": True, "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,62}$"},
+            "description": "An analyzer's name."}
+SEED_ERROR = {"type": "object", "required": ["Code", "Msg"], "properties": {"Code": {"type": "integer"}, "Msg": {"type": "string"}}}
+SEED_TASK = {"type": "object", "required": ["TaskID", "InputSrc", "Algorithm"], "properties": {
+    "TaskID": {"type": "string"}, "InputSrc": {"type": "object", "properties": {
+        "SrcID": {"type": "string"}, "StreamSrc": {"type": "object", "properties": {"Address": {"type": "string"}}}}},
+    "Algorithm": {"type": "array", "items": {"type": "object", "properties": {
+        "Type": {"type": "integer"}, "TrackInterval": {"type": "integer"}, "DetectInterval": {"type": "integer"},
+        "TargetSize": {"type": "object"}, "DetectInfos": {"type": ["array", "null"]}, "Extend": {"type": "object"}}}},
+    "Reporting": {"type": "object", "properties": {"ReportUrlList": {"type": "array", "items": {"type": "string"}}}},
+    "Extend": {"type": "object", "description": "PresentFrames (n, 3), AbsentFrames (m, 5), Transport (tcp|udp), Realtime, SampleInterval"}}}
+TASK_ID_BODY = {"type": "object", "required": ["TaskID"], "properties": {"TaskID": {"type": "string"}}}
+
+
+def seed_ok(description):
+    return ok(description, js({"type": "object", "required": ["Code", "Msg"]}))
+
+
+def seed_error(description):
+    return ok(description, js(SEED_ERROR))
+
+
+def seed_op(summary, body, responses):
+    """A seed 004 route: its errors are the seed's {Code, Msg} JSON, not problem details."""
+    out = {"summary": summary, "tags": ["seed routes"], "parameters": [],
+           "responses": {"401": error("No key, or an unknown one."), "403": error("The key's scope does not allow it."),
+                         "405": seed_error("Another method."), **responses}}
+    if body:
+        out["requestBody"] = {"required": True, "content": js(body)}
+    return out
 paths = {
     "/v1/videos": {
         "post": op("Upload a video (its bytes) or register a stored object (JSON {\"key\"})", "videos",
@@ -243,6 +281,51 @@ paths = {
                   body={"required": True, "content": WASM}),
         "delete": op("Remove a handler", "events", [NAME], {"204": ok("Removed.")}),
     },
+    "/v1/analyzers": {
+        "get": op("Built-in and uploaded analyzers (frameflow:analyzer components for tasks)", "tasks", [],
+                  {"200": ok("The analyzers.", js({"type": "object"}))}),
+    },
+    "/v1/analyzers/{name}": {
+        "get": op("One analyzer", "tasks", [ANALYZER], {"200": ok("The analyzer.", js({"type": "object"}))}),
+        "put": op("Upload your own analyzer (a wasm component of the analyzer-component world), checked first", "tasks", [ANALYZER],
+                  {"200": ok("Replaced.", js({"type": "object"})), "201": ok("Installed.", js({"type": "object"})),
+                   "409": error("A built-in's name."), "413": error("Over 16 MiB."), "415": error("Neither application/wasm nor application/octet-stream."),
+                   "422": error("Another world, forbidden imports, or it does not compile.")},
+                  body={"required": True, "content": WASM}),
+        "delete": op("Remove your upload", "tasks", [ANALYZER], {"204": ok("Removed."), "409": error("A built-in.")}),
+    },
+    "/v1/tasks": {
+        "post": op("Start an analysis task (v1 JSON, or seed 004's task JSON)", "tasks", [],
+                   {"201": ok("The task: spec and status.", js(TASK)), "409": error("A task with this id exists."),
+                    "413": error("Over 1 MiB."), "429": error("This host runs as many tasks as it may.")},
+                   body={"required": True, "content": js({"type": "object", "description":
+                       "{id, src_id?, source: {address (rtsp://, http(s)://, video:{id}, file:{path under the media root}), transport? (tcp|udp), "
+                       "realtime?, sample_interval?}, analyzers: [{name, params?, detect_interval?, target_size?: {min, max}}], report_urls?, "
+                       "rule?: {present, absent}}; or seed 004's task JSON (with TaskID)",
+                       "properties": {"id": {"type": "string"}, "source": {"type": "object"}, "analyzers": {"type": "array"}}})}),
+        "get": op("Your tasks", "tasks", [], {"200": ok("The tasks.", js({"type": "object", "required": ["tasks"],
+                                                                          "properties": {"tasks": {"type": "array", "items": TASK}}}))}),
+    },
+    "/v1/tasks/{task}": {
+        "get": op("One task: spec, state and counters", "tasks", [TASK_ID], {"200": ok("The task.", js(TASK))}),
+        "delete": op("Stop a task and remove it with its reports", "tasks", [TASK_ID], {"204": ok("Removed.")}),
+    },
+    "/v1/tasks/{task}/events": {
+        "get": op("A task's reports (seed 004's report JSON) with their delivery", "tasks",
+                  [TASK_ID, q("from", INDEX, "First report number."), q("count", {"type": "integer", "minimum": 1, "maximum": 100}, "Reports per page.")],
+                  {"200": ok("A page of reports.", js({"type": "object", "required": ["events"], "properties": {
+                      "events": {"type": "array", "items": {"type": "object"}}, "next": {"type": ["integer", "null"]}}}))}),
+    },
+    "/task/create": {"post": seed_op("Seed 004: start a task from its task JSON", SEED_TASK,
+                                     {"200": seed_ok("Started: {Code: 0, Msg, TaskID}."), "400": seed_error("The task is not valid; Msg names the field."),
+                                      "409": seed_error("A task with this TaskID exists."), "413": error("Over 1 MiB."),
+                                      "429": seed_error("This host runs as many tasks as it may.")})},
+    "/task/query": {"post": seed_op("Seed 004: a task's state and counters", TASK_ID_BODY,
+                                    {"200": seed_ok("{Code: 0, Msg, Data}."), "400": seed_error("No TaskID."), "404": seed_error("No such task.")})},
+    "/task/delete": {"post": seed_op("Seed 004: stop and remove a task", TASK_ID_BODY,
+                                     {"200": seed_ok("{Code: 0, Msg, TaskID}."), "400": seed_error("No TaskID."), "404": seed_error("No such task.")})},
+    "/task/list": {"get": seed_op("Seed 004: every task", None, {"200": seed_ok("{Code: 0, Msg, Data: [...]}.")}),
+                   "post": seed_op("Seed 004: every task", None, {"200": seed_ok("{Code: 0, Msg, Data: [...]}.")})},
     "/v1/events/s3": {
         "post": op("An S3 event notification (as S3, MinIO or Garage send it)", "events", [],
                    {"202": ok("Accepted and ignored records.", js({"type": "object"}))},
@@ -287,10 +370,10 @@ paths = {
 doc = {
     "openapi": "3.1.0",
     "info": {"title": "frameflow", "version": "0.1.0",
-             "description": "Exact frames, optical flow, delivery and sampling jobs from video. Errors are RFC 9457 problem "
+             "description": "Exact frames, optical flow, delivery, sampling jobs and analysis tasks from video. Errors are RFC 9457 problem "
                             "details (application/problem+json); seed 000's routes keep their seed's {\"message\"}."},
     "security": [{"apiKey": []}, {"bearer": []}, {}],
-    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "events", "admin", "seed routes", "meta"]],
+    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "tasks", "events", "admin", "seed routes", "meta"]],
     "paths": paths,
     "components": {
         "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

@@ -5,12 +5,15 @@
 # start on loopback (moto[server] from PyPI, in a venv under ~/.cache/frameflow-tools), and
 # for the browser tests headless Chromium (Debian's), Playwright's Python package to drive
 # it, hls.js (a pinned npm tarball, checked by its SHA-256), and schemathesis for the
-# OpenAPI contract test.
+# OpenAPI contract test; for the analysis tasks, Debian's opencv-data (the Haar face
+# cascade) and GStreamer's RTSP server with python3-gi (the RTSP tests' live source).
 set -euo pipefail
 
 APT_PACKAGES=(pkg-config clang libclang-dev libavcodec-dev libavformat-dev libavutil-dev
   libswscale-dev libswresample-dev libavfilter-dev libavdevice-dev ffmpeg
-  libopencv-dev libopencv-contrib-dev curl python3 python3-venv chromium)
+  libopencv-dev libopencv-contrib-dev opencv-data curl python3 python3-venv chromium
+  python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

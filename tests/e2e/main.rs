@@ -16,6 +16,7 @@ mod openapi;
 mod python;
 mod samplers;
 mod server;
+mod tasks;
 mod tenants;
 
 use std::path::Path;

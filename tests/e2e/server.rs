@@ -155,6 +155,7 @@ impl StoreView {
 pub const JOBS_ROUTES: &str = "[[trigger.http]]\nroute = \"/v1/jobs/...\"\ncomponent = \"jobs\"\n\
     [[trigger.http]]\nroute = \"/v1/samplers/...\"\ncomponent = \"jobs\"\nmax_body_bytes = 16777216\n\
     [[trigger.http]]\nroute = \"/v1/event-handlers/...\"\ncomponent = \"jobs\"\nmax_body_bytes = 16777216\n\
+    [[trigger.http]]\nroute = \"/v1/analyzers/...\"\ncomponent = \"jobs\"\nmax_body_bytes = 16777216\n\
     [[trigger.http]]\nroute = \"/frame\"\ncomponent = \"jobs\"\n\
     [[trigger.http]]\nroute = \"/flow\"\ncomponent = \"jobs\"\n\
     [component.jobs]\nsource = \"{components}/frameflow_jobs.wasm\"\n\

@@ -5,10 +5,13 @@
 //! - [`reference`]: reference pixels from the FFmpeg CLI on this machine and from
 //!   torchcodec's `.pt` tensors;
 //! - [`http_client`]: a raw HTTP/1.1 client for talking to a real server;
-//! - [`s3`]: a real S3-compatible server (moto) on loopback, shared by the tests.
+//! - [`s3`]: a real S3-compatible server (moto) on loopback, shared by the tests;
+//! - [`live`]: sources and sinks for analysis tasks (a square video, an HTTP file server
+//!   with ranges, a webhook receiver, GStreamer's RTSP server).
 
 pub mod corpus;
 pub mod http_client;
+pub mod live;
 pub mod pattern;
 pub mod reference;
 pub mod s3;

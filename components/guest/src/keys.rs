@@ -2,10 +2,12 @@
 //! names, registered keys) never land in them, so they can never overwrite a record.
 
 /// Prefixes only frameflow writes: video records, uploaded bytes, cached indexes, jobs,
-/// tenant samplers, the compatibility routes' pattern records, and the object trigger's
-/// delivery markers and dead letters (`events/`, written by the host).
+/// tenant components (samplers, event handlers, analyzers), analysis tasks and their
+/// reports (`tasks/`, written by the host), the compatibility routes' pattern records,
+/// and the object trigger's delivery markers and dead letters (`events/`, written by the
+/// host).
 pub const RESERVED_PREFIXES: &[&str] =
-    &["videos/", "uploads/", "indexes/", "jobs/", "job-index/", "job-active/", "samplers/", "seed000/", "events/"];
+    &["videos/", "uploads/", "indexes/", "jobs/", "job-index/", "job-active/", "samplers/", "event-handlers/", "analyzers/", "tasks/", "seed000/", "events/"];
 
 /// The reserved prefix `key` falls under, if any.
 pub fn reserved_prefix(key: &str) -> Option<&'static str> {

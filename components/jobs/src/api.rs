@@ -10,7 +10,7 @@
 //! | `DELETE /v1/jobs/{id}/results` | `{"id": [...]}`: delete those results only |
 //! | `GET /v1/jobs/{id}/outputs/{clip}/{file}` | one output; `/outputs/manifest.jsonl` |
 //! | `DELETE /v1/jobs/{id}` | the job and every object it wrote |
-//! | `/v1/samplers/...`, `/v1/event-handlers/...` | tenant components: `uploads.rs` |
+//! | `/v1/samplers/...`, `/v1/event-handlers/...`, `/v1/analyzers/...` | tenant components: `uploads.rs` |
 
 use frameflow_guest::bindings::frameflow::store::objects;
 use frameflow_guest::{ApiError, ApiResult, Query, Reply};
@@ -58,7 +58,7 @@ pub fn route(method: &Method, segments: &[&str], query: &Query, body: &[u8], inm
         (Method::Get, ["v1", kind, name]) if uploads::kind_of(kind).is_some() => uploads::get(uploads::kind_of(kind).expect("checked"), name),
         (Method::Delete, ["v1", kind, name]) if uploads::kind_of(kind).is_some() => uploads::delete(uploads::kind_of(kind).expect("checked"), name),
         (Method::Post, ["v1", "samplers", name, "plan"]) => uploads::dry_run(name, body),
-        (_, ["v1", "jobs" | "samplers" | "event-handlers", ..]) => {
+        (_, ["v1", "jobs" | "samplers" | "event-handlers" | "analyzers", ..]) => {
             Err(ApiError::new(405, "method_not_allowed", format!("{method:?} is not allowed on {path}")))
         }
         _ => Err(ApiError::not_found(format!("no route for {path}"))),

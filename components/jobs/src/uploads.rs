@@ -1,9 +1,9 @@
-//! Tenant components over HTTP: a tenant's own samplers and object-event handlers uploaded,
+//! Tenant components over HTTP: a tenant's own samplers, object-event handlers and analyzers uploaded,
 //! listed and removed through the host's `frameflow:components/uploads` (which checks every
 //! upload of every kind the same way); samplers also tried with a dry run through
 //! `frameflow:sampler/samplers` (which runs them).
 //!
-//! | route (`{kind}`: `samplers` or `event-handlers`) | does |
+//! | route (`{kind}`: `samplers`, `event-handlers` or `analyzers`) | does |
 //! |---|---|
 //! | `GET /v1/{kind}` | built-in and uploaded ones: name, builtin, size, sha256, uploaded_ms |
 //! | `GET /v1/{kind}/{name}` | one of them |
@@ -36,6 +36,7 @@ pub fn kind_of(segment: &str) -> Option<Kind> {
     match segment {
         "samplers" => Some(Kind::Sampler),
         "event-handlers" => Some(Kind::EventHandler),
+        "analyzers" => Some(Kind::Analyzer),
         _ => None,
     }
 }
@@ -45,6 +46,7 @@ fn names(kind: Kind) -> (&'static str, &'static str, &'static str) {
     match kind {
         Kind::Sampler => ("sampler", "samplers", "samplers"),
         Kind::EventHandler => ("event handler", "event-handlers", "event_handlers"),
+        Kind::Analyzer => ("analyzer", "analyzers", "analyzers"),
     }
 }
 
@@ -60,6 +62,7 @@ fn refusal(kind: Kind, e: UploadError) -> ApiError {
             let rule = match kind {
                 Kind::Sampler => "a sampler must be pure (no clocks, randomness, files, sockets or host calls)",
                 Kind::EventHandler => "an event handler may use the host's media, store and plans, clocks and randomness, not files, sockets or outgoing HTTP",
+                Kind::Analyzer => "an analyzer must be pure (no clocks, randomness, files, sockets or host calls)",
             };
             ApiError::new(422, "forbidden_imports", format!("{rule}; it imports {}", imports.join(", ")))
         }

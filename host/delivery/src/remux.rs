@@ -277,7 +277,7 @@ pub fn cut(video: &frameflow_media::Video, spec: CutSpec, sink: impl Write + Sen
     let stream = index.stream_index;
     let seek = index.seek_point_for(spec.first);
     let key_pts = seek.map(|s| s.pts).unwrap_or(i64::MIN);
-    let (start_pts, end_pts) = (index.frame_id(spec.first).pts, index.frame_id(spec.last).pts);
+    let start_pts = index.frame_id(spec.first).pts;
     // Every frame from the key frame to `last` must be in the copy.
     let from = index.frames.partition_point(|f| f.pts < key_pts);
     let mut needed: std::collections::HashSet<i64> = (from..=spec.last).map(|i| index.frame_id(i).pts).collect();

@@ -1,8 +1,8 @@
 //! Host bindings for frameflow's worlds, one module per world: `frameflow:platform/
 //! handler-imports` (what every HTTP handler may import), `frameflow:sampler/sampler` (what
 //! a sampler exports), `frameflow:jobs/job-worker` (what a job-lifecycle component
-//! exports for background work) and `frameflow:events/handler-export` (an object-event
-//! handler's export). The last two reuse the first's types, so a `video-info`,
+//! exports for background work), `frameflow:events/handler-export` (an object-event
+//! handler's export) and `frameflow:analyzer/analyzer-component` (an analyzer's export). The last two reuse the first's types, so a `video-info`,
 //! a `clip` or a `store-error` is one Rust type.
 //!
 //! Host calls that can fail return [`HostFailure`]: the WIT error the guest receives, or
@@ -52,6 +52,14 @@ pub mod job_worker {
         with: {
             "frameflow:store/objects": crate::bindings::frameflow::store::objects,
         },
+    });
+}
+
+pub mod analyzer {
+    wasmtime::component::bindgen!({
+        path: "../../wit",
+        world: "frameflow:analyzer/analyzer-component",
+        exports: { default: async },
     });
 }
 

@@ -15,7 +15,8 @@
 //!   `flow/` (`frameflow:media/flow` on [`FLOW_WORKERS`] bounded workers), `plans/`
 //!   (`frameflow:jobs/plans`: a chunk of a sampling plan in one call), `store/`
 //!   (`frameflow:store` over a [`frameflow_store::TenantStore`]), `samplers/` (built-in and
-//!   tenant samplers, each `plan` in a pure sandbox; [`SamplerRegistry`]).
+//!   tenant samplers, each `plan` in a pure sandbox; [`SamplerRegistry`]), `analyzers/`
+//!   (built-in and tenant analyzers, one pure instance per task; [`AnalyzerRegistry`]).
 //! - `bindings.rs` (bindgen; host failures as trappable error types), `handles.rs` (the
 //!   resource types guests hold), `conversions.rs` (every WIT ↔ host type conversion).
 //! - `admission.rs` ([`Admission`]): one fair queue of component-instance slots and one
@@ -31,6 +32,7 @@
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod admission;
+mod analyzers;
 mod bindings;
 mod blocking;
 mod compile_cache;
@@ -54,6 +56,11 @@ mod uploads;
 mod video_pool;
 
 pub use admission::{Admission, Refusal};
+pub use analyzers::{AnalyzerFailure, AnalyzerRegistry, AnalyzerSession};
+/// The WIT types an analyzer is given and answers (`frameflow:analyzer/types`).
+pub mod analyzer_types {
+    pub use crate::bindings::analyzer::frameflow::analyzer::types::*;
+}
 pub use event_handler::{EventFailure, EventHandler, ObjectEvent};
 pub use flow::FLOW_WORKERS;
 pub use guest_error::GuestError;
@@ -73,5 +80,6 @@ pub use video_pool::VideoPool;
 /// Objects of a remote store as media read by ranged GETs (what `frameflow:media/video.open`
 /// does for an S3 store), for tools and benchmarks that use the media core directly.
 pub mod object_media {
+    pub use crate::media::media_path;
     pub use crate::media::object_source::{register, BYTES_FETCHED};
 }

@@ -18,6 +18,7 @@ use crate::handler::HttpComponent;
 use crate::job_worker::JobWorker;
 use crate::limits::SandboxLimits;
 use crate::media::MediaRoot;
+use crate::analyzers::AnalyzerRegistry;
 use crate::samplers::{SamplerRegistry, MAX_SAMPLER_BYTES};
 use crate::uploads::Checker;
 use crate::sandbox::{Sandbox, Sandboxes};
@@ -102,10 +103,12 @@ impl Runtime {
         let linker = crate::sandbox::linker(&engine)?;
         let cache = Arc::new(CompileCache::open(&config.cache_dir)?);
         let samplers = Arc::new(SamplerRegistry::new(engine.clone(), cache.clone()));
+        let analyzers = Arc::new(AnalyzerRegistry::new(engine.clone(), cache.clone()));
         let uploads = Arc::new(Checker {
             engine: engine.clone(),
             cache: cache.clone(),
             samplers: samplers.clone(),
+            analyzers: analyzers.clone(),
             linker: linker.clone(),
             max_bytes: MAX_SAMPLER_BYTES,
         });
@@ -130,6 +133,16 @@ impl Runtime {
     /// The samplers: register built-ins here; tenants' own are found in their stores.
     pub fn samplers(&self) -> &Arc<SamplerRegistry> {
         &self.inner.sandboxes.samplers
+    }
+
+    /// The analyzers: register built-ins here; tenants' own are found in their stores.
+    pub fn analyzers(&self) -> &Arc<AnalyzerRegistry> {
+        &self.inner.sandboxes.uploads.analyzers
+    }
+
+    /// A path under the media root (`media_root`), checked (no escapes, must exist).
+    pub fn media_root_path(&self, relative: &str) -> Result<std::path::PathBuf, String> {
+        self.inner.sandboxes.media_root.resolve(relative).map_err(|e| e.to_string())
     }
 
     /// The instance-slot and media-memory queues.

@@ -1,6 +1,6 @@
 //! [`App`]: the manifest's components loaded and bound to their triggers — where a route is
 //! bound to a component (`[[trigger.http]]`), where a component's job worker is found for
-//! the jobs trigger, and where built-in samplers are registered.
+//! the jobs trigger, and where built-in samplers and analyzers are registered.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct App {
 }
 
 impl App {
-    /// Registers the built-in samplers and loads every component a route names, once each.
+    /// Registers the built-in samplers and analyzers and loads every component a route names, once each.
     pub fn load(manifest: &Manifest, runtime: &Runtime) -> anyhow::Result<App> {
         for (name, source) in &manifest.frameflow.samplers {
             let path = manifest.resolve(source);
@@ -40,6 +40,14 @@ impl App {
                 .with_context(|| format!("loading sampler '{name}' (build it with `make components`)"))?;
             let how = if cached { "from the compile cache" } else { "compiled" };
             tracing::info!(sampler = %name, source = %path.display(), "sampler '{name}' {how}");
+        }
+        for (name, source) in &manifest.frameflow.analyzers {
+            let path = manifest.resolve(source);
+            runtime
+                .analyzers()
+                .add_builtin(name, &path)
+                .with_context(|| format!("loading analyzer '{name}' (build it with `make components`)"))?;
+            tracing::info!(analyzer = %name, source = %path.display(), "analyzer '{name}' loaded");
         }
         let mut components: BTreeMap<String, Arc<HttpComponent>> = BTreeMap::new();
         let mut routes = Vec::new();

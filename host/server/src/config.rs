@@ -71,6 +71,11 @@ pub struct ServerConfig {
     pub tenant_defaults: TenantLimits,
     /// A second address serving only `/metrics`, without a key.
     pub metrics_listen: Option<std::net::SocketAddr>,
+    /// The outbound-request guard (`allowed_hosts`).
+    pub guard: frameflow_sources::OutboundGuard,
+    /// Analysis tasks (`max_tasks`, `source_timeout_ms`, `source_max_reconnects`,
+    /// `face_cascade`; the type map comes from the manifest).
+    pub tasks: frameflow_tasks::TaskSettings,
 }
 
 impl ServerConfig {
@@ -133,6 +138,17 @@ impl ServerConfig {
             api_keys: settings.api_keys.clone(),
             admin_key: secret(&settings.admin_key, "FRAMEFLOW_ADMIN_KEY")?,
             jwt_secret: secret(&settings.jwt_secret, "FRAMEFLOW_JWT_SECRET")?,
+            guard: frameflow_sources::OutboundGuard::new(&settings.allowed_hosts).map_err(anyhow::Error::msg)?,
+            tasks: {
+                let d = frameflow_tasks::TaskSettings::default();
+                frameflow_tasks::TaskSettings {
+                    max_tasks: settings.max_tasks.unwrap_or(d.max_tasks).max(1),
+                    io_timeout: settings.source_timeout_ms.map(Duration::from_millis).unwrap_or(d.io_timeout),
+                    max_reconnects: settings.source_max_reconnects.unwrap_or(d.max_reconnects),
+                    face_cascade: settings.face_cascade.as_deref().map(|p| settings.resolve(p).display().to_string()).unwrap_or(d.face_cascade),
+                    ..d
+                }
+            },
             metrics_listen: match &settings.metrics_listen {
                 Some(addr) => Some(addr.parse().with_context(|| format!("metrics_listen '{addr}' is not an address such as 0.0.0.0:9464"))?),
                 None => None,

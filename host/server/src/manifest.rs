@@ -90,6 +90,12 @@ pub struct AppSettings {
     /// Built-in sampler components: name -> component file (`frameflow:sampler/sampler` world).
     #[serde(default)]
     pub samplers: BTreeMap<String, String>,
+    /// Built-in analyzer components: name -> component file (`frameflow:analyzer/analyzer-component`).
+    #[serde(default)]
+    pub analyzers: BTreeMap<String, String>,
+    /// Seed 004's `map_type`: an algorithm `Type` (as a string key) -> analyzer name.
+    #[serde(default)]
+    pub analyzer_types: BTreeMap<String, String>,
     /// Runtime settings written here by older manifests: refused with a pointer to the
     /// runtime config.
     #[serde(flatten)]
@@ -111,7 +117,7 @@ impl Manifest {
             bail!(
                 "{}: '{key}' in [frameflow] is a runtime setting: put it in the runtime config file \
                  (`--runtime-config`, default runtime-config.toml next to the manifest); the manifest's \
-                 [frameflow] table holds only `samplers`",
+                 [frameflow] table holds only `samplers`, `analyzers` and `analyzer_types`",
                 path.display()
             );
         }

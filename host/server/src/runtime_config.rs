@@ -96,6 +96,20 @@ pub struct RuntimeSettings {
     /// e.g. `0.0.0.0:9464`. On the main address `/metrics` needs the system key when
     /// credentials are in use.
     pub metrics_listen: Option<String>,
+    /// Hosts frameflow may connect to for users though they are internal (stream sources,
+    /// report webhooks): names, addresses and CIDR blocks, e.g. `["127.0.0.1",
+    /// "cam.example.org", "10.0.0.0/8"]`. Loopback, private, link-local (cloud metadata)
+    /// and multicast addresses are refused otherwise, after DNS and on every redirect.
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Analysis tasks running at once on this host (default 32); more: 429.
+    pub max_tasks: Option<usize>,
+    /// How long a live source may send nothing before it counts as dropped, ms (default 5000).
+    pub source_timeout_ms: Option<u64>,
+    /// Reconnects in a row before a task's source fails (default 5; waits 1, 2, 4 ... 30 s).
+    pub source_max_reconnects: Option<u32>,
+    /// The Haar cascade the face analyzer uses (default: Debian opencv-data's frontal face).
+    pub face_cascade: Option<String>,
     /// API key -> tenant (scope `tenant`). With no keys, no system key and no JWT secret,
     /// every request is tenant `default`.
     #[serde(default)]

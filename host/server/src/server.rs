@@ -13,7 +13,7 @@ use crate::auth::{Auth, TenantDirectory};
 use crate::config::{ServerConfig, ServerOptions};
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeSettings;
-use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger, Trigger};
+use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger, TasksTrigger, Trigger};
 
 /// A loaded application and the triggers that start its work.
 pub struct Server {
@@ -22,6 +22,7 @@ pub struct Server {
     http: Arc<HttpTrigger>,
     jobs: Arc<JobsTrigger>,
     objects: Arc<ObjectTrigger>,
+    tasks: Arc<TasksTrigger>,
 }
 
 impl Server {
@@ -36,6 +37,12 @@ impl Server {
         let pool = VideoPool::new(Some(config.max_source_pixels));
         let runtime = Runtime::new(config.runtime.clone(), Arc::new(pool))?;
         let mut app = App::load(manifest, &runtime)?;
+        let mut task_settings = config.tasks.clone();
+        for (code, analyzer) in &manifest.frameflow.analyzer_types {
+            let code: i64 = code.parse().with_context(|| format!("[frameflow.analyzer_types]: '{code}' is not an algorithm type number"))?;
+            task_settings.analyzer_types.insert(code, analyzer.clone());
+        }
+        let tasks = frameflow_tasks::TaskManager::new(runtime.clone(), config.guard.clone(), task_settings);
         let directory = Arc::new(TenantDirectory::new(storage.system()));
         let auth = Arc::new(Auth::new(&config.api_keys, config.admin_key.as_deref(), config.jwt_secret.as_deref(), directory));
         let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, auth: auth.clone() });
@@ -53,6 +60,7 @@ impl Server {
             tenant_defaults: config.tenant_defaults.clone(),
             last_stepped: Default::default(),
         };
+        let (storage_for_tasks, auth_for_tasks) = (storage.clone(), auth.clone());
         let http = HttpTrigger {
             router: app.router,
             storage,
@@ -66,9 +74,11 @@ impl Server {
             tenant_defaults: config.tenant_defaults.clone(),
             runtime: runtime.clone(),
             stored: Default::default(),
+            tasks: tasks.clone(),
         };
+        let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks });
         crate::metrics::handle();
-        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects })
+        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, tasks })
     }
 }
 
@@ -84,6 +94,6 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
         tracing::info!(%addr, "metrics at http://{addr}/metrics");
         tokio::spawn(crate::metrics::serve(listener, server.http.runtime.clone()));
     }
-    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects];
+    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects, server.tasks];
     run_all(triggers).await
 }

@@ -121,35 +121,26 @@ impl OutboundGuard {
     /// name: a name that mixes public and internal addresses is a rebinding trick).
     pub async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, GuardError> {
         let bare = host.trim_matches(['[', ']']);
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            self.check_addr(host, ip)?;
-            return Ok(vec![SocketAddr::new(ip, port)]);
-        }
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((bare, port))
-            .await
-            .map_err(|e| GuardError::Unresolvable { host: host.to_string(), reason: e.to_string() })?
-            .collect();
-        if addrs.is_empty() {
-            return Err(GuardError::Unresolvable { host: host.to_string(), reason: "no addresses".into() });
-        }
-        for a in &addrs {
-            self.check_addr(host, a.ip())?;
-        }
-        Ok(addrs)
+        let looked_up = match bare.parse::<IpAddr>() {
+            Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
+            Err(_) => tokio::net::lookup_host((bare, port)).await.map(|a| a.collect()),
+        };
+        self.checked(host, looked_up)
     }
 
     /// [`Self::resolve`] for a thread that is not on the async runtime.
     pub fn resolve_blocking(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, GuardError> {
         use std::net::ToSocketAddrs;
         let bare = host.trim_matches(['[', ']']);
-        if let Ok(ip) = bare.parse::<IpAddr>() {
-            self.check_addr(host, ip)?;
-            return Ok(vec![SocketAddr::new(ip, port)]);
-        }
-        let addrs: Vec<SocketAddr> = (bare, port)
-            .to_socket_addrs()
-            .map_err(|e| GuardError::Unresolvable { host: host.to_string(), reason: e.to_string() })?
-            .collect();
+        let looked_up = match bare.parse::<IpAddr>() {
+            Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
+            Err(_) => (bare, port).to_socket_addrs().map(|a| a.collect()),
+        };
+        self.checked(host, looked_up)
+    }
+
+    fn checked(&self, host: &str, looked_up: std::io::Result<Vec<SocketAddr>>) -> Result<Vec<SocketAddr>, GuardError> {
+        let addrs = looked_up.map_err(|e| GuardError::Unresolvable { host: host.to_string(), reason: e.to_string() })?;
         if addrs.is_empty() {
             return Err(GuardError::Unresolvable { host: host.to_string(), reason: "no addresses".into() });
         }

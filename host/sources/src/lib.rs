@@ -36,3 +36,13 @@ pub enum SourceError {
     #[error("{0}")]
     Open(String),
 }
+
+/// The frame size of a file or a registered object (its container opened, nothing
+/// decoded). Blocks.
+pub fn frame_size(path: &std::path::Path) -> Result<(u32, u32), String> {
+    use ffmpeg_next as ffmpeg;
+    let input = frameflow_media::open_container(path).map_err(|e| e.to_string())?;
+    let stream = input.streams().best(ffmpeg::media::Type::Video).ok_or("the source has no video stream")?;
+    let video = ffmpeg::codec::context::Context::from_parameters(stream.parameters()).and_then(|c| c.decoder().video()).map_err(|e| e.to_string())?;
+    Ok((video.width(), video.height()))
+}

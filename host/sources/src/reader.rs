@@ -52,6 +52,9 @@ pub struct SourceOptions {
     pub max_reconnects: u32,
     /// Frames before this index are decoded past without being sent (a file resumed).
     pub start_index: u64,
+    /// With `realtime`, a file is paced from this index on (frames before it, a resumed
+    /// task's warm-up, go as fast as they are taken).
+    pub pace_from: u64,
 }
 
 impl Default for SourceOptions {
@@ -63,6 +66,7 @@ impl Default for SourceOptions {
             io_timeout: Duration::from_secs(5),
             max_reconnects: 5,
             start_index: 0,
+            pace_from: 0,
         }
     }
 }
@@ -357,12 +361,12 @@ impl Reader {
         }
         let index = progress.next_index;
         progress.next_index += 1;
-        if index < self.options.start_index || index % self.options.sample_interval.max(1) as u64 != 0 {
+        if index < self.options.start_index || !index.is_multiple_of(self.options.sample_interval.max(1) as u64) {
             return None;
         }
         let pts = picture.timestamp().or(picture.pts()).unwrap_or(index as i64);
         let time = pts as f64 * tb;
-        if self.options.realtime && !live {
+        if self.options.realtime && !live && index >= self.options.pace_from {
             let (start, first) = *progress.paced_from.get_or_insert((Instant::now(), time));
             let due = start + Duration::from_secs_f64((time - first).max(0.0));
             let now = Instant::now();
@@ -386,7 +390,8 @@ impl Reader {
         let gray = packed(&gray_frame, 0, gray_width as usize, gray_height as usize);
         let frame = SourceFrame { index, pts, time, width, height, gray_width, gray_height, gray, picture };
         progress.delivered += 1;
-        if self.options.realtime {
+        // A resumed task's warm-up frames all count (the background model learns from them).
+        if self.options.realtime && index >= self.options.pace_from {
             match self.tx.try_send(SourceEvent::Frame(frame)) {
                 Ok(()) => None,
                 Err(TrySendError::Full(_)) => {

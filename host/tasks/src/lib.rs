@@ -1,1 +1,36 @@
-//! placeholder
+//! frameflow's analysis tasks (seed 004): a source read frame by frame, the host's vision
+//! primitives, analyzer components with their state, a report rule, reports pushed to
+//! webhooks and kept in the store.
+//!
+//! - `spec.rs`: [`TaskSpec`], what a task is (source, algorithms, report URLs, rule), and
+//!   the v1 JSON; `seed004.rs`: seed 004's task JSON (`TaskID`, `InputSrc`, `Algorithm[]`,
+//!   `Reporting`) read into one.
+//! - `rule.rs`: [`RuleState`], the business rule: an object is reported once present for
+//!   n consecutive analysed frames, again only after absent for m.
+//! - `runner.rs`: one task on its own thread: source → motion/faces/people/scene → tracker
+//!   → each analyzer due on the frame → rule → reports; status and checkpoints in the store.
+//! - `report.rs`: seed 004's report JSON (scene image, event crops, boxes) and the
+//!   [`Reporter`], which POSTs reports round-robin over `ReportUrlList` with retries.
+//! - `manager.rs`: [`TaskManager`], tasks created, queried, listed, deleted and resumed
+//!   after a restart; `api.rs`: its HTTP routes (seed 004's `/task/*`, `/v1/tasks`).
+//!
+//! In the store, under the tenant: `tasks/{id}/spec.json` (written once: a second
+//! create of the id is a 409), `tasks/{id}/status.json` (state, counters, the checkpoint a
+//! restart resumes from) and `tasks/{id}/events/{seq}.json` (every report, with its
+//! delivery).
+
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+#![forbid(unsafe_code)]
+
+pub mod api;
+mod manager;
+mod report;
+mod rule;
+mod runner;
+mod seed004;
+mod spec;
+
+pub use manager::{TaskError, TaskManager, TaskSettings};
+pub use report::Reporter;
+pub use rule::RuleState;
+pub use spec::{AlgorithmSpec, RuleSpec, SourceSpec, TaskSpec};

@@ -8,14 +8,24 @@ use opencv::video::BackgroundSubtractorMOG2;
 
 use crate::{Detection, GrayImage, Rect, Result, VisionError};
 
+/// Frames the motion model learns at OpenCV's automatic (fast) rate.
+pub const FAST_START: u64 = 25;
+
 /// Where Debian's `opencv-data` puts the frontal-face Haar cascade.
 pub const DEFAULT_FACE_CASCADE: &str = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
 
 /// Moving things, by background subtraction (MOG2, shadows off): the foreground mask is
 /// opened (specks out), dilated (a moving object's pieces joined) and each outer contour's
 /// bounding box is a detection.
+///
+/// The model learns fast for its first [`FAST_START`] frames (OpenCV's automatic rate,
+/// 1/2n: the scene's background, and what was in front of it on the first frame, are
+/// learnt at once), then at 1/history: an object that passes a place twice in a few
+/// seconds must not have become part of the background there in between.
 pub struct MotionDetector {
     subtractor: Ptr<BackgroundSubtractorMOG2>,
+    frames: u64,
+    history: i32,
     kernel: Mat,
     mask: Mat,
     /// Boxes smaller than this (pixels of the analysis picture) are noise.
@@ -27,13 +37,15 @@ impl MotionDetector {
     pub fn new(history: i32) -> Result<MotionDetector> {
         let subtractor = opencv::video::create_background_subtractor_mog2(history, 16.0, false)?;
         let kernel = opencv::imgproc::get_structuring_element(opencv::imgproc::MORPH_RECT, Size::new(3, 3), Point::new(-1, -1))?;
-        Ok(MotionDetector { subtractor, kernel, mask: Mat::default(), min_area: 16 })
+        Ok(MotionDetector { subtractor, frames: 0, history: history.max(1), kernel, mask: Mat::default(), min_area: 16 })
     }
 
     /// The moving things on this frame (the model learns from it too).
     pub fn detect(&mut self, gray: &GrayImage) -> Result<Vec<Detection>> {
         let image = gray.mat()?;
-        opencv::video::BackgroundSubtractorMOG2Trait::apply(&mut self.subtractor, &image, &mut self.mask, -1.0)?;
+        let rate = if self.frames < FAST_START { -1.0 } else { 1.0 / self.history as f64 };
+        self.frames += 1;
+        opencv::video::BackgroundSubtractorMOG2Trait::apply(&mut self.subtractor, &image, &mut self.mask, rate)?;
         let mut opened = Mat::default();
         let border = opencv::imgproc::morphology_default_border_value()?;
         opencv::imgproc::morphology_ex(&self.mask, &mut opened, opencv::imgproc::MORPH_OPEN, &self.kernel, Point::new(-1, -1), 1, opencv::core::BORDER_CONSTANT, border)?;

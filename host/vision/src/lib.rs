@@ -21,7 +21,7 @@ mod track;
 pub use detect::{FaceDetector, MotionDetector, PeopleDetector, DEFAULT_FACE_CASCADE};
 pub use draw::draw_box;
 pub use scene::SceneScorer;
-pub use track::{Tracked, Tracker};
+pub use track::{Track, Tracked, Tracker};
 
 /// What went wrong in a vision primitive.
 #[derive(Debug, thiserror::Error)]

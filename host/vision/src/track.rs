@@ -14,12 +14,13 @@ pub struct Tracked {
     pub confidence: f32,
 }
 
-#[derive(Clone, Debug)]
-struct Track {
-    id: u64,
-    kind: &'static str,
-    rect: Rect,
-    missed: u32,
+/// One track, as [`Tracker::snapshot`] gives it and [`Tracker::restore`] takes it back.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Track {
+    pub id: u64,
+    pub kind: &'static str,
+    pub rect: Rect,
+    pub missed: u32,
 }
 
 pub struct Tracker {
@@ -32,6 +33,17 @@ pub struct Tracker {
 impl Tracker {
     pub fn new(max_missed: u32) -> Tracker {
         Tracker { next_id: 1, tracks: Vec::new(), min_iou: 0.1, max_missed }
+    }
+
+    /// The tracker's state (for a task that resumes after a restart): the next id and the
+    /// live tracks.
+    pub fn snapshot(&self) -> (u64, Vec<Track>) {
+        (self.next_id, self.tracks.clone())
+    }
+
+    /// A tracker that goes on from a [`Self::snapshot`].
+    pub fn restore(max_missed: u32, next_id: u64, tracks: Vec<Track>) -> Tracker {
+        Tracker { next_id: next_id.max(1), tracks, min_iou: 0.1, max_missed }
     }
 
     /// Matches this frame's detections of `kind` to the tracks of that kind; returns them

@@ -161,14 +161,19 @@ fn npy_header(shape: &[usize]) -> Vec<u8> {
 
 impl Host for MediaView<'_> {}
 
+/// What the media core opens for the object at `key`: the file of a local store, or the
+/// object registered to be read with ranged requests (never downloaded whole).
+pub async fn media_path(tenant: &frameflow_store::TenantStore, key: &str) -> Result<std::path::PathBuf, frameflow_store::StoreError> {
+    if tenant.is_local() {
+        tenant.local_path(key).await
+    } else {
+        object_source::register(tenant, key).await
+    }
+}
+
 impl HostVideo for MediaView<'_> {
     async fn open(&mut self, key: String) -> MediaResult<Resource<VideoHandle>> {
-        let path = if self.req.tenant.is_local() {
-            self.req.tenant.local_path(&key).await.map_err(|e| store_error_for_media(e, &key))?
-        } else {
-            // Read with ranged requests, never downloaded whole.
-            object_source::register(&self.req.tenant, &key).await.map_err(|e| store_error_for_media(e, &key))?
-        };
+        let path = media_path(&self.req.tenant, &key).await.map_err(|e| store_error_for_media(e, &key))?;
         // The index cache lives in frameflow's own namespace, never beside a tenant's
         // object (frameflow-guest's `index_key` names the same place).
         let index_key = format!("indexes/{key}.json");

@@ -19,6 +19,7 @@ use crate::samplers::SamplerRegistry;
 pub enum ComponentKind {
     Sampler,
     EventHandler,
+    Analyzer,
 }
 
 impl ComponentKind {
@@ -27,6 +28,7 @@ impl ComponentKind {
         match self {
             ComponentKind::Sampler => "samplers",
             ComponentKind::EventHandler => "event-handlers",
+            ComponentKind::Analyzer => "analyzers",
         }
     }
 
@@ -35,6 +37,7 @@ impl ComponentKind {
         match self {
             ComponentKind::Sampler => "frameflow:sampler/plan@0.1.0",
             ComponentKind::EventHandler => "frameflow:events/handler@0.1.0",
+            ComponentKind::Analyzer => "frameflow:analyzer/analyzer@0.1.0",
         }
     }
 
@@ -43,6 +46,7 @@ impl ComponentKind {
         match self {
             ComponentKind::Sampler => "frameflow:sampler/sampler",
             ComponentKind::EventHandler => "frameflow:events/handler-export",
+            ComponentKind::Analyzer => "frameflow:analyzer/analyzer-component",
         }
     }
 
@@ -55,7 +59,8 @@ impl ComponentKind {
         let base = name.split('@').next().unwrap_or(name);
         let cli_and_io = base.starts_with("wasi:cli/") || base.starts_with("wasi:io/");
         match self {
-            ComponentKind::Sampler => cli_and_io,
+            // Analyzers are pure as samplers are.
+            ComponentKind::Sampler | ComponentKind::Analyzer => cli_and_io,
             ComponentKind::EventHandler => {
                 cli_and_io
                     || base.starts_with("wasi:clocks/")
@@ -89,6 +94,7 @@ pub(crate) struct Checker {
     pub engine: Engine,
     pub cache: Arc<CompileCache>,
     pub samplers: Arc<SamplerRegistry>,
+    pub analyzers: Arc<crate::analyzers::AnalyzerRegistry>,
     pub linker: Linker<Sandbox>,
     pub max_bytes: u64,
 }
@@ -146,6 +152,7 @@ impl Checker {
         let wrong = |e: wasmtime::Error| CheckError::WrongWorld(format!("its {} does not match this host's: {e:#}", kind.export()));
         match kind {
             ComponentKind::Sampler => self.samplers.typecheck(component).map_err(|e| CheckError::WrongWorld(format!("{e:#}"))),
+            ComponentKind::Analyzer => self.analyzers.typecheck(component).map_err(|e| CheckError::WrongWorld(format!("{e:#}"))),
             ComponentKind::EventHandler => {
                 let pre = self.linker.instantiate_pre(component).map_err(wrong)?;
                 HandlerExportPre::new(pre).map(|_| ()).map_err(wrong)
@@ -158,6 +165,7 @@ pub fn kind_name(kind: ComponentKind) -> &'static str {
     match kind {
         ComponentKind::Sampler => "sampler",
         ComponentKind::EventHandler => "event handler",
+        ComponentKind::Analyzer => "analyzer",
     }
 }
 

@@ -1,4 +1,4 @@
-//! Tenant components — samplers and object-event handlers — uploaded, checked and kept in
+//! Tenant components — samplers, object-event handlers and analyzers — uploaded, checked and kept in
 //! the tenant's store: the host side of `frameflow:components/uploads`, on a [`HostView`]
 //! of [`UploadsCtx`], and the lookup the samplers capability runs them from. One upload
 //! path and one check ([`check`]) for every kind.
@@ -7,7 +7,7 @@
 //! {folder}/{name}.json                 the pointer: {name, sha256, size, uploaded_ms}
 //! {folder}/blobs/{name}-{sha256}.wasm  the component's bytes
 //! ```
-//! (`folder` is `samplers` or `event-handlers`.) The bytes go first, then the pointer in
+//! (`folder` is `samplers`, `event-handlers` or `analyzers`.) The bytes go first, then the pointer in
 //! one write: a reader sees the old component or the new one, whole, and the last upload
 //! of a name wins. Blobs no pointer names are removed a minute after they were replaced, so
 //! a reader that has just read an older pointer still finds its bytes.
@@ -129,6 +129,7 @@ fn host_kind(kind: Kind) -> ComponentKind {
     match kind {
         Kind::Sampler => ComponentKind::Sampler,
         Kind::EventHandler => ComponentKind::EventHandler,
+        Kind::Analyzer => ComponentKind::Analyzer,
     }
 }
 
@@ -152,6 +153,7 @@ impl UploadsView<'_> {
             Kind::Sampler => self.ctx.checker.samplers.builtin_names(),
             // Event handlers bound in the manifest are the deployment's, not listed here.
             Kind::EventHandler => Vec::new(),
+            Kind::Analyzer => self.ctx.checker.analyzers.builtin_names(),
         }
     }
 

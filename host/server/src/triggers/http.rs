@@ -55,6 +55,8 @@ pub struct HttpTrigger {
     pub(crate) stored: crate::quota::StoredBytes,
     /// For the scrape-time gauges of `/metrics`.
     pub(crate) runtime: frameflow_runtime::Runtime,
+    /// Analysis tasks: seed 004's `/task/*` and `/v1/tasks`.
+    pub(crate) tasks: Arc<frameflow_tasks::TaskManager>,
 }
 
 pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
@@ -154,6 +156,9 @@ impl HttpTrigger {
         }
         if let Some(rest) = path.strip_prefix("/v1/events/") {
             return self.events_route(req, rest, Some(&tenant)).await;
+        }
+        if frameflow_tasks::api::owns(&path) {
+            return self.tasks_route(req, &tenant).await;
         }
         let Some(BoundRoute { component, max_body_bytes }) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
@@ -290,6 +295,8 @@ impl HttpTrigger {
             "/metrics" => "/metrics",
             p if p.starts_with("/v1/admin/") => "/v1/admin/...",
             p if p.starts_with("/v1/events/") => "/v1/events/...",
+            p if p.starts_with("/task/") => "/task/...",
+            p if p.starts_with("/v1/tasks") => "/v1/tasks/...",
             p => self.router.matched(p).map(|(pattern, _)| pattern.as_str()).unwrap_or("unmatched"),
         }
     }
@@ -301,6 +308,41 @@ impl HttpTrigger {
             return json_error(403, "forbidden", "/metrics needs the system key (or scrape the metrics_listen address)");
         }
         metrics_reply(&self.runtime)
+    }
+
+    /// The task routes (`/task/*`, `/v1/tasks…`): the body read whole (at most
+    /// [`frameflow_tasks::api::MAX_TASK_BODY`]), answered by the task manager.
+    async fn tasks_route(&self, req: Request<Incoming>, tenant: &str) -> Response<ResponseBody> {
+        use frameflow_tasks::api::{TaskReply, MAX_TASK_BODY};
+        let (method, path, query) = (req.method().to_string(), req.uri().path().to_string(), req.uri().query().unwrap_or("").to_string());
+        let store = match self.storage.tenant(tenant) {
+            Ok(t) => t,
+            Err(e) => return json_error(500, "store_error", &e.to_string()),
+        };
+        let body = match http_body_util::Limited::new(req.into_body(), MAX_TASK_BODY).collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(_) => return json_error(413, "too_large", &format!("task requests are at most {MAX_TASK_BODY} bytes")),
+        };
+        match frameflow_tasks::api::route(&self.tasks, &store, &method, &path, &query, &body).await {
+            Some(TaskReply::Json(status, value)) => {
+                // Seed 004's errors are in its own shape, not problem details.
+                let mut response = json_reply(status, &value);
+                response.headers_mut().insert(hyper::header::CONTENT_TYPE, hyper::header::HeaderValue::from_static("application/json"));
+                response
+            }
+            Some(TaskReply::NoContent) => Response::builder()
+                .status(204)
+                .body(Full::new(Bytes::new()).map_err(|never| match never {}).boxed_unsync())
+                .expect("a 204 builds"),
+            Some(TaskReply::Problem { status, code, detail, param }) => {
+                let mut value = crate::problem::body(status, code, &detail);
+                if let Some(param) = param {
+                    value["param"] = serde_json::json!(param);
+                }
+                json_reply(status, &value)
+            }
+            None => json_error(404, "not_found", &format!("no route for {path}")),
+        }
     }
 
     /// `/v1/admin/…` for the system key (the scope was checked): the body read whole, at

@@ -1,11 +1,13 @@
 //! [`Trigger`]: what starts work for components. One trait for every source of work —
 //! HTTP requests (`http.rs`, [`HttpTrigger`]), background job steps (`jobs.rs`,
-//! [`JobsTrigger`]) and object-storage events (`objects.rs`, [`ObjectTrigger`]); analysis
-//! tasks next — so the server runs a list of triggers.
+//! [`JobsTrigger`]), object-storage events (`objects.rs`, [`ObjectTrigger`]) and analysis
+//! tasks resumed at start (`tasks.rs`, [`TasksTrigger`]) — so the server runs a list of
+//! triggers.
 
 pub mod http;
 pub mod jobs;
 pub mod objects;
+pub mod tasks;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,6 +16,7 @@ use std::sync::Arc;
 pub use http::HttpTrigger;
 pub use jobs::{JobWake, JobsTrigger};
 pub use objects::ObjectTrigger;
+pub use tasks::TasksTrigger;
 
 /// A source of work that runs until the process stops.
 pub trait Trigger: Send + Sync + 'static {

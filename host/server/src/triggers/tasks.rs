@@ -1,0 +1,39 @@
+//! [`TasksTrigger`]: at start, every tenant's analysis tasks that were active when the
+//! last host stopped are resumed from their checkpoints (the tasks themselves run on their
+//! own threads, in `frameflow-tasks`; they are created through the HTTP trigger).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use frameflow_store::ObjectStorage;
+use frameflow_tasks::TaskManager;
+
+use crate::auth::Auth;
+
+pub struct TasksTrigger {
+    pub(crate) manager: Arc<TaskManager>,
+    pub(crate) storage: Arc<ObjectStorage>,
+    pub(crate) auth: Arc<Auth>,
+}
+
+impl super::Trigger for TasksTrigger {
+    fn kind(&self) -> &'static str {
+        "tasks"
+    }
+
+    fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        Box::pin(async move {
+            for tenant in self.auth.tenants().await {
+                let Ok(store) = self.storage.tenant(&tenant) else { continue };
+                match self.manager.recover(&store).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(tenant = %tenant, resumed = n, "analysis tasks resumed"),
+                    Err(e) => tracing::warn!(tenant = %tenant, "analysis tasks cannot be resumed now: {e}"),
+                }
+            }
+            // Nothing more to do: tasks start from requests.
+            Ok(())
+        })
+    }
+}

@@ -1,0 +1,471 @@
+//! One task, run on its own thread: the source's frames through the vision primitives and
+//! the task's analyzers, the rule, and the reports.
+//!
+//! Per kept frame: background subtraction learns from every frame (so the background
+//! stays current even between analysed ones) and its boxes go through the tracker; faces,
+//! people and the scene score are computed only when an analyzer due on this frame asked
+//! for them. Each analyzer due on the frame (`index mod detect_interval == 0`) gets the
+//! tracked objects within its target size; its events go through the rule; what the rule
+//! lets through becomes one report for the frame. The status (counters, state) is written
+//! to the store every second and with every report, with a checkpoint — the next frame, the
+//! rule, the tracker and each analyzer's saved state — that a restarted host resumes
+//! from: a file is read again from a little before the checkpoint (to let the background
+//! model learn again) and analysed from it; a live source reconnects and goes on counting.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use bytes::Bytes;
+use frameflow_runtime::analyzer_types::{Bbox, FrameRef, Needs, Observation, TrackedObject};
+use frameflow_runtime::{AnalyzerFailure, AnalyzerSession};
+use frameflow_sources::{Source, SourceEvent, SourceFrame, SourceInfo, SourceOptions, Transport};
+use frameflow_store::{StoreError, TenantStore, WriteMode};
+use frameflow_vision::{FaceDetector, GrayImage, MotionDetector, PeopleDetector, Rect, SceneScorer, TargetSize, Track, Tracker};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::manager::{now_ms, Shared};
+use crate::report::{analyze_event, crop, event_key, jpeg_base64, Delivery, Outgoing, StoredReport};
+use crate::rule::RuleState;
+use crate::spec::TaskSpec;
+
+/// Frames a resumed file is read before its checkpoint, for the background model: its
+/// history, so the model is the one the task had (up to the frames it skipped).
+const WARM_UP_FRAMES: u64 = 500;
+/// How often the status is written while nothing else happens.
+const STATUS_EVERY: Duration = Duration::from_secs(1);
+/// Analysed frames a track may go undetected before it ends.
+const TRACK_MISSES: u32 = 5;
+
+pub fn status_key(task: &str) -> String {
+    format!("tasks/{task}/status.json")
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct SourceFacts {
+    pub width: u32,
+    pub height: u32,
+    pub fps: f64,
+    pub frame_count: Option<u64>,
+    pub live: bool,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TrackState {
+    id: u64,
+    kind: String,
+    rect: [i32; 4],
+    missed: u32,
+}
+
+/// Where a resumed task goes on from.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq)]
+pub struct Checkpoint {
+    pub next_index: u64,
+    rule: RuleState,
+    next_track_id: u64,
+    tracks: Vec<TrackState>,
+    /// Each analyzer's saved state, base64.
+    analyzers: Vec<String>,
+}
+
+/// A task's state, as `/task/query` and `GET /v1/tasks/{id}` show it.
+#[derive(Serialize, Deserialize, Clone, Debug, Default)]
+pub struct TaskStatus {
+    /// `starting`, `running`, `reconnecting`, `finished`, `failed` or `stopped`.
+    pub state: String,
+    pub reason: Option<String>,
+    pub processed_frames: u64,
+    pub analysed_frames: u64,
+    pub skipped_frames: u64,
+    pub reports: u64,
+    pub reconnects: u32,
+    pub started_ms: u64,
+    pub updated_ms: u64,
+    pub elapsed_ms: u64,
+    pub fps: f64,
+    pub source: Option<SourceFacts>,
+    pub checkpoint: Option<Checkpoint>,
+}
+
+impl TaskStatus {
+    pub fn active(&self) -> bool {
+        matches!(self.state.as_str(), "starting" | "running" | "reconnecting")
+    }
+}
+
+/// What the manager and the runner share about one running task.
+pub struct Control {
+    pub stop: AtomicBool,
+    /// Set when the task is deleted: nothing more is written for it.
+    pub deleted: AtomicBool,
+    pub status: Mutex<TaskStatus>,
+}
+
+fn track_kind(kind: &str) -> Option<&'static str> {
+    ["motion", "face", "person"].into_iter().find(|k| *k == kind)
+}
+
+fn has(needs: Needs, flag: Needs) -> bool {
+    (needs & flag) == flag
+}
+
+/// The analysis state of one run: configured when the source opens.
+struct Analysis {
+    sessions: Vec<AnalyzerSession>,
+    needs: Vec<Needs>,
+    motion: Option<MotionDetector>,
+    faces: Option<FaceDetector>,
+    people: Option<PeopleDetector>,
+    scene: SceneScorer,
+    tracker: Tracker,
+    rule: RuleState,
+}
+
+pub struct Runner {
+    pub shared: Arc<Shared>,
+    pub tenant: TenantStore,
+    pub spec: TaskSpec,
+    pub control: Arc<Control>,
+    /// The checkpoint to resume from (a restarted task).
+    pub resume: Option<Checkpoint>,
+}
+
+enum Outcome {
+    Finished,
+    Stopped,
+}
+
+impl Runner {
+    fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.shared.handle.block_on(f)
+    }
+
+    fn update(&self, change: impl FnOnce(&mut TaskStatus)) {
+        let mut status = self.control.status.lock().expect("task status lock");
+        change(&mut status);
+        status.updated_ms = now_ms();
+        status.elapsed_ms = status.updated_ms.saturating_sub(status.started_ms);
+        if status.elapsed_ms > 0 {
+            status.fps = status.processed_frames as f64 * 1000.0 / status.elapsed_ms as f64;
+        }
+    }
+
+    /// Writes the status (and its checkpoint) to the store.
+    fn persist(&self) {
+        if self.control.deleted.load(Ordering::Relaxed) {
+            return;
+        }
+        let json = serde_json::to_vec(&*self.control.status.lock().expect("task status lock")).expect("status serializes");
+        if let Err(e) = self.block_on(self.tenant.put(&status_key(&self.spec.id), Bytes::from(json), WriteMode::Overwrite)) {
+            tracing::warn!(task = %self.spec.id, "the task's status was not saved: {e}");
+        }
+    }
+
+    /// Runs the task to its end; the final state is saved.
+    pub fn run(self) {
+        let span = tracing::info_span!("task", tenant = %self.tenant.tenant_name(), task = %self.spec.id);
+        let _entered = span.enter();
+        tracing::info!(source = %self.spec.source.address, "task started");
+        let outcome = self.run_inner();
+        let (state, reason) = match outcome {
+            Ok(Outcome::Finished) => ("finished", None),
+            Ok(Outcome::Stopped) => ("stopped", None),
+            Err(reason) => ("failed", Some(reason)),
+        };
+        tracing::info!(state, reason = ?reason, "task ended");
+        // A host shutting down leaves the task active, to be resumed.
+        if self.control.stop.load(Ordering::Relaxed) && self.shared.shutting_down.load(Ordering::Relaxed) {
+            return;
+        }
+        self.update(|s| {
+            s.state = state.into();
+            s.reason = reason;
+        });
+        self.persist();
+    }
+
+    fn source_options(&self, live: bool) -> SourceOptions {
+        let resume_at = self.resume.as_ref().map_or(0, |c| c.next_index);
+        SourceOptions {
+            realtime: self.spec.source.realtime,
+            sample_interval: self.spec.source.sample_interval,
+            analysis_width: 640,
+            io_timeout: self.shared.settings.io_timeout,
+            max_reconnects: self.shared.settings.max_reconnects,
+            start_index: if live { 0 } else { resume_at.saturating_sub(WARM_UP_FRAMES) },
+            pace_from: resume_at,
+        }
+    }
+
+    fn run_inner(&self) -> Result<Outcome, String> {
+        // Opening an HTTP source is a request: retried like a reconnect.
+        let mut attempt = 0;
+        let input = loop {
+            match self.block_on(crate::manager::resolve_input(&self.shared, &self.tenant, &self.spec, true)) {
+                Ok(input) => break input,
+                Err(e) if e.retryable() && attempt < self.shared.settings.max_reconnects => {
+                    attempt += 1;
+                    self.update(|s| {
+                        s.state = "reconnecting".into();
+                        s.reason = Some(e.to_string());
+                        s.reconnects += 1;
+                    });
+                    self.persist();
+                    let until = Instant::now() + Duration::from_secs(1 << (attempt - 1).min(5));
+                    while Instant::now() < until {
+                        if self.control.stop.load(Ordering::Relaxed) {
+                            return Ok(Outcome::Stopped);
+                        }
+                        std::thread::sleep(Duration::from_millis(50));
+                    }
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        };
+        let live = input.live();
+        let source = Source::start(input, self.source_options(live));
+        // A live source counts on from the checkpoint after a restart.
+        let offset = if live { self.resume.as_ref().map_or(0, |c| c.next_index) } else { 0 };
+        let resume_from = if live { 0 } else { self.resume.as_ref().map_or(0, |c| c.next_index) };
+        let mut analysis: Option<Analysis> = None;
+        let mut last_status = Instant::now();
+        loop {
+            if self.control.stop.load(Ordering::Relaxed) {
+                return Ok(Outcome::Stopped);
+            }
+            if last_status.elapsed() >= STATUS_EVERY {
+                last_status = Instant::now();
+                self.update(|s| s.skipped_frames = source.skipped());
+                self.persist();
+            }
+            match source.next(Duration::from_millis(200)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Err("the source stopped".into()),
+                Ok(SourceEvent::Opened(info)) => {
+                    analysis = Some(self.configure(&info)?);
+                    self.update(|s| {
+                        s.state = "running".into();
+                        s.reason = None;
+                        s.source = Some(SourceFacts { width: info.width, height: info.height, fps: info.fps, frame_count: info.frame_count, live: info.live });
+                    });
+                    self.persist();
+                }
+                Ok(SourceEvent::Frame(frame)) => {
+                    let Some(analysis) = analysis.as_mut() else { continue };
+                    let index = frame.index + offset;
+                    if index < resume_from {
+                        // Warm-up: the background model learns; nothing is analysed again.
+                        if let Some(m) = analysis.motion.as_mut() {
+                            let gray = GrayImage { width: frame.gray_width, height: frame.gray_height, data: frame.gray.clone() };
+                            m.detect(&gray).map_err(|e| e.to_string())?;
+                        }
+                        continue;
+                    }
+                    if self.process(analysis, frame, index)? {
+                        last_status = Instant::now();
+                    }
+                }
+                Ok(SourceEvent::Reconnecting { attempt, reason }) => {
+                    tracing::warn!(attempt, %reason, "source reconnecting");
+                    self.update(|s| {
+                        s.state = "reconnecting".into();
+                        s.reason = Some(reason);
+                        s.reconnects += 1;
+                    });
+                    self.persist();
+                }
+                Ok(SourceEvent::Ended { .. }) => {
+                    self.update(|s| s.skipped_frames = source.skipped());
+                    return Ok(Outcome::Finished);
+                }
+                Ok(SourceEvent::Failed(reason)) => return Err(reason),
+            }
+        }
+    }
+
+    /// The analyzers configured for the source's frame size, the detectors they need, and
+    /// the checkpoint's state restored.
+    fn configure(&self, info: &SourceInfo) -> Result<Analysis, String> {
+        let mut sessions = Vec::new();
+        let mut needs = Vec::new();
+        for (i, algorithm) in self.spec.algorithms.iter().enumerate() {
+            let mut session = self.block_on(self.shared.registry.session(&self.tenant, &algorithm.analyzer))?;
+            let params = algorithm.params.to_string();
+            let n = self.block_on(session.configure(&params, info.width, info.height)).map_err(|e| match e {
+                AnalyzerFailure::Config(c) => format!("algorithm {i} ({}): {}{}", algorithm.analyzer, c.param.map(|p| format!("{p}: ")).unwrap_or_default(), c.message),
+                AnalyzerFailure::Failed(why) => why,
+            })?;
+            needs.push(n);
+            sessions.push(session);
+        }
+        let any = |flag: Needs| needs.iter().any(|n| has(*n, flag));
+        let motion = any(Needs::MOTION).then(|| MotionDetector::new(500)).transpose().map_err(|e| e.to_string())?;
+        let faces = any(Needs::FACES).then(|| FaceDetector::new(&self.shared.settings.face_cascade)).transpose().map_err(|e| e.to_string())?;
+        let people = any(Needs::PEOPLE).then(PeopleDetector::new).transpose().map_err(|e| e.to_string())?;
+        let mut analysis = Analysis { sessions, needs, motion, faces, people, scene: SceneScorer::default(), tracker: Tracker::new(TRACK_MISSES), rule: RuleState::default() };
+        if let Some(checkpoint) = &self.resume {
+            analysis.rule = checkpoint.rule.clone();
+            let tracks = checkpoint
+                .tracks
+                .iter()
+                .filter_map(|t| {
+                    let [x, y, width, height] = t.rect;
+                    Some(Track { id: t.id, kind: track_kind(&t.kind)?, rect: Rect { x, y, width, height }, missed: t.missed })
+                })
+                .collect();
+            analysis.tracker = Tracker::restore(TRACK_MISSES, checkpoint.next_track_id, tracks);
+            for (session, state) in analysis.sessions.iter_mut().zip(&checkpoint.analyzers) {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(state).unwrap_or_default();
+                self.block_on(session.restore(&bytes)).map_err(|e| e.to_string())?;
+            }
+            tracing::info!(next_index = checkpoint.next_index, "task resumed from its checkpoint");
+        }
+        Ok(analysis)
+    }
+
+    /// One kept frame; true when the status was saved.
+    fn process(&self, a: &mut Analysis, frame: SourceFrame, index: u64) -> Result<bool, String> {
+        let due: Vec<usize> = (0..a.sessions.len()).filter(|i| index.is_multiple_of(self.spec.algorithms[*i].detect_interval as u64)).collect();
+        let needs_now = due.iter().fold(Needs::empty(), |acc, i| acc | a.needs[*i]);
+        let gray = GrayImage { width: frame.gray_width, height: frame.gray_height, data: frame.gray.clone() };
+        let scale = frame.width as f64 / frame.gray_width.max(1) as f64;
+        let vision = |e: frameflow_vision::VisionError| e.to_string();
+        let mut objects: Vec<TrackedObject> = Vec::new();
+        let mut add = |tracked: Vec<frameflow_vision::Tracked>| {
+            for t in tracked {
+                let r = t.rect.scaled(scale);
+                objects.push(TrackedObject {
+                    id: t.id,
+                    kind: t.kind.to_string(),
+                    bbox: Bbox { x: r.x, y: r.y, width: r.width, height: r.height },
+                    confidence: t.confidence,
+                });
+            }
+        };
+        if let Some(m) = a.motion.as_mut() {
+            let found = m.detect(&gray).map_err(vision)?;
+            add(a.tracker.update("motion", &found));
+        }
+        if has(needs_now, Needs::FACES) {
+            if let Some(f) = a.faces.as_mut() {
+                let found = f.detect(&gray).map_err(vision)?;
+                add(a.tracker.update("face", &found));
+            }
+        }
+        if has(needs_now, Needs::PEOPLE) {
+            if let Some(p) = a.people.as_mut() {
+                let found = p.detect(&gray).map_err(vision)?;
+                add(a.tracker.update("person", &found));
+            }
+        }
+        let scene_score = if has(needs_now, Needs::SCENE) { Some(a.scene.score(&gray).map_err(vision)?) } else { None };
+        let mut fired = Vec::new();
+        for &i in &due {
+            let algorithm = &self.spec.algorithms[i];
+            let size = TargetSize { min: algorithm.min_size, max: algorithm.max_size };
+            let observation = Observation {
+                frame: FrameRef { index, pts: frame.pts, time: frame.time, width: frame.width, height: frame.height },
+                objects: objects
+                    .iter()
+                    .filter(|o| size.admits(&Rect { x: o.bbox.x, y: o.bbox.y, width: o.bbox.width, height: o.bbox.height }))
+                    .cloned()
+                    .collect(),
+                scene_score,
+            };
+            let events = self.block_on(a.sessions[i].analyze(&observation)).map_err(|e| e.to_string())?;
+            for event in a.rule.apply(&self.spec.rule, i, events) {
+                fired.push((i, event));
+            }
+        }
+        self.update(|s| {
+            s.processed_frames += 1;
+            if !due.is_empty() {
+                s.analysed_frames += 1;
+            }
+        });
+        if fired.is_empty() {
+            return Ok(false);
+        }
+        self.report(a, &frame, index, fired)?;
+        Ok(true)
+    }
+
+    /// One report for the frame: stored, checkpointed, then handed to the reporter.
+    fn report(&self, a: &mut Analysis, frame: &SourceFrame, index: u64, fired: Vec<(usize, frameflow_runtime::analyzer_types::Event)>) -> Result<(), String> {
+        let rgb = frame.rgb()?;
+        let (w, h) = (frame.width, frame.height);
+        let events: Vec<Value> = fired
+            .into_iter()
+            .map(|(i, e)| {
+                let algorithm = &self.spec.algorithms[i];
+                let bbox = e.bbox.map(|b| (b.x, b.y, b.width, b.height));
+                let image = bbox.and_then(|(x, y, bw, bh)| crop(&rgb, w, h, x, y, bw, bh)).map(|(c, cw, ch)| jpeg_base64(&c, cw, ch)).unwrap_or_default();
+                let mut extend = serde_json::from_str::<Value>(&e.extend_json).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
+                let fields = extend.as_object_mut().expect("an object");
+                fields.insert("Label".into(), json!(e.label));
+                fields.insert("Analyzer".into(), json!(algorithm.analyzer));
+                fields.insert("ObjectID".into(), json!(e.object_id));
+                fields.insert("Time".into(), json!(frame.time));
+                fields.insert("Pts".into(), json!(frame.pts));
+                let type_field = algorithm.type_code.map(Value::from).unwrap_or_else(|| json!(algorithm.analyzer));
+                analyze_event(type_field, bbox, image, extend)
+            })
+            .collect();
+        let report = json!({
+            "TaskID": self.spec.id,
+            "SrcID": self.spec.src_id,
+            "FrameIndex": index,
+            "SceneImageBase64": jpeg_base64(&rgb, w, h),
+            "AnalyzeEvents": events,
+        });
+        let seq = self.control.status.lock().expect("task status lock").reports;
+        let delivery = Delivery { state: if self.spec.report_urls.is_empty() { "none" } else { "pending" }.into(), ..Delivery::default() };
+        let stored = StoredReport { seq, frame_index: index, created_ms: now_ms(), report, delivery };
+        let json = serde_json::to_vec(&stored).expect("reports serialize");
+        let fresh = match self.block_on(self.tenant.put(&event_key(&self.spec.id, seq), Bytes::from(json), WriteMode::Create)) {
+            Ok(_) => true,
+            // Written before a restart whose checkpoint came first: it was handled then.
+            Err(StoreError::PreconditionFailed(_)) => false,
+            Err(e) => return Err(format!("a report could not be stored: {e}")),
+        };
+        let checkpoint = self.checkpoint(a, index + 1)?;
+        self.update(|s| {
+            s.reports = seq + 1;
+            s.checkpoint = Some(checkpoint);
+        });
+        self.persist();
+        metrics::counter!("frameflow_task_events_total", "tenant" => self.tenant.tenant_name().to_string()).increment(1);
+        if fresh && !self.spec.report_urls.is_empty() {
+            self.shared.reporter.send(Outgoing { tenant: self.tenant.clone(), task: self.spec.id.clone(), urls: self.spec.report_urls.clone(), stored });
+        }
+        Ok(())
+    }
+
+    fn checkpoint(&self, a: &mut Analysis, next_index: u64) -> Result<Checkpoint, String> {
+        let (next_track_id, tracks) = a.tracker.snapshot();
+        let mut analyzers = Vec::new();
+        for session in a.sessions.iter_mut() {
+            let state = self.block_on(session.save()).map_err(|e| e.to_string())?;
+            analyzers.push(base64::engine::general_purpose::STANDARD.encode(state));
+        }
+        Ok(Checkpoint {
+            next_index,
+            rule: a.rule.clone(),
+            next_track_id,
+            tracks: tracks.into_iter().map(|t| TrackState { id: t.id, kind: t.kind.to_string(), rect: [t.rect.x, t.rect.y, t.rect.width, t.rect.height], missed: t.missed }).collect(),
+            analyzers,
+        })
+    }
+}
+
+/// The RTSP transport a spec names.
+pub fn transport(name: &str) -> Transport {
+    if name == "udp" {
+        Transport::Udp
+    } else {
+        Transport::Tcp
+    }
+}
