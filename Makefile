@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-python build components
+.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-python build components
 
 setup:
 	./scripts/setup.sh
@@ -33,6 +33,7 @@ bench: setup
 	./scripts/bench-soak.sh
 	./scripts/bench-tenants.sh
 	./scripts/bench-delivery.sh
+	./scripts/bench-tasks.sh
 
 # The Python package vs torchcodec and decord (needs scripts/bench.sh's venv and videos).
 bench-python: setup
@@ -41,6 +42,10 @@ bench-python: setup
 # Streaming (file store and S3), thumbnails and storyboards.
 bench-delivery: setup
 	./scripts/bench-delivery.sh
+
+# Analysis tasks: analysed fps per built-in analyzer at 720p, live streams per host.
+bench-tasks: setup
+	./scripts/bench-tasks.sh
 
 # One tenant's frame latency alone and beside another's looping / hoarding sampler.
 bench-tenants: setup

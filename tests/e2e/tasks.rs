@@ -312,3 +312,91 @@ fn a_tenants_own_analyzer_runs_a_task_through_the_upload_path() {
     assert_eq!(r.status, 400);
     assert!(r.json()["detail"].as_str().unwrap().contains("my-wire"), "{:?}", r.json());
 }
+
+#[test]
+fn a_seed_003_stream_writes_its_processed_video_with_boxes_drawn() {
+    let video = square_video();
+    let extra = format!("{ANALYZERS}[[trigger.http]]\nroute = \"/v1/videos/...\"\ncomponent = \"frames\"\n");
+    let server = ServerProcess::start("tasks-stream", ServerSetup { extra_manifest: &extra, media_root: video.parent(), ..ServerSetup::default() });
+    let put = |path: &str, body: &[u8]| {
+        let r = request(server.addr, "PUT", path, &[("content-type", "application/json")], Body::Sized(body));
+        (r.status, serde_json::from_slice::<Value>(&r.body).unwrap_or(Value::Null))
+    };
+    let (status, v) = put("/resources/file_video", br#"{"type": "video", "source": "square_640x360.mp4", "realtime": false}"#);
+    assert_eq!((status, &v["status"]["code"]), (201, &json!(201)), "{v}");
+    let (status, v) = put("/resources/meta", br#"{"type": "video", "source": "http://169.254.169.254/latest/video.mp4"}"#);
+    assert_eq!((status, &v["status"]["code"]), (400, &json!(400)), "{v}");
+    let (status, _) = put("/resources/pipe", br#"{"type": "video", "source": "appsrc ! queue ! udpsink host=localhost port=5000"}"#);
+    assert_eq!(status, 400, "a GStreamer pipeline is not a source");
+
+    // As the seed writes it: no comma between "predict" and "output".
+    let body = format!(
+        r#"{{
+   "predict": {{
+       "service":"area_intrusion",
+       "parameters":{{"DetectInfos": [{{"HotArea": [{{"X": {AREA_LEFT}, "Y": 0}}, {{"X": 640, "Y": 0}}, {{"X": 640, "Y": 360}}, {{"X": {AREA_LEFT}, "Y": 360}}]}}]}},
+       "data":["file_video"]
+   }}
+   "output": {{
+       "type": "file",
+       "video_out": "out/processed.mp4"
+    }}
+}}"#
+    );
+    let (status, v) = put("/stream/my_realtime", body.as_bytes());
+    assert_eq!(status, 201, "{v}");
+    let start = Instant::now();
+    let done = loop {
+        let r = request(server.addr, "GET", "/stream/my_realtime", &[], Body::None);
+        let v = r.json();
+        assert_eq!(v["status"]["code"], 200, "{v}");
+        if v["head"]["status"] != "running" && v["head"]["status"] != "starting" {
+            break v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(90), "{v}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(done["head"]["status"], "finished", "{done}");
+    assert_eq!(done["head"]["method"], "/predict");
+    assert_eq!(done["body"]["processed_frames"], SQUARE_FRAMES);
+    assert_eq!((done["body"]["video"]["width"].as_u64(), done["body"]["video"]["height"].as_u64()), (Some(640), Some(360)));
+    assert!(done["body"]["fps"].as_f64().unwrap() > 0.0 && done["body"]["elapsed_ms"].as_u64().is_some());
+
+    // The processed video: every frame there, the tracked square boxed in green.
+    let bytes = serde_json::to_vec(&json!({"key": "out/processed.mp4"})).unwrap();
+    let r = request(server.addr, "POST", "/v1/videos", &[("content-type", "application/json")], Body::Sized(&bytes));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let out = r.json();
+    assert_eq!((out["frame_count"].as_u64(), out["width"].as_u64(), out["height"].as_u64()), (Some(SQUARE_FRAMES as u64), Some(640), Some(360)), "{out}");
+    let id = out["id"].as_str().unwrap();
+    let frame = 60;
+    let r = request(server.addr, "GET", &format!("/v1/videos/{id}/frame?index={frame}&format=rgb24"), &[], Body::None);
+    assert_eq!(r.status, 200);
+    let x = square_x(frame) as usize;
+    let y = (SQUARE_Y + SQUARE_SIZE / 2) as usize;
+    let green = (x.saturating_sub(12)..x + 6).any(|px| {
+        let p = &r.body[(y * 640 + px) * 3..(y * 640 + px) * 3 + 3];
+        p[1] > 150 && p[0] < 110 && p[2] < 110
+    });
+    assert!(green, "a green box edge near x = {x} on frame {frame}");
+    // Far from the square: the black background, untouched.
+    let p = &r.body[(300 * 640 + 100) * 3..(300 * 640 + 100) * 3 + 3];
+    assert!(p.iter().all(|&c| c < 40), "{p:?}");
+
+    // On the frame an intrusion was reported, its box is red.
+    let events = request(server.addr, "GET", "/v1/tasks/my_realtime/events", &[], Body::None).json();
+    let reported = events["events"][0]["frame_index"].as_u64().expect("a stream's reports are kept too") as u32;
+    let r = request(server.addr, "GET", &format!("/v1/videos/{id}/frame?index={reported}&format=rgb24"), &[], Body::None);
+    let x = square_x(reported) as usize;
+    let red = (x.saturating_sub(12)..x + 6).any(|px| {
+        let p = &r.body[(y * 640 + px) * 3..(y * 640 + px) * 3 + 3];
+        p[0] > 150 && p[1] < 110 && p[2] < 110
+    });
+    assert!(red, "a red box edge near x = {x} on frame {reported}");
+
+    let r = request(server.addr, "DELETE", "/stream/my_realtime", &[], Body::None);
+    assert_eq!(r.status, 200);
+    assert_eq!(request(server.addr, "GET", "/stream/my_realtime", &[], Body::None).status, 404);
+    assert_eq!(request(server.addr, "DELETE", "/resources/file_video", &[], Body::None).status, 200);
+    assert_eq!(request(server.addr, "GET", "/resources/file_video", &[], Body::None).status, 404);
+}

@@ -25,10 +25,31 @@ fn glyph(c: char) -> [u8; 5] {
         'A' => [0x7E, 0x11, 0x11, 0x11, 0x7E],
         'M' => [0x7F, 0x02, 0x0C, 0x02, 0x7F],
         'E' => [0x7F, 0x49, 0x49, 0x49, 0x41],
+        'B' => [0x7F, 0x49, 0x49, 0x49, 0x36],
+        'D' => [0x7F, 0x41, 0x41, 0x22, 0x1C],
+        'G' => [0x3E, 0x41, 0x49, 0x49, 0x7A],
+        'H' => [0x7F, 0x08, 0x08, 0x08, 0x7F],
+        'J' => [0x20, 0x40, 0x41, 0x3F, 0x01],
+        'K' => [0x7F, 0x08, 0x14, 0x22, 0x41],
+        'N' => [0x7F, 0x04, 0x08, 0x10, 0x7F],
+        'O' => [0x3E, 0x41, 0x41, 0x41, 0x3E],
+        'Q' => [0x3E, 0x41, 0x51, 0x21, 0x5E],
+        'S' => [0x46, 0x49, 0x49, 0x49, 0x31],
+        'T' => [0x01, 0x01, 0x7F, 0x01, 0x01],
+        'U' => [0x3F, 0x40, 0x40, 0x40, 0x3F],
+        'V' => [0x1F, 0x20, 0x40, 0x20, 0x1F],
+        'W' => [0x3F, 0x40, 0x38, 0x40, 0x3F],
+        'X' => [0x63, 0x14, 0x08, 0x14, 0x63],
+        'Y' => [0x07, 0x08, 0x70, 0x08, 0x07],
+        'Z' => [0x61, 0x51, 0x49, 0x45, 0x43],
+        '-' => [0x08, 0x08, 0x08, 0x08, 0x08],
+        '_' => [0x40, 0x40, 0x40, 0x40, 0x40],
         '#' => [0x14, 0x7F, 0x14, 0x7F, 0x14],
         ':' => [0x00, 0x36, 0x36, 0x00, 0x00],
         '.' => [0x00, 0x60, 0x60, 0x00, 0x00],
         's' => [0x48, 0x54, 0x54, 0x54, 0x24],
+        // Lower case is drawn as upper case (the font has one case).
+        c if c.is_ascii_lowercase() => glyph(c.to_ascii_uppercase()),
         _ => [0; 5],
     }
 }
@@ -37,18 +58,25 @@ fn glyph(c: char) -> [u8; 5] {
 /// `width * 3` bytes apart), scaled to stay readable on large frames and clipped to small
 /// ones.
 pub fn burn_in(rgb: &mut [u8], width: u32, height: u32, text: &str) {
+    burn_in_at(rgb, width, height, 0, 0, text);
+}
+
+/// [`burn_in`] with the label's box at (`left`, `top`) (a box's caption).
+pub fn burn_in_at(rgb: &mut [u8], width: u32, height: u32, left: u32, top: u32, text: &str) {
     let (w, h) = (width as usize, height as usize);
-    if rgb.len() < w * h * 3 || w == 0 || h == 0 {
+    if rgb.len() < w * h * 3 || w == 0 || h == 0 || left as usize >= w || top as usize >= h {
         return;
     }
+    let (left, top) = (left as usize, top as usize);
     let scale = (h / 120).clamp(1, 8);
     let margin = 2 * scale;
     let chars = text.chars().count();
     // The box: one glyph cell is 6×9 font pixels (a column and two rows of spacing).
-    let box_w = (margin * 2 + chars * 6 * scale).min(w);
-    let box_h = (margin * 2 + 7 * scale).min(h);
+    let box_w = (margin * 2 + chars * 6 * scale).min(w - left);
+    let box_h = (margin * 2 + 7 * scale).min(h - top);
     for y in 0..box_h {
-        rgb[y * w * 3..(y * w + box_w) * 3].fill(0);
+        let row = (top + y) * w + left;
+        rgb[row * 3..(row + box_w) * 3].fill(0);
     }
     for (k, c) in text.chars().enumerate() {
         for (col, bits) in glyph(c).iter().enumerate() {
@@ -59,7 +87,8 @@ pub fn burn_in(rgb: &mut [u8], width: u32, height: u32, text: &str) {
                 let (x0, y0) = (margin + (k * 6 + col) * scale, margin + row * scale);
                 for y in y0..(y0 + scale).min(box_h) {
                     for x in x0..(x0 + scale).min(box_w) {
-                        rgb[(y * w + x) * 3..(y * w + x) * 3 + 3].fill(255);
+                        let at = (top + y) * w + left + x;
+                        rgb[at * 3..at * 3 + 3].fill(255);
                     }
                 }
             }

@@ -10,6 +10,8 @@
 //! - `remux.rs` also has [`cut`], a frame range copied the same way (`/video?start_frame`,
 //!   HLS segments); `temp.rs` the scratch files of outputs that must seek back.
 //! - `tile.rs`: [`tile`], frames of one size laid out in a grid (storyboard sprites).
+//! - `writer.rs`: [`VideoWriter`], pictures encoded as they come into an H.264 MP4 file
+//!   (a stream's processed video).
 //! - `ffi.rs`: the raw FFmpeg calls ffmpeg-next does not wrap; the crate's only `unsafe`.
 
 #![deny(unsafe_code)]
@@ -21,9 +23,11 @@ mod ffi;
 mod remux;
 mod temp;
 mod tile;
+mod writer;
 
-pub use burn_in::burn_in;
+pub use burn_in::{burn_in, burn_in_at};
 pub use clip::{clip_frames, encode_clip, ClipFormat, ClipReport, ClipSpec};
 pub use remux::{check_container, cut, remux, Container, CutSpec, DeliveryError, RemuxReport};
 pub use temp::TempFile;
 pub use tile::tile;
+pub use writer::VideoWriter;

@@ -1,5 +1,6 @@
 //! The task routes, answered by the host (a task is host work: threads, sources,
-//! webhooks); [`route`] gives `None` for paths that are not its own.
+//! webhooks); [`route`] gives `None` for paths that are not its own. Seed 003's
+//! `/resources` and `/stream` routes are in `seed003.rs`.
 //!
 //! Seed 004's routes as written — bodies and answers in its JSON, `{"Code": 0, "Msg":
 //! "OK", ...}` with the HTTP status saying what went wrong (`Code` repeats it):
@@ -30,9 +31,9 @@ use frameflow_store::TenantStore;
 /// Largest task request body.
 pub const MAX_TASK_BODY: usize = 1 << 20;
 
-/// Whether `path` is one of the task routes.
+/// Whether `path` is one of the task routes (seed 003's `/resources` and `/stream` too).
 pub fn owns(path: &str) -> bool {
-    path.starts_with("/task/") || path == "/v1/tasks" || path.starts_with("/v1/tasks/")
+    path.starts_with("/task/") || path == "/v1/tasks" || path.starts_with("/v1/tasks/") || crate::seed003::owns(path)
 }
 
 fn seed_view(view: &TaskView) -> Value {
@@ -98,6 +99,9 @@ fn query_param(query: &str, name: &str) -> Option<String> {
 pub async fn route(manager: &TaskManager, tenant: &TenantStore, method: &str, path: &str, query: &str, body: &[u8]) -> Option<TaskReply> {
     if !owns(path) {
         return None;
+    }
+    if crate::seed003::owns(path) {
+        return crate::seed003::route(manager, tenant, method, path, body).await;
     }
     let types = &manager.settings().analyzer_types;
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();

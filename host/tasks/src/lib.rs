@@ -4,7 +4,8 @@
 //!
 //! - `spec.rs`: [`TaskSpec`], what a task is (source, algorithms, report URLs, rule), and
 //!   the v1 JSON; `seed004.rs`: seed 004's task JSON (`TaskID`, `InputSrc`, `Algorithm[]`,
-//!   `Reporting`) read into one.
+//!   `Reporting`) read into one; `seed003.rs`: seed 003's resources and streams (a task
+//!   whose processed video, boxes drawn, is written to the store).
 //! - `rule.rs`: [`RuleState`], the business rule: an object is reported once present for
 //!   n consecutive analysed frames, again only after absent for m.
 //! - `runner.rs`: one task on its own thread: source → motion/faces/people/scene → tracker
@@ -27,6 +28,7 @@ mod manager;
 mod report;
 mod rule;
 mod runner;
+mod seed003;
 mod seed004;
 mod spec;
 

@@ -226,16 +226,7 @@ impl TaskManager {
         if self.running.lock().expect("tasks lock").len() >= self.shared.settings.max_tasks {
             return Err(TaskError::Busy(format!("this host runs at most {} tasks at once; delete one or try later", self.shared.settings.max_tasks)));
         }
-        let input = resolve_input(&self.shared, tenant, &spec, false).await.map_err(|e| TaskError::Invalid { field: Some("source".into()), message: e.to_string() })?;
-        // The frame size, where it is known without a connection: each analyzer's
-        // parameters are checked against it now (a live source's, when it opens).
-        let size = match input {
-            Input::Media(path) if !spec.source.address.starts_with("http") => {
-                let size = tokio::task::spawn_blocking(move || frameflow_sources::frame_size(&path)).await.map_err(|e| TaskError::Invalid { field: None, message: e.to_string() })?;
-                Some(size.map_err(|e| TaskError::Invalid { field: Some("source".into()), message: e })?)
-            }
-            _ => None,
-        };
+        let size = self.check_source(tenant, &spec).await?;
         for (i, algorithm) in spec.algorithms.iter().enumerate() {
             let mut session = self
                 .shared
@@ -270,6 +261,20 @@ impl TaskManager {
         tenant.put(&status_key(&spec.id), Bytes::from(serde_json::to_vec(&status).expect("status serializes")), WriteMode::Overwrite).await?;
         self.start(tenant, spec.clone(), status.clone(), None);
         Ok(TaskView { spec, status })
+    }
+
+    /// The source's address checked (the outbound guard, the media root, the stored
+    /// video); its frame size when it is known without a connection (stored videos and
+    /// files).
+    pub async fn check_source(&self, tenant: &TenantStore, spec: &TaskSpec) -> Result<Option<(u32, u32)>, TaskError> {
+        let input = resolve_input(&self.shared, tenant, spec, false).await.map_err(|e| TaskError::Invalid { field: Some("source".into()), message: e.to_string() })?;
+        match input {
+            Input::Media(path) if !spec.source.address.starts_with("http") => {
+                let size = tokio::task::spawn_blocking(move || frameflow_sources::frame_size(&path)).await.map_err(|e| TaskError::Invalid { field: None, message: e.to_string() })?;
+                Ok(Some(size.map_err(|e| TaskError::Invalid { field: Some("source".into()), message: e })?))
+            }
+            _ => Ok(None),
+        }
     }
 
     fn start(&self, tenant: &TenantStore, spec: TaskSpec, status: TaskStatus, resume: Option<crate::runner::Checkpoint>) {
@@ -414,8 +419,12 @@ impl TaskManager {
             for stored in reports.into_iter().filter(|r| r.delivery.state == "pending") {
                 self.shared.reporter.send(Outgoing { tenant: tenant.clone(), task: id.clone(), urls: view.spec.report_urls.clone(), stored });
             }
-            let resume = view.status.checkpoint.clone();
-            let mut status = view.status;
+            // A stream's processed video was being written to a scratch file that is gone:
+            // it starts over; a task goes on from its checkpoint.
+            let (resume, mut status) = match view.spec.video_out {
+                Some(_) => (None, TaskStatus { started_ms: now_ms(), ..TaskStatus::default() }),
+                None => (view.status.checkpoint.clone(), view.status),
+            };
             status.state = "starting".into();
             tracing::info!(tenant = tenant.tenant_name(), task = %id, "resuming a task");
             self.start(tenant, view.spec, status, resume);

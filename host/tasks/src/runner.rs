@@ -122,6 +122,34 @@ struct Analysis {
     scene: SceneScorer,
     tracker: Tracker,
     rule: RuleState,
+    /// The processed video being written (a stream's `video_out`).
+    output: Option<Output>,
+}
+
+/// A stream's processed video: encoded into a scratch file, stored when the source ends.
+struct Output {
+    writer: frameflow_delivery::VideoWriter,
+    file: frameflow_delivery::TempFile,
+    first_time: Option<f64>,
+}
+
+/// Tracked objects' boxes in green with their kind and id; the boxes of events reported on
+/// this frame in red with their label.
+fn draw(rgb: &mut [u8], width: u32, height: u32, objects: &[TrackedObject], events: &[(String, Option<Bbox>)]) {
+    let mut one = |b: &Bbox, color: [u8; 3], label: &str| {
+        let rect = Rect { x: b.x, y: b.y, width: b.width, height: b.height };
+        frameflow_vision::draw_box(rgb, width, height, rect, color, 2);
+        let top = if b.y >= 14 { b.y - 14 } else { b.y + b.height };
+        frameflow_delivery::burn_in_at(rgb, width, height, b.x.max(0) as u32, top.max(0) as u32, label);
+    };
+    for o in objects {
+        one(&o.bbox, [0, 255, 0], &format!("{} {}", o.kind, o.id).to_uppercase());
+    }
+    for (label, bbox) in events {
+        if let Some(b) = bbox {
+            one(b, [255, 0, 0], &label.to_uppercase());
+        }
+    }
 }
 
 pub struct Runner {
@@ -279,6 +307,9 @@ impl Runner {
                 }
                 Ok(SourceEvent::Ended { .. }) => {
                     self.update(|s| s.skipped_frames = source.skipped());
+                    if let Some(output) = analysis.as_mut().and_then(|a| a.output.take()) {
+                        self.store_output(output)?;
+                    }
                     return Ok(Outcome::Finished);
                 }
                 Ok(SourceEvent::Failed(reason)) => return Err(reason),
@@ -305,7 +336,25 @@ impl Runner {
         let motion = any(Needs::MOTION).then(|| MotionDetector::new(500)).transpose().map_err(|e| e.to_string())?;
         let faces = any(Needs::FACES).then(|| FaceDetector::new(&self.shared.settings.face_cascade)).transpose().map_err(|e| e.to_string())?;
         let people = any(Needs::PEOPLE).then(PeopleDetector::new).transpose().map_err(|e| e.to_string())?;
-        let mut analysis = Analysis { sessions, needs, motion, faces, people, scene: SceneScorer::default(), tracker: Tracker::new(TRACK_MISSES), rule: RuleState::default() };
+        let output = match &self.spec.video_out {
+            Some(_) => {
+                let file = frameflow_delivery::TempFile::new("mp4");
+                let writer = frameflow_delivery::VideoWriter::create(file.path(), info.width, info.height, info.fps).map_err(|e| e.to_string())?;
+                Some(Output { writer, file, first_time: None })
+            }
+            None => None,
+        };
+        let mut analysis = Analysis {
+            sessions,
+            needs,
+            motion,
+            faces,
+            people,
+            scene: SceneScorer::default(),
+            tracker: Tracker::new(TRACK_MISSES),
+            rule: RuleState::default(),
+            output,
+        };
         if let Some(checkpoint) = &self.resume {
             analysis.rule = checkpoint.rule.clone();
             let tracks = checkpoint
@@ -386,23 +435,52 @@ impl Runner {
                 s.analysed_frames += 1;
             }
         });
-        if fired.is_empty() {
+        if fired.is_empty() && a.output.is_none() {
             return Ok(false);
         }
-        self.report(a, &frame, index, fired)?;
-        Ok(true)
+        let mut rgb = frame.rgb()?;
+        let drawn: Vec<(String, Option<Bbox>)> = fired.iter().map(|(_, e)| (e.label.clone(), e.bbox)).collect();
+        let reported = !fired.is_empty();
+        if reported {
+            self.report(a, &frame, &rgb, index, fired)?;
+        }
+        if let Some(out) = a.output.as_mut() {
+            draw(&mut rgb, frame.width, frame.height, &objects, &drawn);
+            let first = *out.first_time.get_or_insert(frame.time);
+            out.writer.write(&rgb, frame.time - first).map_err(|e| e.to_string())?;
+        }
+        Ok(reported)
+    }
+
+    /// A stream's processed video, finished and stored at its `video_out`.
+    fn store_output(&self, output: Output) -> Result<(), String> {
+        let Some(key) = &self.spec.video_out else { return Ok(()) };
+        let Output { writer, file, .. } = output;
+        writer.finish().map_err(|e| e.to_string())?;
+        let mut upload = self.tenant.upload(key, u64::MAX).map_err(|e| format!("the processed video cannot be stored at '{key}': {e}"))?;
+        let mut source = std::fs::File::open(file.path()).map_err(|e| e.to_string())?;
+        let mut chunk = vec![0u8; 1 << 20];
+        loop {
+            let n = std::io::Read::read(&mut source, &mut chunk).map_err(|e| e.to_string())?;
+            if n == 0 {
+                break;
+            }
+            self.block_on(upload.write(&chunk[..n])).map_err(|e| format!("storing the processed video failed: {e}"))?;
+        }
+        self.block_on(upload.finish()).map_err(|e| format!("storing the processed video failed: {e}"))?;
+        tracing::info!(key = %key, "processed video stored");
+        Ok(())
     }
 
     /// One report for the frame: stored, checkpointed, then handed to the reporter.
-    fn report(&self, a: &mut Analysis, frame: &SourceFrame, index: u64, fired: Vec<(usize, frameflow_runtime::analyzer_types::Event)>) -> Result<(), String> {
-        let rgb = frame.rgb()?;
+    fn report(&self, a: &mut Analysis, frame: &SourceFrame, rgb: &[u8], index: u64, fired: Vec<(usize, frameflow_runtime::analyzer_types::Event)>) -> Result<(), String> {
         let (w, h) = (frame.width, frame.height);
         let events: Vec<Value> = fired
             .into_iter()
             .map(|(i, e)| {
                 let algorithm = &self.spec.algorithms[i];
                 let bbox = e.bbox.map(|b| (b.x, b.y, b.width, b.height));
-                let image = bbox.and_then(|(x, y, bw, bh)| crop(&rgb, w, h, x, y, bw, bh)).map(|(c, cw, ch)| jpeg_base64(&c, cw, ch)).unwrap_or_default();
+                let image = bbox.and_then(|(x, y, bw, bh)| crop(rgb, w, h, x, y, bw, bh)).map(|(c, cw, ch)| jpeg_base64(&c, cw, ch)).unwrap_or_default();
                 let mut extend = serde_json::from_str::<Value>(&e.extend_json).ok().filter(Value::is_object).unwrap_or_else(|| json!({}));
                 let fields = extend.as_object_mut().expect("an object");
                 fields.insert("Label".into(), json!(e.label));
@@ -418,7 +496,7 @@ impl Runner {
             "TaskID": self.spec.id,
             "SrcID": self.spec.src_id,
             "FrameIndex": index,
-            "SceneImageBase64": jpeg_base64(&rgb, w, h),
+            "SceneImageBase64": jpeg_base64(rgb, w, h),
             "AnalyzeEvents": events,
         });
         let seq = self.control.status.lock().expect("task status lock").reports;

@@ -147,6 +147,8 @@ pub fn parse_task(body: &[u8], types: &BTreeMap<i64, String>) -> Result<TaskSpec
         report_urls: seed.reporting.and_then(|r| r.report_url_list).unwrap_or_default(),
         rule: RuleSpec { present: present.clamp(0, u32::MAX as i64) as u32, absent: absent.clamp(0, u32::MAX as i64) as u32 },
         created_ms: 0,
+        kind: "task".into(),
+        video_out: None,
     };
     spec.check().map_err(|e| match e {
         // Name the seed's fields, not the internal ones.

@@ -85,7 +85,23 @@ pub struct TaskSpec {
     pub rule: RuleSpec,
     #[serde(default)]
     pub created_ms: u64,
+    /// `task` (seed 004) or `stream` (seed 003's `/stream/{name}`).
+    #[serde(default = "task_kind")]
+    pub kind: String,
+    /// The store key the processed video (boxes and labels drawn, H.264 MP4) is written to
+    /// when the source ends (seed 003's `video_out`).
+    #[serde(default)]
+    pub video_out: Option<String>,
 }
+
+fn task_kind() -> String {
+    "task".into()
+}
+
+/// frameflow's own namespaces in a tenant's store (as the guests' `keys.rs` lists them,
+/// plus `resources/`): an output key may not land in one.
+const RESERVED_PREFIXES: &[&str] =
+    &["videos/", "uploads/", "indexes/", "jobs/", "job-index/", "job-active/", "samplers/", "event-handlers/", "analyzers/", "tasks/", "resources/", "seed000/", "events/"];
 
 /// Most algorithms one task runs, and report URLs it pushes to.
 pub const MAX_ALGORITHMS: usize = 16;
@@ -135,6 +151,11 @@ impl TaskSpec {
                 _ => return Err(invalid(&format!("report_urls[{i}]"), format!("'{u}' is not an http(s) URL"))),
             }
         }
+        if let Some(key) = &self.video_out {
+            if frameflow_store::validate_key(key).is_err() || RESERVED_PREFIXES.iter().any(|p| key.starts_with(p)) || !key.ends_with(".mp4") {
+                return Err(invalid("video_out", format!("'{key}' is not a key for the output: a store key ending in .mp4, outside frameflow's own prefixes")));
+            }
+        }
         if self.rule.present == 0 || self.rule.present > 10_000 || self.rule.absent == 0 || self.rule.absent > 100_000 {
             return Err(invalid("rule", "present must be 1..=10000 and absent 1..=100000"));
         }
@@ -163,6 +184,8 @@ struct V1Task {
     report_urls: Vec<String>,
     #[serde(default)]
     rule: Option<RuleSpec>,
+    #[serde(default)]
+    video_out: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +223,8 @@ impl TaskSpec {
             report_urls: v.report_urls,
             rule: v.rule.unwrap_or_default(),
             created_ms: 0,
+            kind: task_kind(),
+            video_out: v.video_out,
         };
         spec.check()?;
         Ok(spec)
