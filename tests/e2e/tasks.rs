@@ -400,3 +400,47 @@ fn a_seed_003_stream_writes_its_processed_video_with_boxes_drawn() {
     assert_eq!(request(server.addr, "DELETE", "/resources/file_video", &[], Body::None).status, 200);
     assert_eq!(request(server.addr, "GET", "/resources/file_video", &[], Body::None).status, 404);
 }
+
+#[test]
+fn reports_that_no_url_takes_stay_stored_and_a_dropped_stream_is_reported() {
+    let video = square_video();
+    let receiver = Receiver::start();
+    receiver.answer(500);
+    let settings = "allowed_hosts = [\"127.0.0.1\"]\nsource_timeout_ms = 1000\nsource_max_reconnects = 1\n";
+    let server = ServerProcess::start("tasks-failures", setup(settings, video.parent()));
+    let urls = vec![receiver.url("/down-1"), receiver.url("/down-2")];
+    let (status, v) = post(&server, "/task/create", &seed_task("down", "file:square_640x360.mp4", &urls, json!({})));
+    assert_eq!(status, 200, "{v}");
+    wait_for(&server, "down", Duration::from_secs(60), |d| d["Status"] == "finished");
+    // Each report is tried at both URLs for three rounds, then kept as undelivered.
+    let start = Instant::now();
+    let events = loop {
+        let r = request(server.addr, "GET", "/v1/tasks/down/events", &[], Body::None).json();
+        let events = r["events"].as_array().unwrap().clone();
+        if events.len() == 2 && events.iter().all(|e| e["delivery"]["state"] == "failed") {
+            break events;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{r}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    for e in &events {
+        assert_eq!(e["delivery"]["attempts"], 6, "{e}");
+        assert!(e["delivery"]["last_error"].as_str().unwrap().contains("500"), "{e}");
+        assert!(e["report"]["SceneImageBase64"].as_str().is_some_and(|s| !s.is_empty()), "the whole report is kept");
+    }
+    assert!(receiver.received().is_empty());
+
+    // A live source that goes away: reconnecting, then failed with the reason.
+    let Some(rtsp) = RtspServer::start(&video) else {
+        eprintln!("SKIP the dropped-stream half: GStreamer's RTSP server is not installed (scripts/setup.sh)");
+        return;
+    };
+    let (status, v) = post(&server, "/task/create", &seed_task("drop", &rtsp.url(), &[], json!({"Realtime": true})));
+    assert_eq!(status, 200, "{v}");
+    wait_for(&server, "drop", Duration::from_secs(30), |d| d["ProcessedFrames"].as_u64().unwrap_or(0) >= 20);
+    drop(rtsp);
+    let failed = wait_for(&server, "drop", Duration::from_secs(30), |d| d["Status"] == "failed");
+    assert!(failed["Reconnects"].as_u64().unwrap() >= 1, "{failed}");
+    assert!(failed["Reason"].as_str().is_some_and(|r| !r.is_empty()), "{failed}");
+    assert!(server.stderr().lines().all(|l| !l.contains("panicked")));
+}
