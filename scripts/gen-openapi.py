@@ -67,6 +67,7 @@ def js(schema):
 
 
 VIDEO = {"$ref": "#/components/schemas/Video"}
+TRACE = {"name": "trace_id", "in": "path", "required": True, "schema": {"type": "integer"}, "description": "A trace's id (a stranger's id is its trace id)."}
 TASK = {"type": "object", "required": ["id", "spec", "status"], "properties": {
     "id": {"type": "string"}, "spec": {"type": "object"},
     "status": {"type": "object", "properties": {"state": {"enum": ["starting", "running", "reconnecting", "finished", "failed", "stopped", ""]},
@@ -364,6 +365,42 @@ paths = {
                                               {"200": ok("The image.", IMAGE)})},
     "/api/v1/file/{id}/clip": {"get": op("Seed 002: a clip as MPEG-TS", "seed routes", [ID, *RANGE],
                                          {"200": ok("The clip.", {"video/mp2t": {}}), "413": error("Too long."), "429": error("Busy.")})},
+    "/v1/videos/{id}/detections": {
+        "put": op("Replace the video's detections (JSON Lines, or {\"detections\": [...]})", "analytics", [ID],
+                  {"200": ok("Stored: counts of detections, traces, identities and clipped boxes.", js({"type": "object"})),
+                   "413": error("Over the upload limit."), "422": error("The video cannot be read.")},
+                  body={"required": True, "content": js({"type": "object", "properties": {"detections": {"type": "array"}}})},
+                  description="Each detection: {frame, trace_id, kind, bbox: {x, y, width, height}, confidence (0..1), identity: {uuid, name, source} | null, "
+                              "mutual_gaze?}. A bad one refuses the whole upload (the message names it); boxes are clipped to the frame."),
+        "get": op("A page of the video's detections", "analytics",
+                  [ID, q("from_frame", INDEX, "First frame."), q("to_frame", INDEX, "Last frame."), q("trace_id", {"type": "integer"}, "One trace."),
+                   q("identity", {"type": "string"}, "One identity's uuid."), q("kind", {"type": "string"}, "One kind."),
+                   q("after", INDEX, "Skip this many."), q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}, "At most this many (1000).")],
+                  {"200": ok("The page.", js({"type": "object", "required": ["detections"], "properties": {
+                      "detections": {"type": "array"}, "next": {"type": ["integer", "null"]}}})), "422": error("The video cannot be read.")}),
+    },
+    "/api/v1/file/{id}/trace/{trace_id}/representative-face": {"get": op(
+        "Seed 002: a trace's best face (top 10 by area x confidence, then the least blurry by FFmpeg blurdetect)", "analytics", [ID, TRACE],
+        {"200": ok("The face.", js({"type": "object"})), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/trace/{trace_id}/thumbnail": {"get": op("Seed 002: that face, 320x320 JPEG", "analytics", [ID, TRACE],
+                                                               {"200": ok("The JPEG.", {"image/jpeg": {}}), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/stranger/{trace_id}/representative-face": {"get": op("Seed 002: an unidentified trace's best face", "analytics", [ID, TRACE],
+                                                                            {"200": ok("The face.", js({"type": "object"})), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/stranger/{trace_id}/thumbnail": {"get": op("Seed 002: a stranger's face, 320x320 JPEG", "analytics", [ID, TRACE],
+                                                                  {"200": ok("The JPEG.", {"image/jpeg": {}}), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/identities/{a}/co-occur-with/{b}": {"get": op(
+        "Seed 002: the first frame two identities share, how many they share, each one's face", "analytics",
+        [ID, {"name": "a", "in": "path", "required": True, "schema": {"type": "string"}, "description": "An identity's uuid."},
+         {"name": "b", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Another identity's uuid."}],
+        {"200": ok("The first co-occurrence.", js({"type": "object"})), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/representative-frame": {"get": op(
+        "Seed 002: the representative frame (main identities' mutual gaze, co-occurrence, one identity's best face, anyone's), in the first half",
+        "analytics", [ID], {"200": ok("The frame and the faces on it.", js({"type": "object"})), "422": error("The video cannot be read.")})},
+    "/api/v1/media-proxy": {"get": op("Seed 002: an external image or video through the outbound guard (system key)", "analytics",
+                                      [q("url", {"type": "string"}, "The http(s) URL.", True)],
+                                      {"200": ok("The media.", {"image/*": {}, "video/*": {}}), "413": error("Over 25 MiB."),
+                                       "415": error("Not an image or a video."), "502": error("The URL's server failed."),
+                                       "504": error("It did not answer in time.")})},
     "/v1/openapi.json": {"get": {"summary": "This document", "tags": ["meta"], "responses": {"200": ok("OpenAPI 3.1.", js({"type": "object"}))}}},
 }
 
@@ -373,7 +410,7 @@ doc = {
              "description": "Exact frames, optical flow, delivery, sampling jobs and analysis tasks from video. Errors are RFC 9457 problem "
                             "details (application/problem+json); seed 000's routes keep their seed's {\"message\"}."},
     "security": [{"apiKey": []}, {"bearer": []}, {}],
-    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "tasks", "events", "admin", "seed routes", "meta"]],
+    "tags": [{"name": n} for n in ["videos", "frames", "delivery", "jobs", "samplers", "tasks", "analytics", "events", "admin", "seed routes", "meta"]],
     "paths": paths,
     "components": {
         "securitySchemes": {"apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},

@@ -2,6 +2,7 @@
 //! target belongs to the `frameflow` package) and the real components (built by
 //! `frameflow-test-components`), one module per area.
 
+mod analytics;
 mod browser;
 mod cli;
 mod clips;

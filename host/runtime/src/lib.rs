@@ -76,7 +76,7 @@ pub mod sampler_types {
     pub use crate::bindings::frameflow::sampler::types::{Clip, PlanError};
 }
 pub use uploads::{CheckError, ComponentKind};
-pub use video_pool::VideoPool;
+pub use video_pool::{PooledVideo, VideoPool};
 /// Objects of a remote store as media read by ranged GETs (what `frameflow:media/video.open`
 /// does for an S3 store), for tools and benchmarks that use the media core directly.
 pub mod object_media {

@@ -140,6 +140,14 @@ impl Runtime {
         &self.inner.sandboxes.uploads.analyzers
     }
 
+    /// A stored video (the object at `key` in `tenant`'s store) from the host's video pool,
+    /// its packet index cached in the store as the `video` resource caches it: for host
+    /// work on stored videos outside a component (analytics).
+    pub async fn open_stored_video(&self, tenant: &frameflow_store::TenantStore, key: &str) -> Result<std::sync::Arc<crate::video_pool::PooledVideo>, frameflow_media::MediaError> {
+        let path = crate::media::media_path(tenant, key).await.map_err(|e| frameflow_media::MediaError::SourceUnavailable { path: key.into(), reason: e.to_string() })?;
+        crate::media::pooled_video(&self.inner.sandboxes.videos, tenant, path, crate::media::index_key(key)).await.map_err(|(e, _)| e)
+    }
+
     /// A path under the media root (`media_root`), checked (no escapes, must exist).
     pub fn media_root_path(&self, relative: &str) -> Result<std::path::PathBuf, String> {
         self.inner.sandboxes.media_root.resolve(relative).map_err(|e| e.to_string())

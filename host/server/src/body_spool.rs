@@ -166,6 +166,14 @@ pub struct SpooledBody {
 }
 
 impl SpooledBody {
+    /// The body as a blocking reader, for host work that parses it off the reactor.
+    pub async fn into_reader(self) -> Box<dyn std::io::Read + Send> {
+        match self.source {
+            Source::Memory(bytes) => Box::new(std::io::Cursor::new(bytes.unwrap_or_default())),
+            Source::File(file) => Box::new(file.into_std().await),
+        }
+    }
+
     fn memory(bytes: Bytes) -> SpooledBody {
         let remaining = bytes.len() as u64;
         SpooledBody { source: Source::Memory(Some(bytes).filter(|b| !b.is_empty())), remaining }

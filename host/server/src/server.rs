@@ -75,6 +75,7 @@ impl Server {
             runtime: runtime.clone(),
             stored: Default::default(),
             tasks: tasks.clone(),
+            analytics: Arc::new(frameflow_analytics::Analytics::new(runtime.clone(), &config.cache_dir, config.guard.clone())),
         };
         let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks });
         crate::metrics::handle();

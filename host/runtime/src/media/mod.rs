@@ -65,27 +65,7 @@ impl MediaView<'_> {
         if self.req.budget.videos >= self.req.limits.max_videos {
             return Err(MediaError::Busy(format!("at most {} videos may be open at once", self.req.limits.max_videos)).into());
         }
-        let pool = self.ctx.videos.clone();
-        // The lookup stats the file: off the reactor like the rest of the media work.
-        let (lookup_pool, lookup_path) = (pool.clone(), path.clone());
-        let pooled = match blocking(move || lookup_pool.lookup(&lookup_path)).await? {
-            Some(v) => v,
-            None => {
-                let cached = match &index_key {
-                    Some(k) => self.req.tenant.get(k).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok()),
-                    None => None,
-                };
-                let (open_path, name) = (path.clone(), label.clone());
-                let (video, fresh_index) = blocking(move || pool.open(&open_path, cached.as_deref()))
-                    .await?
-                    .map_err(|e| media_error(e, &path, &name))?;
-                if let (Some(k), Some(json)) = (index_key, fresh_index) {
-                    // Caching the index is an optimisation; a failed write only costs a rescan.
-                    let _ = self.req.tenant.put(&k, json.into(), frameflow_store::WriteMode::Overwrite).await;
-                }
-                video
-            }
-        };
+        let pooled = pooled_video(&self.ctx.videos, &self.req.tenant, path, index_key).await.map_err(|e| media_error(e.0, &e.1, &label))?;
         self.req.budget.videos += 1;
         Ok(self.table.push(VideoHandle { video: pooled, label })?)
     }
@@ -161,6 +141,42 @@ fn npy_header(shape: &[usize]) -> Vec<u8> {
 
 impl Host for MediaView<'_> {}
 
+/// The pooled video at `path` (opened once, its packet index read from `index_key` in the
+/// tenant's store when cached there, and cached there when it was scanned). Blocking work
+/// runs off the reactor. The error carries the path it was about.
+pub(crate) async fn pooled_video(
+    pool: &Arc<VideoPool>,
+    tenant: &frameflow_store::TenantStore,
+    path: PathBuf,
+    index_key: Option<String>,
+) -> Result<Arc<crate::video_pool::PooledVideo>, (frameflow_media::MediaError, PathBuf)> {
+    let pool = pool.clone();
+    // The lookup stats the file: off the reactor like the rest of the media work.
+    let (lookup_pool, lookup_path) = (pool.clone(), path.clone());
+    let joined = |e: wasmtime::Error| (frameflow_media::MediaError::Unreadable { path: PathBuf::new(), reason: e.to_string() }, PathBuf::new());
+    if let Some(v) = blocking(move || lookup_pool.lookup(&lookup_path)).await.map_err(joined)? {
+        return Ok(v);
+    }
+    let cached = match &index_key {
+        Some(k) => tenant.get(k).await.ok().and_then(|b| String::from_utf8(b.to_vec()).ok()),
+        None => None,
+    };
+    let open_path = path.clone();
+    let (video, fresh_index) = blocking(move || pool.open(&open_path, cached.as_deref())).await.map_err(joined)?.map_err(|e| (e, path.clone()))?;
+    if let (Some(k), Some(json)) = (index_key, fresh_index) {
+        // Caching the index is an optimisation; a failed write only costs a rescan.
+        let _ = tenant.put(&k, json.into(), frameflow_store::WriteMode::Overwrite).await;
+    }
+    Ok(video)
+}
+
+/// Where the packet index of the object at `key` is cached (frameflow-guest's `index_key`
+/// names the same place).
+pub(crate) fn index_key(key: &str) -> Option<String> {
+    let index_key = format!("indexes/{key}.json");
+    frameflow_store::validate_key(&index_key).is_ok().then_some(index_key)
+}
+
 /// What the media core opens for the object at `key`: the file of a local store, or the
 /// object registered to be read with ranged requests (never downloaded whole).
 pub async fn media_path(tenant: &frameflow_store::TenantStore, key: &str) -> Result<std::path::PathBuf, frameflow_store::StoreError> {
@@ -174,11 +190,8 @@ pub async fn media_path(tenant: &frameflow_store::TenantStore, key: &str) -> Res
 impl HostVideo for MediaView<'_> {
     async fn open(&mut self, key: String) -> MediaResult<Resource<VideoHandle>> {
         let path = media_path(&self.req.tenant, &key).await.map_err(|e| store_error_for_media(e, &key))?;
-        // The index cache lives in frameflow's own namespace, never beside a tenant's
-        // object (frameflow-guest's `index_key` names the same place).
-        let index_key = format!("indexes/{key}.json");
-        let index_key = frameflow_store::validate_key(&index_key).is_ok().then_some(index_key);
-        self.open_video(path, key, index_key).await
+        // The index cache lives in frameflow's own namespace, never beside a tenant's object.
+        self.open_video(path, key.clone(), index_key(&key)).await
     }
 
     async fn open_in_media_root(&mut self, path: String) -> MediaResult<Resource<VideoHandle>> {

@@ -52,7 +52,8 @@ impl Scope {
         let reads = *method == hyper::Method::GET || *method == hyper::Method::HEAD;
         let admin = path == "/v1/admin" || path.starts_with("/v1/admin/");
         match self {
-            Scope::System if admin || path == "/v1/events/s3" || path == "/metrics" => Ok(()),
+            // The media proxy also needs it (the route checks that for the other scopes).
+            Scope::System if admin || path == "/v1/events/s3" || path == "/metrics" || path == "/api/v1/media-proxy" => Ok(()),
             Scope::System => Err(format!("a system key manages tenants (/v1/admin); {path} needs a tenant's key")),
             _ if admin => Err("the admin routes need the system key".into()),
             Scope::Tenant => Ok(()),

@@ -57,6 +57,8 @@ pub struct HttpTrigger {
     pub(crate) runtime: frameflow_runtime::Runtime,
     /// Analysis tasks: seed 004's `/task/*` and `/v1/tasks`.
     pub(crate) tasks: Arc<frameflow_tasks::TaskManager>,
+    /// Detections and seed 002's analytics routes, the media proxy.
+    pub(crate) analytics: Arc<frameflow_analytics::Analytics>,
 }
 
 pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
@@ -141,6 +143,16 @@ impl HttpTrigger {
         if let Some(rest) = path.strip_prefix("/v1/admin/") {
             return self.admin_route(req, rest).await;
         }
+        if path == "/api/v1/media-proxy" {
+            // The system key's (or anyone's when no credentials are in use).
+            let system = !self.auth.required() || principal.scope == crate::auth::Scope::System;
+            let store = match self.storage.tenant(principal.tenant.as_deref().unwrap_or("default")) {
+                Ok(t) => t,
+                Err(e) => return json_error(500, "store_error", &e.to_string()),
+            };
+            let (method, query) = (req.method().to_string(), req.uri().query().unwrap_or("").to_string());
+            return analytics_reply(self.analytics.route(&store, &method, &path, &query, system).await);
+        }
         let Some(tenant) = principal.tenant.clone() else {
             // The system key on a notification: it may speak for any tenant.
             return self.events_route(req, "s3", None).await;
@@ -159,6 +171,9 @@ impl HttpTrigger {
         }
         if frameflow_tasks::api::owns(&path) {
             return self.tasks_route(req, &tenant).await;
+        }
+        if frameflow_analytics::owns(&path) {
+            return self.analytics_route(req, &tenant).await;
         }
         let Some(BoundRoute { component, max_body_bytes }) = self.router.route(&path).cloned() else {
             return json_error(404, "not_found", &format!("no route for {path}"));
@@ -296,6 +311,7 @@ impl HttpTrigger {
             p if p.starts_with("/v1/admin/") => "/v1/admin/...",
             p if p.starts_with("/v1/events/") => "/v1/events/...",
             p if p.starts_with("/task/") => "/task/...",
+            "/api/v1/media-proxy" => "/api/v1/media-proxy",
             p if p.starts_with("/v1/tasks") => "/v1/tasks/...",
             p => self.router.matched(p).map(|(pattern, _)| pattern.as_str()).unwrap_or("unmatched"),
         }
@@ -345,6 +361,32 @@ impl HttpTrigger {
         }
     }
 
+    /// Detections and seed 002's analytics routes: a `PUT` of detections is received whole
+    /// (the upload limit, spooled to disk when large) and parsed off the reactor.
+    async fn analytics_route(&self, req: Request<Incoming>, tenant: &str) -> Response<ResponseBody> {
+        let (method, path, query) = (req.method().to_string(), req.uri().path().to_string(), req.uri().query().unwrap_or("").to_string());
+        let store = match self.storage.tenant(tenant) {
+            Ok(t) => t,
+            Err(e) => return json_error(500, "store_error", &e.to_string()),
+        };
+        if method == "PUT" {
+            let id = path.trim_matches('/').split('/').nth(2).unwrap_or("").to_string();
+            let declared = req.headers().get(hyper::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
+            if declared.is_some_and(|n| n > self.body_limits.max_bytes) {
+                return json_error(413, "too_large", &format!("the request body is over the upload limit of {} bytes", self.body_limits.max_bytes));
+            }
+            let body = match spool(req.into_body(), &self.body_limits).await {
+                Ok(b) => b,
+                Err(e) => {
+                    let (status, code) = e.status();
+                    return json_error(status, code, &e.to_string());
+                }
+            };
+            return analytics_reply(self.analytics.put_detections(&store, &id, body.into_reader().await).await);
+        }
+        analytics_reply(self.analytics.route(&store, &method, &path, &query, false).await)
+    }
+
     /// `/v1/admin/…` for the system key (the scope was checked): the body read whole, at
     /// most [`MAX_ADMIN_BODY`] bytes.
     async fn admin_route(&self, req: Request<Incoming>, rest: &str) -> Response<ResponseBody> {
@@ -355,6 +397,29 @@ impl HttpTrigger {
         };
         let (status, value) = crate::admin::route(self.auth.directory(), &method, rest, &body).await;
         json_reply(status, &value)
+    }
+}
+
+/// An analytics answer as a response (problems in the one problem format; seed 002's
+/// routes add `"success": false`).
+fn analytics_reply(reply: frameflow_analytics::Reply) -> Response<ResponseBody> {
+    use frameflow_analytics::Reply;
+    match reply {
+        Reply::Json(status, value) => json_reply(status, &value),
+        Reply::Bytes { content_type, bytes, cache } => {
+            let mut builder = Response::builder().status(200).header("content-type", content_type);
+            if cache {
+                builder = builder.header("cache-control", "public, max-age=86400");
+            }
+            builder.body(Full::new(Bytes::from(bytes)).map_err(|never| match never {}).boxed_unsync()).expect("media responses build")
+        }
+        Reply::Problem { status, code, detail, seed } => {
+            let mut value = crate::problem::body(status, code, &detail);
+            if seed {
+                value["success"] = serde_json::json!(false);
+            }
+            json_reply(status, &value)
+        }
     }
 }
 
