@@ -317,6 +317,13 @@ paths = {
                   {"200": ok("A page of reports.", js({"type": "object", "required": ["events"], "properties": {
                       "events": {"type": "array", "items": {"type": "object"}}, "next": {"type": ["integer", "null"]}}}))}),
     },
+    "/v1/videos/{id}/analyze": {
+        "post": op("Detections for a stored video from an analyzer (a task; its tracked objects become the video's detections)", "analytics",
+                   [ID, q("analyzer", {"type": "string"}, "The analyzer (default face).")],
+                   {"202": ok("The task making them.", js({"type": "object"})), "409": error("Already running."),
+                    "429": error("This host runs as many tasks as it may.")},
+                   body={"required": False, "content": js({"type": "object", "properties": {"analyzer": {"type": "string"}, "params": {"type": "object"}}})}),
+    },
     "/task/create": {"post": seed_op("Seed 004: start a task from its task JSON", SEED_TASK,
                                      {"200": seed_ok("Started: {Code: 0, Msg, TaskID}."), "400": seed_error("The task is not valid; Msg names the field."),
                                       "409": seed_error("A task with this TaskID exists."), "413": error("Over 1 MiB."),

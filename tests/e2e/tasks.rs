@@ -444,3 +444,51 @@ fn reports_that_no_url_takes_stay_stored_and_a_dropped_stream_is_reported() {
     assert!(failed["Reason"].as_str().is_some_and(|r| !r.is_empty()), "{failed}");
     assert!(server.stderr().lines().all(|l| !l.contains("panicked")));
 }
+
+#[test]
+fn analyzing_a_stored_video_gives_it_detections_traced_by_the_tracker() {
+    let video = square_video();
+    let extra = format!("{ANALYZERS}[[trigger.http]]\nroute = \"/v1/videos/...\"\ncomponent = \"frames\"\n");
+    let server = ServerProcess::start("tasks-analyze", ServerSetup { extra_manifest: &extra, ..ServerSetup::default() });
+    let bytes = std::fs::read(&video).unwrap();
+    let r = request(server.addr, "POST", "/v1/videos?name=square.mp4", &[], Body::Sized(&bytes));
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let body = json!({"analyzer": "area_intrusion", "params": {"DetectInfos": [{"HotArea": [{"X": 0, "Y": 0}, {"X": 640, "Y": 0}, {"X": 640, "Y": 360}]}]}});
+    let r = request(server.addr, "POST", &format!("/v1/videos/{id}/analyze"), &[("content-type", "application/json")], Body::Sized(&serde_json::to_vec(&body).unwrap()));
+    assert_eq!(r.status, 202, "{}", String::from_utf8_lossy(&r.body));
+    let task = r.json()["task"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    loop {
+        let v = request(server.addr, "GET", &format!("/v1/tasks/{task}"), &[], Body::None).json();
+        if v["status"]["state"] == "finished" {
+            break;
+        }
+        assert!(v["status"]["state"] != "failed" && start.elapsed() < Duration::from_secs(60), "{v}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let page = request(server.addr, "GET", &format!("/v1/videos/{id}/detections?limit=10000"), &[], Body::None).json();
+    let rows = page["detections"].as_array().unwrap();
+    // The square is one trace followed the whole way (the first frames' background model
+    // aside), its boxes where the square is.
+    let mut per_trace = std::collections::BTreeMap::<i64, Vec<&Value>>::new();
+    for d in rows {
+        per_trace.entry(d["trace_id"].as_i64().unwrap()).or_default().push(d);
+    }
+    let (trace, square) = per_trace.iter().max_by_key(|(_, v)| v.len()).unwrap();
+    assert!(square.len() >= 280, "trace {trace} has {} detections of 300 frames", square.len());
+    for d in square {
+        let frame = d["frame"].as_u64().unwrap() as u32;
+        assert_eq!(d["kind"], "motion");
+        // Near where the square was on frame 0 (x 26..85: the model's first picture, its
+        // background there, and a fading ghost) the square is seen in part, or joined to
+        // the ghost; elsewhere, exactly.
+        if square_x(frame) >= 100.0 {
+            assert!((d["bbox"]["x"].as_f64().unwrap() - square_x(frame)).abs() <= 6.0, "{d}");
+            assert!((d["bbox"]["width"].as_f64().unwrap() - SQUARE_SIZE as f64).abs() <= 10.0, "{d}");
+        }
+    }
+    // Nothing analyzed: a video id that is not one.
+    let r = request(server.addr, "POST", "/v1/videos/0123456789abcdef/analyze", &[], Body::None);
+    assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
+}

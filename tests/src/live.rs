@@ -21,9 +21,11 @@ pub const SQUARE_SIZE: u32 = 60;
 pub const SQUARE_Y: u32 = 150;
 
 /// The square's left edge on frame `n`: from x = 20 to 560 and back every 150 frames.
+/// (FFmpeg's overlay evaluates its `n` one frame ahead of the output's frame numbers, so
+/// frame `n` shows the expression at `n + 1`: checked against the decoded pixels.)
 pub fn square_x(n: u32) -> f64 {
-    let phase = (n % 150) as f64 / 75.0 - 1.0;
-    20.0 + 540.0 * (1.0 - phase.abs())
+    let phase = ((n + 1) % 150) as f64 / 75.0 - 1.0;
+    (20.0 + 540.0 * (1.0 - phase.abs())).round()
 }
 
 /// The generated square video (made once per target dir).

@@ -58,7 +58,7 @@ pub struct Analytics {
 }
 
 /// Where a video's detections live in its tenant's store.
-fn detections_key(id: &str) -> String {
+pub fn detections_key(id: &str) -> String {
     format!("videos/{id}/detections.sqlite")
 }
 

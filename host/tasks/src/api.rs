@@ -21,6 +21,7 @@
 //! | `GET /v1/tasks/{id}` | one task: spec and status |
 //! | `DELETE /v1/tasks/{id}` | 204 |
 //! | `GET /v1/tasks/{id}/events?from=&count=` | its reports with their delivery, `next` when more |
+//! | `POST /v1/videos/{id}/analyze?analyzer=face` | a task over the stored video whose tracked objects (trace = track id) become its detections when it ends → 202 |
 
 use serde_json::{json, Value};
 
@@ -33,7 +34,8 @@ pub const MAX_TASK_BODY: usize = 1 << 20;
 
 /// Whether `path` is one of the task routes (seed 003's `/resources` and `/stream` too).
 pub fn owns(path: &str) -> bool {
-    path.starts_with("/task/") || path == "/v1/tasks" || path.starts_with("/v1/tasks/") || crate::seed003::owns(path)
+    let analyze = path.starts_with("/v1/videos/") && path.ends_with("/analyze") && path.matches('/').count() == 4;
+    path.starts_with("/task/") || path == "/v1/tasks" || path.starts_with("/v1/tasks/") || crate::seed003::owns(path) || analyze
 }
 
 fn seed_view(view: &TaskView) -> Value {
@@ -167,6 +169,38 @@ pub async fn route(manager: &TaskManager, tenant: &TenantStore, method: &str, pa
             let (reports, next) = manager.events(tenant, id, from, count).await?;
             Ok(TaskReply::Json(200, json!({"events": reports, "next": next})))
         }.await),
+        ("POST", ["v1", "videos", id, "analyze"]) => v1(async {
+            // `?analyzer=` (default `face`), or a body {"analyzer", "params"} for analyzers that take parameters.
+            let given: Value = if body.is_empty() {
+                json!({})
+            } else {
+                serde_json::from_slice(body).map_err(|e| TaskError::Invalid { field: None, message: format!("the body is not JSON: {e}") })?
+            };
+            let analyzer = given["analyzer"].as_str().map(str::to_string).or_else(|| query_param(query, "analyzer")).unwrap_or_else(|| "face".into());
+            let params = given.get("params").cloned().unwrap_or(json!({}));
+            let spec = TaskSpec {
+                id: format!("analyze-{id}-{}", crate::manager::now_ms()),
+                src_id: id.to_string(),
+                source: crate::spec::SourceSpec { address: format!("video:{id}"), transport: "tcp".into(), realtime: false, sample_interval: 1 },
+                algorithms: vec![crate::spec::AlgorithmSpec {
+                    type_code: None,
+                    analyzer,
+                    params,
+                    detect_interval: 1,
+                    min_size: 0,
+                    max_size: i32::MAX,
+                }],
+                report_urls: Vec::new(),
+                rule: Default::default(),
+                created_ms: 0,
+                kind: "analyze".into(),
+                video_out: None,
+                detections_of: Some(id.to_string()),
+            };
+            let view = manager.create(tenant, spec).await?;
+            Ok(TaskReply::Json(202, json!({"task": view.spec.id, "status_url": format!("/v1/tasks/{}", view.spec.id), "detections_url": format!("/v1/videos/{id}/detections")})))
+        }.await),
+        (_, ["v1", "videos", ..]) => TaskReply::Problem { status: 405, code: "method_not_allowed", detail: format!("{method} is not allowed on {path}"), param: None },
         (_, ["v1", "tasks", ..]) => TaskReply::Problem { status: 405, code: "method_not_allowed", detail: format!("{method} is not allowed on {path}"), param: None },
         (_, ["task", ..]) => TaskReply::Json(405, json!({"Code": 405, "Msg": format!("{method} is not allowed on {path}")})),
         _ => return None,

@@ -124,6 +124,8 @@ struct Analysis {
     rule: RuleState,
     /// The processed video being written (a stream's `video_out`).
     output: Option<Output>,
+    /// The detections being collected (`POST /v1/videos/{id}/analyze`), in a scratch SQLite file.
+    detections: Option<(frameflow_analytics::db::Writer, frameflow_delivery::TempFile)>,
 }
 
 /// A stream's processed video: encoded into a scratch file, stored when the source ends.
@@ -310,6 +312,9 @@ impl Runner {
                     if let Some(output) = analysis.as_mut().and_then(|a| a.output.take()) {
                         self.store_output(output)?;
                     }
+                    if let Some(found) = analysis.as_mut().and_then(|a| a.detections.take()) {
+                        self.store_detections(found)?;
+                    }
                     return Ok(Outcome::Finished);
                 }
                 Ok(SourceEvent::Failed(reason)) => return Err(reason),
@@ -354,6 +359,13 @@ impl Runner {
             tracker: Tracker::new(TRACK_MISSES),
             rule: RuleState::default(),
             output,
+            detections: match &self.spec.detections_of {
+                Some(_) => {
+                    let file = frameflow_delivery::TempFile::new("sqlite");
+                    Some((frameflow_analytics::db::Writer::create(file.path()).map_err(|e| e.to_string())?, file))
+                }
+                None => None,
+            },
         };
         if let Some(checkpoint) = &self.resume {
             analysis.rule = checkpoint.rule.clone();
@@ -410,6 +422,23 @@ impl Runner {
                 add(a.tracker.update("person", &found));
             }
         }
+        if let Some((writer, _)) = a.detections.as_mut() {
+            for o in &objects {
+                let d = frameflow_analytics::model::Detection {
+                    frame: index,
+                    trace_id: o.id as i64,
+                    kind: o.kind.clone(),
+                    x: o.bbox.x.max(0) as f64,
+                    y: o.bbox.y.max(0) as f64,
+                    width: (o.bbox.width.min(frame.width as i32 - o.bbox.x.max(0))).max(1) as f64,
+                    height: (o.bbox.height.min(frame.height as i32 - o.bbox.y.max(0))).max(1) as f64,
+                    confidence: o.confidence.clamp(0.0, 1.0) as f64,
+                    identity: None,
+                    mutual_gaze: false,
+                };
+                writer.add(&d, false).map_err(|e| format!("a detection could not be kept: {e}"))?;
+            }
+        }
         let scene_score = if has(needs_now, Needs::SCENE) { Some(a.scene.score(&gray).map_err(vision)?) } else { None };
         let mut fired = Vec::new();
         for &i in &due {
@@ -450,6 +479,18 @@ impl Runner {
             out.writer.write(&rgb, frame.time - first).map_err(|e| e.to_string())?;
         }
         Ok(reported)
+    }
+
+    /// The collected detections, stored as the video's (replacing any before, in one write).
+    fn store_detections(&self, (writer, file): (frameflow_analytics::db::Writer, frameflow_delivery::TempFile)) -> Result<(), String> {
+        let Some(id) = &self.spec.detections_of else { return Ok(()) };
+        let rows = writer.rows;
+        writer.finish().map_err(|e| e.to_string())?;
+        let bytes = std::fs::read(file.path()).map_err(|e| e.to_string())?;
+        let key = frameflow_analytics::api::detections_key(id);
+        self.block_on(self.tenant.put(&key, Bytes::from(bytes), WriteMode::Overwrite)).map_err(|e| format!("the detections could not be stored: {e}"))?;
+        tracing::info!(video = %id, rows, "detections stored");
+        Ok(())
     }
 
     /// A stream's processed video, finished and stored at its `video_out`.

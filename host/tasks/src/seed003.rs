@@ -113,6 +113,7 @@ async fn put_resource(tenant: &TenantStore, manager: &TaskManager, id: &str, bod
         created_ms: 0,
         kind: "resource".into(),
         video_out: None,
+        detections_of: None,
     };
     manager.check_source(tenant, &probe).await?;
     let record = json!({"id": id, "type": "video", "source": source, "address": address, "realtime": realtime});
@@ -178,6 +179,7 @@ async fn put_stream(tenant: &TenantStore, manager: &TaskManager, name: &str, bod
         created_ms: 0,
         kind: "stream".into(),
         video_out,
+        detections_of: None,
     };
     let view = manager.create(tenant, spec).await?;
     Ok(reply(201, "Created", stream_view(&view)))

@@ -149,6 +149,7 @@ pub fn parse_task(body: &[u8], types: &BTreeMap<i64, String>) -> Result<TaskSpec
         created_ms: 0,
         kind: "task".into(),
         video_out: None,
+        detections_of: None,
     };
     spec.check().map_err(|e| match e {
         // Name the seed's fields, not the internal ones.

@@ -92,6 +92,10 @@ pub struct TaskSpec {
     /// when the source ends (seed 003's `video_out`).
     #[serde(default)]
     pub video_out: Option<String>,
+    /// The stored video whose detections this task produces (`POST /v1/videos/{id}/analyze`):
+    /// every tracked object of every analysed frame, stored when the video ends.
+    #[serde(default)]
+    pub detections_of: Option<String>,
 }
 
 fn task_kind() -> String {
@@ -225,6 +229,7 @@ impl TaskSpec {
             created_ms: 0,
             kind: task_kind(),
             video_out: v.video_out,
+            detections_of: None,
         };
         spec.check()?;
         Ok(spec)

@@ -8,8 +8,8 @@ use opencv::video::BackgroundSubtractorMOG2;
 
 use crate::{Detection, GrayImage, Rect, Result, VisionError};
 
-/// Frames the motion model learns at OpenCV's automatic (fast) rate.
-pub const FAST_START: u64 = 25;
+/// Frames the motion model learns at OpenCV's automatic rate (the first: it starts the model).
+pub const FAST_START: u64 = 1;
 
 /// Where Debian's `opencv-data` puts the frontal-face Haar cascade.
 pub const DEFAULT_FACE_CASCADE: &str = "/usr/share/opencv4/haarcascades/haarcascade_frontalface_default.xml";
@@ -18,10 +18,11 @@ pub const DEFAULT_FACE_CASCADE: &str = "/usr/share/opencv4/haarcascades/haarcasc
 /// opened (specks out), dilated (a moving object's pieces joined) and each outer contour's
 /// bounding box is a detection.
 ///
-/// The model learns fast for its first [`FAST_START`] frames (OpenCV's automatic rate,
-/// 1/2n: the scene's background, and what was in front of it on the first frame, are
-/// learnt at once), then at 1/history: an object that passes a place twice in a few
-/// seconds must not have become part of the background there in between.
+/// The first frame starts the model; from then on it learns at 1/history: an object that
+/// moves through a place must not become part of the background there, or it is half
+/// invisible when it comes back (OpenCV's automatic rate, 1/2n, learnt a slowly moving
+/// square into the background along its path in the first frames). What was in front of
+/// the background on the first frame leaves a ghost that fades in about history/10 frames.
 pub struct MotionDetector {
     subtractor: Ptr<BackgroundSubtractorMOG2>,
     frames: u64,
@@ -46,6 +47,10 @@ impl MotionDetector {
         let rate = if self.frames < FAST_START { -1.0 } else { 1.0 / self.history as f64 };
         self.frames += 1;
         opencv::video::BackgroundSubtractorMOG2Trait::apply(&mut self.subtractor, &image, &mut self.mask, rate)?;
+        if self.frames == 1 {
+            // The first frame only starts the model: all of it reads as foreground.
+            return Ok(Vec::new());
+        }
         let mut opened = Mat::default();
         let border = opencv::imgproc::morphology_default_border_value()?;
         opencv::imgproc::morphology_ex(&self.mask, &mut opened, opencv::imgproc::MORPH_OPEN, &self.kernel, Point::new(-1, -1), 1, opencv::core::BORDER_CONSTANT, border)?;
