@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-python build components
+.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-python build components
 
 setup:
 	./scripts/setup.sh
@@ -34,6 +34,7 @@ bench: setup
 	./scripts/bench-tenants.sh
 	./scripts/bench-delivery.sh
 	./scripts/bench-tasks.sh
+	./scripts/bench-analytics.sh
 
 # The Python package vs torchcodec and decord (needs scripts/bench.sh's venv and videos).
 bench-python: setup
@@ -46,6 +47,10 @@ bench-delivery: setup
 # Analysis tasks: analysed fps per built-in analyzer at 720p, live streams per host.
 bench-tasks: setup
 	./scripts/bench-tasks.sh
+
+# Analytics over ~10^6 detections: upload, queries, representative faces and frames.
+bench-analytics: setup
+	./scripts/bench-analytics.sh
 
 # One tenant's frame latency alone and beside another's looping / hoarding sampler.
 bench-tenants: setup
