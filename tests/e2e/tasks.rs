@@ -492,3 +492,41 @@ fn analyzing_a_stored_video_gives_it_detections_traced_by_the_tracker() {
     let r = request(server.addr, "POST", "/v1/videos/0123456789abcdef/analyze", &[], Body::None);
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
 }
+
+/// Two hosts on one bucket (S3): a task runs on the host that created it only (the other
+/// sees its live lease); that host is killed with SIGKILL after the first intrusion; the
+/// other takes the task over when the 3 s lease runs out and finishes it from the
+/// checkpoint, and the second intrusion is reported once, the first not again.
+#[test]
+fn another_host_takes_over_a_task_whose_host_died() {
+    if frameflow_testkit::s3::server().is_none() {
+        eprintln!("SKIP: the S3 server (moto) is not installed (scripts/setup.sh)");
+        return;
+    }
+    let video = square_video();
+    let receiver = Receiver::start();
+    let host = |settings: &'static str| ServerSetup {
+        extra_manifest: ANALYZERS,
+        settings,
+        media_root: video.parent(),
+        backend: crate::server::Backend::S3,
+        ..ServerSetup::default()
+    };
+    let mut a = ServerProcess::start("tasks-two-hosts-a", host("host_id = \"host-a\"\ntask_lease_ms = 3000\nallowed_hosts = [\"127.0.0.1\"]\n"));
+    let b = ServerProcess::start_sharing("tasks-two-hosts-b", &a, host("host_id = \"host-b\"\ntask_lease_ms = 3000\nallowed_hosts = [\"127.0.0.1\"]\n"));
+    let (status, v) = post(&a, "/task/create", &seed_task("shared-1", "file:square_640x360.mp4", &[receiver.url("/hook")], json!({"Realtime": true})));
+    assert_eq!(status, 200, "{v}");
+    let first = wait_reports(&receiver, 1, Duration::from_secs(30));
+    assert_eq!(first.len(), 1, "stderr: {}", a.stderr());
+    // Both hosts see it; only A runs it.
+    assert_eq!(query(&b, "shared-1").0, 200);
+    assert!(!b.stderr().contains("resuming a task"), "B must not run a task A holds");
+    a.kill();
+    let done = wait_for(&b, "shared-1", Duration::from_secs(60), |d| d["Status"] == "finished" || d["Status"] == "failed");
+    assert_eq!(done["Status"], "finished", "{done}; B: {}", b.stderr());
+    wait_reports(&receiver, 2, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let reports = receiver.received();
+    assert_eq!(reports.len(), 2, "{:?}", reports.iter().map(|(_, r)| &r["FrameIndex"]).collect::<Vec<_>>());
+    check_reports(&reports, "shared-1", json!(1));
+}

@@ -124,10 +124,10 @@ impl Analytics {
         let dir = self.cache_dir.join(tenant.tenant_name());
         let path = dir.join(format!("{id}-{version}.sqlite"));
         if !path.exists() {
-            let bytes = tenant.get(&key).await.map_err(|e| problem(503, "store_unavailable", e.to_string()))?;
-            let tmp = dir.join(format!("{id}-{version}.{}.tmp", std::process::id()));
-            let written = tokio::fs::create_dir_all(&dir).await.and(tokio::fs::write(&tmp, &bytes).await).and(tokio::fs::rename(&tmp, &path).await);
-            written.map_err(|e| problem(500, "internal", format!("the detections cannot be cached: {e}")))?;
+            let tmp = dir.join(format!("{id}-{version}.{}-{}.tmp", std::process::id(), rand_suffix()));
+            tokio::fs::create_dir_all(&dir).await.map_err(|e| problem(500, "internal", format!("the detections cannot be cached: {e}")))?;
+            tenant.get_file(&key, meta.size, &tmp).await.map_err(|e| problem(503, "store_unavailable", e.to_string()))?;
+            tokio::fs::rename(&tmp, &path).await.map_err(|e| problem(500, "internal", format!("the detections cannot be cached: {e}")))?;
         }
         Ok(Some(path))
     }
@@ -191,13 +191,7 @@ impl Analytics {
             Err(e) => return problem(500, "internal", e.to_string()),
         };
         // One write replaces the old set: a reader sees the old detections or the new ones.
-        let stored = async {
-            let mut upload = tenant.upload(&detections_key(id), u64::MAX)?;
-            let bytes = tokio::fs::read(&file).await.map_err(|e| StoreError::io("reading the detections file", e))?;
-            upload.write(&bytes).await?;
-            upload.finish().await
-        }
-        .await;
+        let stored = tenant.put_file(&detections_key(id), &file).await;
         let _ = tokio::fs::remove_file(&file).await;
         if let Err(e) = stored {
             return problem(503, "store_unavailable", format!("the detections were not stored: {e}"));

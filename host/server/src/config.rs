@@ -146,6 +146,7 @@ impl ServerConfig {
                     io_timeout: settings.source_timeout_ms.map(Duration::from_millis).unwrap_or(d.io_timeout),
                     max_reconnects: settings.source_max_reconnects.unwrap_or(d.max_reconnects),
                     face_cascade: settings.face_cascade.as_deref().map(|p| settings.resolve(p).display().to_string()).unwrap_or(d.face_cascade),
+                    lease: settings.task_lease_ms.map(|ms| Duration::from_millis(ms.max(1000))).unwrap_or(d.lease),
                     ..d
                 }
             },

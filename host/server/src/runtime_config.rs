@@ -108,6 +108,10 @@ pub struct RuntimeSettings {
     pub source_timeout_ms: Option<u64>,
     /// Reconnects in a row before a task's source fails (default 5; waits 1, 2, 4 ... 30 s).
     pub source_max_reconnects: Option<u32>,
+    /// How long an analysis task's lease lasts without renewal, ms (default 15 000, at least
+    /// 1 000): hosts sharing a store run each task once; when one dies, another takes its
+    /// tasks over this long after, from their checkpoints.
+    pub task_lease_ms: Option<u64>,
     /// The Haar cascade the face analyzer uses (default: Debian opencv-data's frontal face).
     pub face_cascade: Option<String>,
     /// API key -> tenant (scope `tenant`). With no keys, no system key and no JWT secret,

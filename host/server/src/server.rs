@@ -42,6 +42,8 @@ impl Server {
             let code: i64 = code.parse().with_context(|| format!("[frameflow.analyzer_types]: '{code}' is not an algorithm type number"))?;
             task_settings.analyzer_types.insert(code, analyzer.clone());
         }
+        task_settings.host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
+        let task_lease = task_settings.lease;
         let tasks = frameflow_tasks::TaskManager::new(runtime.clone(), config.guard.clone(), task_settings);
         let directory = Arc::new(TenantDirectory::new(storage.system()));
         let auth = Arc::new(Auth::new(&config.api_keys, config.admin_key.as_deref(), config.jwt_secret.as_deref(), directory));
@@ -77,7 +79,7 @@ impl Server {
             tasks: tasks.clone(),
             analytics: Arc::new(frameflow_analytics::Analytics::new(runtime.clone(), &config.cache_dir, config.guard.clone())),
         };
-        let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks });
+        let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks, every: task_lease / 2 });
         crate::metrics::handle();
         Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, tasks })
     }

@@ -4,7 +4,9 @@
 //! the embedded default, or `s3://bucket/prefix` with the standard AWS environment
 //! variables). [`TenantStore`] is what a request sees: every key it is given is checked by
 //! [`validate_key`] and prefixed with `tenants/{tenant}/` (see [`TenantStore::full_key`]),
-//! so one tenant can never name another's object. [`Upload`] streams a large object in.
+//! so one tenant can never name another's object. [`Upload`] streams a large object in;
+//! `files.rs`: [`TenantStore::put_file`] / [`TenantStore::get_file`], local files in and out a
+//! chunk at a time.
 
 #![forbid(unsafe_code)]
 #![warn(clippy::print_stdout, clippy::print_stderr)]
@@ -18,6 +20,8 @@ use object_store::buffered::BufWriter;
 use object_store::path::Path;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload, UpdateVersion};
 use tokio::io::AsyncWriteExt;
+
+mod files;
 
 /// Longest key a guest may use (S3 allows 1024 bytes in all; the tenant prefix needs some).
 pub const MAX_KEY_LEN: usize = 900;

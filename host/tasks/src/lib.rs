@@ -13,17 +13,20 @@
 //! - `report.rs`: seed 004's report JSON (scene image, event crops, boxes) and the
 //!   [`Reporter`], which POSTs reports round-robin over `ReportUrlList` with retries.
 //! - `manager.rs`: [`TaskManager`], tasks created, queried, listed, deleted and resumed
-//!   after a restart; `api.rs`: its HTTP routes (seed 004's `/task/*`, `/v1/tasks`).
+//!   after a restart or on another host; `lease.rs`: which host runs a task (conditional
+//!   writes, taken over when it runs out); `api.rs`: its HTTP routes (seed 004's `/task/*`,
+//!   `/v1/tasks`).
 //!
 //! In the store, under the tenant: `tasks/{id}/spec.json` (written once: a second
 //! create of the id is a 409), `tasks/{id}/status.json` (state, counters, the checkpoint a
-//! restart resumes from) and `tasks/{id}/events/{seq}.json` (every report, with its
-//! delivery).
+//! restart resumes from), `tasks/{id}/lease.json` (the host running it, until when) and
+//! `tasks/{id}/events/{seq}.json` (every report, with its delivery).
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 
 pub mod api;
+mod lease;
 mod manager;
 mod report;
 mod rule;

@@ -66,6 +66,11 @@ pub struct TaskSettings {
     pub max_reconnects: u32,
     /// The Haar cascade the face detector loads.
     pub face_cascade: String,
+    /// This host's name as the owner of task leases.
+    pub host_id: String,
+    /// How long a task's lease lasts without renewal: another host takes the task over
+    /// this long after its host stopped renewing it.
+    pub lease: Duration,
 }
 
 impl Default for TaskSettings {
@@ -76,6 +81,8 @@ impl Default for TaskSettings {
             io_timeout: Duration::from_secs(5),
             max_reconnects: 5,
             face_cascade: frameflow_vision::DEFAULT_FACE_CASCADE.to_string(),
+            host_id: "frameflow".into(),
+            lease: Duration::from_secs(15),
         }
     }
 }
@@ -259,7 +266,11 @@ impl TaskManager {
         }
         let status = TaskStatus { state: "starting".into(), started_ms: now_ms(), updated_ms: now_ms(), ..TaskStatus::default() };
         tenant.put(&status_key(&spec.id), Bytes::from(serde_json::to_vec(&status).expect("status serializes")), WriteMode::Overwrite).await?;
-        self.start(tenant, spec.clone(), status.clone(), None);
+        let etag = match crate::lease::take(tenant, &spec.id, &self.shared.settings.host_id, self.shared.settings.lease).await? {
+            crate::lease::Taken::Yes(etag) => etag,
+            crate::lease::Taken::HeldBy(owner, _) => return Err(TaskError::Conflict(format!("task '{}' is run by {owner}", spec.id))),
+        };
+        self.start(tenant, spec.clone(), status.clone(), None, etag);
         Ok(TaskView { spec, status })
     }
 
@@ -277,9 +288,14 @@ impl TaskManager {
         }
     }
 
-    fn start(&self, tenant: &TenantStore, spec: TaskSpec, status: TaskStatus, resume: Option<crate::runner::Checkpoint>) {
+    fn start(&self, tenant: &TenantStore, spec: TaskSpec, status: TaskStatus, resume: Option<crate::runner::Checkpoint>, lease: String) {
         let key = (tenant.tenant_name().to_string(), spec.id.clone());
-        let control = Arc::new(Control { stop: AtomicBool::new(false), deleted: AtomicBool::new(false), status: Mutex::new(status) });
+        let control = Arc::new(Control {
+            stop: AtomicBool::new(false),
+            deleted: AtomicBool::new(false),
+            status: Mutex::new(status),
+            lease: Mutex::new(lease),
+        });
         self.running.lock().expect("tasks lock").insert(key.clone(), control.clone());
         metrics::gauge!("frameflow_tasks_running").increment(1.0);
         let runner = Runner { shared: self.shared.clone(), tenant: tenant.clone(), spec, control: control.clone(), resume };
@@ -397,7 +413,8 @@ impl TaskManager {
     }
 
     /// Resumes the tenant's tasks that were active when their host stopped (and are not
-    /// running here), and re-sends their reports still pending. Returns how many resumed.
+    /// running here): this host's own at once, another host's once its lease has run out;
+    /// and re-sends their reports still pending. Returns how many resumed.
     pub async fn recover(&self, tenant: &TenantStore) -> Result<usize, TaskError> {
         let mut resumed = 0;
         for id in self.ids(tenant).await? {
@@ -415,6 +432,11 @@ impl TaskManager {
             if !view.status.active() {
                 continue;
             }
+            // Another live host's task stays with it.
+            let etag = match crate::lease::take(tenant, &id, &self.shared.settings.host_id, self.shared.settings.lease).await? {
+                crate::lease::Taken::Yes(etag) => etag,
+                crate::lease::Taken::HeldBy(..) => continue,
+            };
             let (reports, _) = self.events(tenant, &id, 0, 10_000).await?;
             for stored in reports.into_iter().filter(|r| r.delivery.state == "pending") {
                 self.shared.reporter.send(Outgoing { tenant: tenant.clone(), task: id.clone(), urls: view.spec.report_urls.clone(), stored });
@@ -427,7 +449,7 @@ impl TaskManager {
             };
             status.state = "starting".into();
             tracing::info!(tenant = tenant.tenant_name(), task = %id, "resuming a task");
-            self.start(tenant, view.spec, status, resume);
+            self.start(tenant, view.spec, status, resume, etag);
             resumed += 1;
         }
         Ok(resumed)

@@ -102,6 +102,8 @@ pub struct Control {
     /// Set when the task is deleted: nothing more is written for it.
     pub deleted: AtomicBool,
     pub status: Mutex<TaskStatus>,
+    /// The etag of this host's lease on the task, renewed as it runs.
+    pub lease: Mutex<String>,
 }
 
 fn track_kind(kind: &str) -> Option<&'static str> {
@@ -166,6 +168,8 @@ pub struct Runner {
 enum Outcome {
     Finished,
     Stopped,
+    /// Another host has the task now (this host could not renew its lease in time).
+    Lost,
 }
 
 impl Runner {
@@ -194,6 +198,27 @@ impl Runner {
         }
     }
 
+    /// Renews this host's lease; false when another host has it now (a store that does not
+    /// answer is tried again next time: the lease lasts a while).
+    fn renew_lease(&self) -> bool {
+        if self.control.deleted.load(Ordering::Relaxed) {
+            return true;
+        }
+        let etag = self.control.lease.lock().expect("lease lock").clone();
+        let settings = &self.shared.settings;
+        match self.block_on(crate::lease::renew(&self.tenant, &self.spec.id, &settings.host_id, settings.lease, &etag)) {
+            Ok(Some(next)) => {
+                *self.control.lease.lock().expect("lease lock") = next;
+                true
+            }
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!("the task's lease was not renewed now: {e}");
+                true
+            }
+        }
+    }
+
     /// Runs the task to its end; the final state is saved.
     pub fn run(self) {
         let span = tracing::info_span!("task", tenant = %self.tenant.tenant_name(), task = %self.spec.id);
@@ -203,6 +228,10 @@ impl Runner {
         let (state, reason) = match outcome {
             Ok(Outcome::Finished) => ("finished", None),
             Ok(Outcome::Stopped) => ("stopped", None),
+            Ok(Outcome::Lost) => {
+                tracing::warn!("the task's lease went to another host; this host stops it");
+                return;
+            }
             Err(reason) => ("failed", Some(reason)),
         };
         tracing::info!(state, reason = ?reason, "task ended");
@@ -262,6 +291,7 @@ impl Runner {
         let resume_from = if live { 0 } else { self.resume.as_ref().map_or(0, |c| c.next_index) };
         let mut analysis: Option<Analysis> = None;
         let mut last_status = Instant::now();
+        let mut last_renewal = Instant::now();
         loop {
             if self.control.stop.load(Ordering::Relaxed) {
                 return Ok(Outcome::Stopped);
@@ -270,6 +300,12 @@ impl Runner {
                 last_status = Instant::now();
                 self.update(|s| s.skipped_frames = source.skipped());
                 self.persist();
+            }
+            if last_renewal.elapsed() >= self.shared.settings.lease / 3 {
+                last_renewal = Instant::now();
+                if !self.renew_lease() {
+                    return Ok(Outcome::Lost);
+                }
             }
             match source.next(Duration::from_millis(200)) {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => continue,
@@ -486,9 +522,8 @@ impl Runner {
         let Some(id) = &self.spec.detections_of else { return Ok(()) };
         let rows = writer.rows;
         writer.finish().map_err(|e| e.to_string())?;
-        let bytes = std::fs::read(file.path()).map_err(|e| e.to_string())?;
         let key = frameflow_analytics::api::detections_key(id);
-        self.block_on(self.tenant.put(&key, Bytes::from(bytes), WriteMode::Overwrite)).map_err(|e| format!("the detections could not be stored: {e}"))?;
+        self.block_on(self.tenant.put_file(&key, file.path())).map_err(|e| format!("the detections could not be stored: {e}"))?;
         tracing::info!(video = %id, rows, "detections stored");
         Ok(())
     }
@@ -498,17 +533,7 @@ impl Runner {
         let Some(key) = &self.spec.video_out else { return Ok(()) };
         let Output { writer, file, .. } = output;
         writer.finish().map_err(|e| e.to_string())?;
-        let mut upload = self.tenant.upload(key, u64::MAX).map_err(|e| format!("the processed video cannot be stored at '{key}': {e}"))?;
-        let mut source = std::fs::File::open(file.path()).map_err(|e| e.to_string())?;
-        let mut chunk = vec![0u8; 1 << 20];
-        loop {
-            let n = std::io::Read::read(&mut source, &mut chunk).map_err(|e| e.to_string())?;
-            if n == 0 {
-                break;
-            }
-            self.block_on(upload.write(&chunk[..n])).map_err(|e| format!("storing the processed video failed: {e}"))?;
-        }
-        self.block_on(upload.finish()).map_err(|e| format!("storing the processed video failed: {e}"))?;
+        self.block_on(self.tenant.put_file(key, file.path())).map_err(|e| format!("the processed video cannot be stored at '{key}': {e}"))?;
         tracing::info!(key = %key, "processed video stored");
         Ok(())
     }

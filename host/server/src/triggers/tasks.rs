@@ -1,6 +1,7 @@
-//! [`TasksTrigger`]: at start, every tenant's analysis tasks that were active when the
-//! last host stopped are resumed from their checkpoints (the tasks themselves run on their
-//! own threads, in `frameflow-tasks`; they are created through the HTTP trigger).
+//! [`TasksTrigger`]: every tenant's analysis tasks that are active but run by no live host
+//! are resumed here from their checkpoints — at start (this host's own, at once) and then
+//! every half lease (another host's, once its lease has run out). The tasks run on their own
+//! threads, in `frameflow-tasks`; they are created through the HTTP trigger.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,6 +16,8 @@ pub struct TasksTrigger {
     pub(crate) manager: Arc<TaskManager>,
     pub(crate) storage: Arc<ObjectStorage>,
     pub(crate) auth: Arc<Auth>,
+    /// How often tasks without a live host are looked for.
+    pub(crate) every: std::time::Duration,
 }
 
 impl super::Trigger for TasksTrigger {
@@ -24,16 +27,17 @@ impl super::Trigger for TasksTrigger {
 
     fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
         Box::pin(async move {
-            for tenant in self.auth.tenants().await {
-                let Ok(store) = self.storage.tenant(&tenant) else { continue };
-                match self.manager.recover(&store).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(tenant = %tenant, resumed = n, "analysis tasks resumed"),
-                    Err(e) => tracing::warn!(tenant = %tenant, "analysis tasks cannot be resumed now: {e}"),
+            loop {
+                for tenant in self.auth.tenants().await {
+                    let Ok(store) = self.storage.tenant(&tenant) else { continue };
+                    match self.manager.recover(&store).await {
+                        Ok(0) => {}
+                        Ok(n) => tracing::info!(tenant = %tenant, resumed = n, "analysis tasks resumed"),
+                        Err(e) => tracing::warn!(tenant = %tenant, "analysis tasks cannot be resumed now: {e}"),
+                    }
                 }
+                tokio::time::sleep(self.every.max(std::time::Duration::from_millis(500))).await;
             }
-            // Nothing more to do: tasks start from requests.
-            Ok(())
         })
     }
 }
