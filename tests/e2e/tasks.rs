@@ -530,3 +530,35 @@ fn another_host_takes_over_a_task_whose_host_died() {
     assert_eq!(reports.len(), 2, "{:?}", reports.iter().map(|(_, r)| &r["FrameIndex"]).collect::<Vec<_>>());
     check_reports(&reports, "shared-1", json!(1));
 }
+
+/// HLS: the square video's HLS playlist (served by frameflow's own `/hls/index.m3u8`,
+/// MPEG-TS segments) as a task's source, every playlist and segment request through the
+/// guard: the same two intrusions, one report each.
+#[test]
+fn an_hls_source_reports_like_the_file() {
+    let video = square_video();
+    let receiver = Receiver::start();
+    let extra = format!("{ANALYZERS}[[trigger.http]]\nroute = \"/v1/videos/...\"\ncomponent = \"frames\"\n");
+    let server = ServerProcess::start("tasks-hls", ServerSetup { extra_manifest: &extra, settings: "allowed_hosts = [\"127.0.0.1\"]\n", ..ServerSetup::default() });
+    let bytes = std::fs::read(&video).unwrap();
+    let r = request(server.addr, "POST", "/v1/videos?name=square.mp4", &[], Body::Sized(&bytes));
+    assert_eq!(r.status, 201);
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let playlist = format!("http://{}/v1/videos/{id}/hls/index.m3u8", server.addr);
+    let urls = vec![receiver.url("/a"), receiver.url("/b")];
+    let (status, v) = post(&server, "/task/create", &seed_task("hls-1", &playlist, &urls, json!({})));
+    assert_eq!(status, 200, "{v}");
+    let done = wait_for(&server, "hls-1", Duration::from_secs(60), |d| d["Status"] != "running" && d["Status"] != "starting");
+    assert_eq!(done["Status"], "finished", "{done}");
+    assert_eq!(done["ProcessedFrames"], SQUARE_FRAMES, "{done}");
+    wait_reports(&receiver, 2, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let reports = receiver.received();
+    assert_eq!(reports.len(), 2);
+    check_reports(&reports, "hls-1", json!(1));
+    // A playlist that is not one: the task fails and says why.
+    let (status, _) = post(&server, "/task/create", &seed_task("hls-bad", &format!("http://{}/v1/videos/0000000000000000/hls/index.m3u8", server.addr), &urls, json!({})));
+    assert_eq!(status, 200);
+    let failed = wait_for(&server, "hls-bad", Duration::from_secs(60), |d| d["Status"] == "failed");
+    assert!(failed["Reason"].as_str().is_some_and(|r| r.contains("404")), "{failed}");
+}

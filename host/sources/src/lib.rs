@@ -7,20 +7,25 @@
 //!   (cloud metadata included), multicast and unspecified addresses are refused — after DNS
 //!   resolution and on every redirect ([`OutboundGuard::http_client`]).
 //! - `http.rs`: [`HttpSource`], a progressive HTTP(S) video read with ranged GETs through the
-//!   guarded client (registered with the media core like an S3 object).
+//!   guarded client (registered with the media core like an S3 object); `hls.rs`:
+//!   [`HlsReader`], an HLS playlist's MPEG-TS segments (VOD or live) as one stream, every
+//!   request through the guard.
 //! - `reader.rs`: [`Source`], a thread that opens an [`Input`] (a file or registered object,
 //!   or an RTSP URL over TCP or UDP), decodes it in order and hands [`SourceFrame`]s on:
 //!   every `sample_interval`-th frame, at most one waiting when `realtime` (the rest are
 //!   skipped and counted, never queued), reconnecting with backoff when a source drops.
+//!   HLS: the reader above.
 
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 #![forbid(unsafe_code)]
 
 mod guard;
+mod hls;
 mod http;
 mod reader;
 
 pub use guard::{GuardError, OutboundGuard};
+pub use hls::{parse_playlist, HlsReader, Playlist};
 pub use http::HttpSource;
 pub use reader::{Input, Source, SourceEvent, SourceFrame, SourceInfo, SourceOptions, Transport};
 

@@ -31,11 +31,13 @@ pub enum Input {
     Media(PathBuf),
     /// A live RTSP stream (its host already checked by the guard).
     Rtsp { url: String, transport: Transport },
+    /// An HLS playlist, read through the guard (`live`: its playlist has no end).
+    Hls { url: String, live: bool, guard: crate::OutboundGuard, runtime: tokio::runtime::Handle },
 }
 
 impl Input {
     pub fn live(&self) -> bool {
-        matches!(self, Input::Rtsp { .. })
+        matches!(self, Input::Rtsp { .. } | Input::Hls { live: true, .. })
     }
 }
 
@@ -263,6 +265,16 @@ impl Reader {
                     move || stop.load(Ordering::Relaxed) || now_ms() > deadline.load(Ordering::Relaxed),
                     options,
                 )
+                .map_err(|e| format!("cannot open the stream: {e}"))
+            }
+            Input::Hls { url, guard, runtime, .. } => {
+                let reader = crate::hls::HlsReader::open(guard, runtime.clone(), url, self.stop.clone()).map_err(|e| e.to_string())?;
+                let io = ffmpeg::format::context::StreamIo::from_read_with_capacity(reader, 1 << 16).map_err(|e| format!("cannot read the stream: {e}"))?;
+                let (stop, deadline) = (self.stop.clone(), self.deadline.clone());
+                self.arm();
+                ffmpeg::format::input_from_stream_with_interrupt(io, Some("hls.ts"), None, move || {
+                    stop.load(Ordering::Relaxed) || now_ms() > deadline.load(Ordering::Relaxed)
+                })
                 .map_err(|e| format!("cannot open the stream: {e}"))
             }
         }

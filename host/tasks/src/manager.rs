@@ -167,6 +167,20 @@ pub async fn resolve_input(shared: &Shared, tenant: &TenantStore, spec: &TaskSpe
                 frameflow_sources::GuardError::Unresolvable { .. } => InputError::Unreachable(e.to_string()),
                 e => refused(e),
             })?;
+            if url.path().ends_with(".m3u8") && open {
+                // HLS: the playlist read (on a blocking thread) to know whether it is live.
+                let (guard, handle, at) = (shared.guard.clone(), tokio::runtime::Handle::current(), address.to_string());
+                let stop = Arc::new(AtomicBool::new(false));
+                let live = tokio::task::spawn_blocking(move || frameflow_sources::HlsReader::open(&guard, handle, &at, stop).map(|r| r.live()))
+                    .await
+                    .map_err(|e| InputError::Unreachable(e.to_string()))?
+                    .map_err(|e| match e {
+                        SourceError::Refused(g) => refused(g),
+                        SourceError::Open(why) => InputError::Refused(why),
+                        e => InputError::Unreachable(e.to_string()),
+                    })?;
+                return Ok(Input::Hls { url: address.to_string(), live, guard: shared.guard.clone(), runtime: shared.handle.clone() });
+            }
             if !open {
                 return Ok(Input::Media(PathBuf::from(address)));
             }
