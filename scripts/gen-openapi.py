@@ -368,8 +368,17 @@ paths = {
     },
     "/api/v1/file/{id}/video": {"get": op("Seed 002: the stored video with ranges", "seed routes", [ID, *RANGE],
                                           {"200": ok("The bytes."), "206": ok("Part of them."), "416": error("Outside the video.")})},
-    "/api/v1/file/{id}/thumbnail": {"get": op("Seed 002: a thumbnail", "seed routes", [ID, q("frame", INDEX, "Frame index.")],
-                                              {"200": ok("The image.", IMAGE)})},
+    "/api/v1/file/{id}/thumbnail": {"get": op(
+        "Seed 002: a thumbnail; without frame, the representative frame (the analytics fallback chain)", "seed routes",
+        [ID, q("frame", INDEX, "Frame index (omit: the representative frame)."),
+         *[q(k, {"type": "integer", "minimum": 0, "maximum": 100000}, f"Crop {k} (x, y, w, h go together).") for k in ["x", "y", "w", "h"]]],
+        {"200": ok("The image.", IMAGE), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/chunks": {"get": op("Seed 002: the video's chunks (fixed 60 s windows, chunk_1 first)", "analytics", [ID],
+                                           {"200": ok("The chunks.", js({"type": "object"})), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/chunk/{chunk_id}/thumbnail": {"get": op(
+        "Seed 002: a chunk's thumbnail (the representative frame's chain inside it, else its middle frame)", "analytics",
+        [ID, {"name": "chunk_id", "in": "path", "required": True, "schema": {"type": "string"}, "description": "chunk_1, chunk_2, ..."}],
+        {"200": ok("The JPEG.", {"image/jpeg": {}}), "422": error("The video cannot be read.")})},
     "/api/v1/file/{id}/clip": {"get": op("Seed 002: a clip as MPEG-TS", "seed routes", [ID, *RANGE],
                                          {"200": ok("The clip.", {"video/mp2t": {}}), "413": error("Too long."), "429": error("Busy.")})},
     "/v1/videos/{id}/detections": {

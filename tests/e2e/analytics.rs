@@ -169,6 +169,22 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     assert_eq!(v["main_identities"][0]["name"], "Cary");
     assert_eq!(v["traces"].as_array().unwrap().len(), 2);
 
+    // `/thumbnail` without `frame`: that frame, whole or cropped; crop parameters go together.
+    let r = get(&server, &format!("/api/v1/file/{id}/thumbnail"));
+    assert_eq!((r.status, r.header("cache-control")), (200, Some("public, max-age=86400")));
+    assert_eq!(jpeg_size(&r.body), Some((640, 360)));
+    let exact = get(&server, &format!("/api/v1/file/{id}/thumbnail?frame=35"));
+    assert_eq!(exact.status, 200, "with frame it stays the exact-frame route");
+    let r = get(&server, &format!("/api/v1/file/{id}/thumbnail?x=200&y=100&w=160&h=120"));
+    assert_eq!(jpeg_size(&r.body), Some((160, 120)));
+    assert_eq!(get(&server, &format!("/api/v1/file/{id}/thumbnail?x=200&y=100")).status, 400);
+    // Chunks: fixed windows (60 s: this 4 s video is one).
+    let chunks = get(&server, &format!("/api/v1/file/{id}/chunks")).json();
+    assert_eq!(chunks["chunks"], json!([{"chunk_id": "chunk_1", "start_frame": 0, "end_frame": 99, "start_secs": 0.0, "end_secs": 4.0}]));
+    let r = get(&server, &format!("/api/v1/file/{id}/chunk/chunk_1/thumbnail"));
+    assert_eq!((r.status, jpeg_size(&r.body)), (200, Some((640, 360))));
+    assert_eq!(get(&server, &format!("/api/v1/file/{id}/chunk/chunk_2/thumbnail")).status, 404);
+
     // The media proxy: the system key only; the guard decides where it may go.
     let url = files.url(video.file_name().unwrap().to_str().unwrap());
     let proxied = |key: &str, url: &str| request(server.addr, "GET", &format!("/api/v1/media-proxy?url={url}"), &[("x-api-key", key)], Body::None);

@@ -67,6 +67,7 @@ fn the_document_is_openapi_3_1_and_every_operation_is_answered() {
             .replace("{clip}", "00000")
             .replace("{file}", "img_00000.jpg")
             .replace("{trace_id}", "1")
+            .replace("{chunk_id}", "chunk_1")
             .replace("{a}", "someone")
             .replace("{b}", "someone-else");
         let r = request(addr, &method, &concrete, &[], Body::None);

@@ -10,6 +10,9 @@
 //! | `GET /api/v1/file/{id}/stranger/{s}/representative-face`, `/thumbnail` | the same for a trace without an identity (`stranger_id` = its trace id) |
 //! | `GET /api/v1/file/{id}/identities/{a}/co-occur-with/{b}` | first frame with both, how many frames, each one's representative face |
 //! | `GET /api/v1/file/{id}/representative-frame` | the fallback chain's frame in the first half, with the faces on it |
+//! | `GET /api/v1/file/{id}/thumbnail` without `frame` | that frame as a JPEG (`x`, `y`, `w`, `h` crop it: all four or none) |
+//! | `GET /api/v1/file/{id}/chunks` | the video's chunks: fixed windows of [`CHUNK_SECONDS`], `chunk_1` first |
+//! | `GET /api/v1/file/{id}/chunk/{chunk_id}/thumbnail` | the chain inside the chunk, else its middle frame, as a JPEG |
 //! | `GET /api/v1/media-proxy?url=` | an external image or video through the outbound guard (system key) |
 //!
 //! Seed routes answer in the seed's shape (`success`, `file_uuid`, `frame_number`,
@@ -45,10 +48,21 @@ fn problem(status: u16, code: &'static str, detail: impl Into<String>) -> Reply 
 pub fn owns(path: &str) -> bool {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     matches!(parts.as_slice(), ["v1", "videos", _, "detections"])
-        || matches!(parts.as_slice(), ["api", "v1", "file", _, "trace" | "stranger" | "identities", ..])
-        || matches!(parts.as_slice(), ["api", "v1", "file", _, "representative-frame"])
+        || matches!(parts.as_slice(), ["api", "v1", "file", _, "trace" | "stranger" | "identities" | "chunk", ..])
+        || matches!(parts.as_slice(), ["api", "v1", "file", _, "representative-frame" | "chunks"])
         || path == "/api/v1/media-proxy"
 }
+
+/// [`owns`], and seed 002's `/api/v1/file/{id}/thumbnail` without `frame` (the
+/// representative frame; with `frame` it is the frames component's exact frame).
+pub fn owns_request(path: &str, query: &str) -> bool {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let auto_thumbnail = matches!(parts.as_slice(), ["api", "v1", "file", _, "thumbnail"]) && query_param(query, "frame").is_none();
+    owns(path) || auto_thumbnail
+}
+
+/// The default length of a chunk (`/chunk/{chunk_id}/thumbnail`), seconds.
+pub const CHUNK_SECONDS: f64 = 60.0;
 
 pub struct Analytics {
     runtime: Runtime,
@@ -282,7 +296,7 @@ impl Analytics {
                 let e = |e: rusqlite::Error| problem(500, "internal", e.to_string());
                 let ia = db.identity(&ua).map_err(e)?.ok_or_else(|| problem(404, "not_found", format!("no identity '{ua}' in this file")))?;
                 let ib = db.identity(&ub).map_err(e)?.ok_or_else(|| problem(404, "not_found", format!("no identity '{ub}' in this file")))?;
-                let together = db.cooccurrence(&ua, &ub, None).map_err(e)?;
+                let together = db.cooccurrence(&ua, &ub, 0..u64::MAX).map_err(e)?;
                 Ok((ia, ib, together))
             })
             .await?;
@@ -352,6 +366,81 @@ impl Analytics {
         ))
     }
 
+    /// `/thumbnail` without `frame`: the representative frame as a JPEG (cropped with all of
+    /// `x`, `y`, `w`, `h` when given).
+    async fn auto_thumbnail(&self, tenant: &TenantStore, id: &str, query: &str) -> Result<Reply, Reply> {
+        let crop = match ["x", "y", "w", "h"].map(|k| query_param(query, k)) {
+            [None, None, None, None] => None,
+            [Some(x), Some(y), Some(w), Some(h)] => {
+                let n = |v: &str, k: &str| v.parse::<u32>().map_err(|_| problem(400, "bad_request", format!("{k}: '{v}' is not a pixel count")));
+                let crop = frameflow_media::Crop { x: n(&x, "x")?, y: n(&y, "y")?, width: n(&w, "w")?, height: n(&h, "h")? };
+                if crop.width == 0 || crop.height == 0 {
+                    return Err(problem(400, "bad_request", "w and h must be positive"));
+                }
+                Some(crop)
+            }
+            _ => return Err(problem(400, "bad_request", "x, y, w and h go together: all four or none")),
+        };
+        let video = self.video(tenant, id).await?;
+        let frames = video.frames();
+        let chosen = self
+            .with_db(tenant, id, move |db| representative_frame(db, frames).map_err(|e| problem(500, "internal", e)))
+            .await?
+            .ok_or_else(|| problem(404, "no_faces", format!("video '{id}' has no identified face in its first half")))?;
+        self.frame_jpeg(&video, chosen.frame, crop).await
+    }
+
+    async fn frame_jpeg(&self, video: &StoredVideo, frame: u64, crop: Option<frameflow_media::Crop>) -> Result<Reply, Reply> {
+        let pooled = video.video.clone();
+        let jpeg = tokio::task::spawn_blocking(move || {
+            pooled.with_video(None, |v| {
+                let options = frameflow_media::RenderOptions { crop, ..frameflow_media::RenderOptions::default() };
+                v.frame(frame as usize, &options)?.encode(frameflow_media::ImageFormat::Jpeg, 90)
+            })
+        })
+        .await
+        .map_err(|e| problem(500, "internal", e.to_string()))?
+        .map_err(|e| problem(400, "bad_request", e.to_string()))?;
+        Ok(Reply::Bytes { content_type: "image/jpeg".into(), bytes: jpeg, cache: true })
+    }
+
+    /// The video's chunks: fixed windows of [`CHUNK_SECONDS`], `chunk_1` first.
+    fn chunk_ranges(video: &StoredVideo) -> Vec<(String, u64, u64)> {
+        let per = ((CHUNK_SECONDS * video.fps()).round() as u64).max(1);
+        let frames = video.frames();
+        (0..frames.div_ceil(per)).map(|k| (format!("chunk_{}", k + 1), k * per, ((k + 1) * per).min(frames))).collect()
+    }
+
+    async fn chunks(&self, tenant: &TenantStore, id: &str) -> Result<Reply, Reply> {
+        let video = self.video(tenant, id).await?;
+        let fps = video.fps();
+        let chunks: Vec<Value> = Self::chunk_ranges(&video)
+            .into_iter()
+            .map(|(chunk, from, until)| json!({"chunk_id": chunk, "start_frame": from, "end_frame": until - 1, "start_secs": round2(from as f64 / fps), "end_secs": round2(until as f64 / fps)}))
+            .collect();
+        Ok(Reply::Json(200, json!({"success": true, "file_uuid": id, "chunk_seconds": CHUNK_SECONDS, "chunks": chunks})))
+    }
+
+    /// A chunk's thumbnail: the representative frame's chain inside it, else its middle frame.
+    async fn chunk_thumbnail(&self, tenant: &TenantStore, id: &str, chunk: &str) -> Result<Reply, Reply> {
+        let video = self.video(tenant, id).await?;
+        let Some((_, from, until)) = Self::chunk_ranges(&video).into_iter().find(|(c, _, _)| c == chunk) else {
+            return Err(problem(404, "not_found", format!("no chunk '{chunk}' in video '{id}' (GET /api/v1/file/{id}/chunks lists them)")));
+        };
+        let chosen = match self.db_path(tenant, id).await? {
+            Some(path) => tokio::task::spawn_blocking(move || {
+                let db = DetectionsDb::open(&path).map_err(|e| e.to_string())?;
+                crate::select::representative_frame_in(&db, from, until)
+            })
+            .await
+            .map_err(|e| problem(500, "internal", e.to_string()))?
+            .map_err(|e| problem(500, "internal", e))?
+            .map(|f| f.frame),
+            None => None,
+        };
+        self.frame_jpeg(&video, chosen.unwrap_or((from + until) / 2), None).await
+    }
+
     /// Answers an analytics route (see [`owns`]); `system` says the caller holds the system
     /// key (or no credentials are in use), which the media proxy needs.
     pub async fn route(&self, tenant: &TenantStore, method: &str, path: &str, query: &str, system: bool) -> Reply {
@@ -365,6 +454,9 @@ impl Analytics {
             ("GET", ["api", "v1", "file", id, "stranger", s, "thumbnail"]) => self.face(tenant, id, s, true, true).await,
             ("GET", ["api", "v1", "file", id, "identities", a, "co-occur-with", b]) => self.cooccur(tenant, id, a, b).await,
             ("GET", ["api", "v1", "file", id, "representative-frame"]) => self.representative_frame(tenant, id).await,
+            ("GET", ["api", "v1", "file", id, "thumbnail"]) => self.auto_thumbnail(tenant, id, query).await,
+            ("GET", ["api", "v1", "file", id, "chunks"]) => self.chunks(tenant, id).await,
+            ("GET", ["api", "v1", "file", id, "chunk", chunk, "thumbnail"]) => self.chunk_thumbnail(tenant, id, chunk).await,
             ("GET", ["api", "v1", "media-proxy"]) if !system => Err(problem(403, "forbidden", "the media proxy needs the system key")),
             ("GET", ["api", "v1", "media-proxy"]) => match query_param(query, "url").map(|u| percent_decode(&u)) {
                 None => Err(problem(400, "bad_request", "url is needed")),

@@ -8,6 +8,7 @@
 //!
 //! `quality` is area × confidence, seed 002's pre-selection score.
 
+use std::ops::Range;
 use std::path::Path;
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
@@ -15,6 +16,14 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use crate::model::Detection;
 
 pub type Result<T> = std::result::Result<T, rusqlite::Error>;
+
+fn lo(frames: &Range<u64>) -> i64 {
+    frames.start.min(i64::MAX as u64) as i64
+}
+
+fn hi(frames: &Range<u64>) -> i64 {
+    frames.end.min(i64::MAX as u64) as i64
+}
 
 /// One stored detection.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
@@ -191,46 +200,47 @@ impl DetectionsDb {
             .optional()
     }
 
-    /// The first frame where both identities appear, and on how many frames they do.
-    pub fn cooccurrence(&self, a: &str, b: &str, before: Option<u64>) -> Result<Option<(u64, u64)>> {
-        let limit = before.map(|f| f as i64).unwrap_or(i64::MAX);
+    /// The first frame in `frames` where both identities appear, and on how many they do.
+    pub fn cooccurrence(&self, a: &str, b: &str, frames: Range<u64>) -> Result<Option<(u64, u64)>> {
         let (first, count): (Option<i64>, i64) = self.conn.query_row(
-            "SELECT MIN(frame), COUNT(*) FROM (SELECT DISTINCT frame FROM detections WHERE identity = ?1 AND frame < ?3
-               INTERSECT SELECT DISTINCT frame FROM detections WHERE identity = ?2 AND frame < ?3)",
-            params![a, b, limit],
+            "SELECT MIN(frame), COUNT(*) FROM (SELECT DISTINCT frame FROM detections WHERE identity = ?1 AND frame >= ?3 AND frame < ?4
+               INTERSECT SELECT DISTINCT frame FROM detections WHERE identity = ?2 AND frame >= ?3 AND frame < ?4)",
+            params![a, b, lo(&frames), hi(&frames)],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         Ok(first.map(|f| (f as u64, count as u64)))
     }
 
-    /// The first frame (before `before`) where traces of both identities look at each other.
-    pub fn mutual_gaze(&self, a: &str, b: &str, before: u64) -> Result<Option<u64>> {
-        self.conn.query_row(
-            "SELECT MIN(frame) FROM (SELECT DISTINCT frame FROM detections WHERE identity = ?1 AND mutual_gaze = 1 AND frame < ?3
-               INTERSECT SELECT DISTINCT frame FROM detections WHERE identity = ?2 AND mutual_gaze = 1 AND frame < ?3)",
-            params![a, b, before as i64],
-            |r| r.get::<_, Option<i64>>(0),
-        ).map(|f| f.map(|f| f as u64))
+    /// The first frame in `frames` where traces of both identities look at each other.
+    pub fn mutual_gaze(&self, a: &str, b: &str, frames: Range<u64>) -> Result<Option<u64>> {
+        self.conn
+            .query_row(
+                "SELECT MIN(frame) FROM (SELECT DISTINCT frame FROM detections WHERE identity = ?1 AND mutual_gaze = 1 AND frame >= ?3 AND frame < ?4
+                   INTERSECT SELECT DISTINCT frame FROM detections WHERE identity = ?2 AND mutual_gaze = 1 AND frame >= ?3 AND frame < ?4)",
+                params![a, b, lo(&frames), hi(&frames)],
+                |r| r.get::<_, Option<i64>>(0),
+            )
+            .map(|f| f.map(|f| f as u64))
     }
 
-    /// The identities with most detections (before frame `before`), most first.
-    pub fn main_identities(&self, n: u64, before: u64) -> Result<Vec<(String, Option<String>, u64)>> {
+    /// The `n` identities with most detections in `frames`, most first.
+    pub fn main_identities(&self, n: u64, frames: Range<u64>) -> Result<Vec<(String, Option<String>, u64)>> {
         let mut stmt = self.conn.prepare(
-            "SELECT identity, MAX(name), COUNT(*) AS c FROM detections WHERE identity IS NOT NULL AND frame < ?2
+            "SELECT identity, MAX(name), COUNT(*) AS c FROM detections WHERE identity IS NOT NULL AND frame >= ?2 AND frame < ?3
              GROUP BY identity ORDER BY c DESC, identity LIMIT ?1",
         )?;
-        let rows = stmt.query_map(params![n as i64, before as i64], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
+        let rows = stmt.query_map(params![n as i64, lo(&frames), hi(&frames)], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?;
         rows.collect()
     }
 
-    /// The best detection by area × confidence (of `identity`, or of anyone with an
-    /// identity when `None`), before frame `before`.
-    pub fn best(&self, identity: Option<&str>, before: u64) -> Result<Option<Row>> {
+    /// The best detection in `frames` by area × confidence: of `identity`, or of anyone
+    /// with an identity when `None`.
+    pub fn best(&self, identity: Option<&str>, frames: Range<u64>) -> Result<Option<Row>> {
         let sql = match identity {
-            Some(_) => format!("SELECT {COLUMNS} FROM detections WHERE identity = ?1 AND frame < ?2 ORDER BY quality DESC, frame LIMIT 1"),
-            None => format!("SELECT {COLUMNS} FROM detections WHERE identity IS NOT NULL AND (?1 IS NULL) AND frame < ?2 ORDER BY quality DESC, frame LIMIT 1"),
+            Some(_) => format!("SELECT {COLUMNS} FROM detections WHERE identity = ?1 AND frame >= ?2 AND frame < ?3 ORDER BY quality DESC, frame LIMIT 1"),
+            None => format!("SELECT {COLUMNS} FROM detections WHERE identity IS NOT NULL AND ?1 IS NULL AND frame >= ?2 AND frame < ?3 ORDER BY quality DESC, frame LIMIT 1"),
         };
-        self.conn.query_row(&sql, params![identity, before as i64], row).optional()
+        self.conn.query_row(&sql, params![identity, lo(&frames), hi(&frames)], row).optional()
     }
 
     /// Every detection on one frame.

@@ -21,6 +21,6 @@ pub mod model;
 mod proxy;
 pub mod select;
 
-pub use api::{owns, Analytics, Reply};
+pub use api::{owns, owns_request, Analytics, Reply};
 pub use blur::blur_score;
 pub use db::DetectionsDb;

@@ -99,24 +99,29 @@ pub struct RepresentativeFrame {
 /// most faces → their first mutual gaze → their first co-occurrence; one main identity →
 /// its best face; else the best face of any identity; `None` when there is no face.
 pub fn representative_frame(db: &DetectionsDb, frames: u64) -> Result<Option<RepresentativeFrame>, String> {
-    let half = (frames / 2).max(1);
+    representative_frame_in(db, 0, (frames / 2).max(1))
+}
+
+/// The same chain within frames `from..until` (a chunk).
+pub fn representative_frame_in(db: &DetectionsDb, from: u64, until: u64) -> Result<Option<RepresentativeFrame>, String> {
+    let frames = from..until;
     let e = |e: rusqlite::Error| e.to_string();
-    let main = db.main_identities(2, half).map_err(e)?;
+    let main = db.main_identities(2, frames.clone()).map_err(e)?;
     let mut chosen = None;
     if let [a, b] = main.as_slice() {
-        if let Some(f) = db.mutual_gaze(&a.0, &b.0, half).map_err(e)? {
+        if let Some(f) = db.mutual_gaze(&a.0, &b.0, frames.clone()).map_err(e)? {
             chosen = Some((f, Reason::MutualGaze));
-        } else if let Some((f, _)) = db.cooccurrence(&a.0, &b.0, Some(half)).map_err(e)? {
+        } else if let Some((f, _)) = db.cooccurrence(&a.0, &b.0, frames.clone()).map_err(e)? {
             chosen = Some((f, Reason::CoOccurrence));
         }
     }
     if chosen.is_none() {
         if let [a] = main.as_slice() {
-            chosen = db.best(Some(&a.0), half).map_err(e)?.map(|r| (r.frame, Reason::SingleIdentity));
+            chosen = db.best(Some(&a.0), frames.clone()).map_err(e)?.map(|r| (r.frame, Reason::SingleIdentity));
         }
     }
     if chosen.is_none() {
-        chosen = db.best(None, half).map_err(e)?.map(|r| (r.frame, Reason::AnyIdentity));
+        chosen = db.best(None, frames).map_err(e)?.map(|r| (r.frame, Reason::AnyIdentity));
     }
     let Some((frame, reason)) = chosen else { return Ok(None) };
     let traces = db.at(frame).map_err(e)?;

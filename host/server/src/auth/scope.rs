@@ -12,8 +12,8 @@ pub enum Scope {
     Tenant,
     /// Reads everything of its tenant (GET and HEAD).
     TenantRead,
-    /// Reads one video of its tenant: its record, frames, thumbnails, stream (for
-    /// embedding in a page).
+    /// Reads one video of its tenant: its record, frames, thumbnails, stream, and seed 002's
+    /// file routes for it (for embedding in a page).
     Video(String),
 }
 
@@ -60,7 +60,9 @@ impl Scope {
             Scope::TenantRead if reads => Ok(()),
             Scope::TenantRead => Err(format!("this key may only read (tenant:read); {method} needs scope tenant")),
             Scope::Video(id) => {
-                let own = path.strip_prefix("/v1/videos/").and_then(|rest| rest.strip_prefix(id.as_str())).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+                // Its v1 routes and seed 002's file routes (`/api/v1/file/{id}/...`: file-level scope).
+                let under = |prefix: &str| path.strip_prefix(prefix).and_then(|rest| rest.strip_prefix(id.as_str())).is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+                let own = under("/v1/videos/") || under("/api/v1/file/");
                 if own && reads {
                     Ok(())
                 } else {
@@ -90,6 +92,11 @@ mod tests {
         assert!(video.allows(&Method::GET, "/v1/videos/abcd/frame").is_err(), "a prefix of another id is not the video");
         assert!(video.allows(&Method::DELETE, "/v1/videos/abc").is_err());
         assert!(video.allows(&Method::GET, "/v1/jobs").is_err());
+        // Seed 002's file-level scope: the file routes of that video only.
+        assert!(video.allows(&Method::GET, "/api/v1/file/abc/trace/3/thumbnail").is_ok());
+        assert!(video.allows(&Method::GET, "/api/v1/file/abd/representative-frame").is_err());
+        assert!(video.allows(&Method::GET, "/api/v1/media-proxy").is_err());
+        assert!(Scope::System.allows(&Method::GET, "/api/v1/media-proxy").is_ok());
         assert!(Scope::TenantRead.allows(&Method::GET, "/v1/jobs").is_ok());
         assert!(Scope::TenantRead.allows(&Method::POST, "/v1/jobs").is_err());
         assert!(Scope::Tenant.allows(&Method::POST, "/v1/admin/tenants").is_err());

@@ -172,7 +172,7 @@ impl HttpTrigger {
         if frameflow_tasks::api::owns(&path) {
             return self.tasks_route(req, &tenant).await;
         }
-        if frameflow_analytics::owns(&path) {
+        if frameflow_analytics::owns_request(&path, req.uri().query().unwrap_or("")) {
             return self.analytics_route(req, &tenant).await;
         }
         let Some(BoundRoute { component, max_body_bytes }) = self.router.route(&path).cloned() else {
