@@ -340,13 +340,19 @@ impl Analytics {
         }
     }
 
-    async fn representative_frame(&self, tenant: &TenantStore, id: &str) -> Result<Reply, Reply> {
+    /// The video and its representative frame (404 without faces in its first half).
+    async fn chosen_frame(&self, tenant: &TenantStore, id: &str) -> Result<(StoredVideo, crate::select::RepresentativeFrame), Reply> {
         let video = self.video(tenant, id).await?;
         let frames = video.frames();
         let chosen = self
             .with_db(tenant, id, move |db| representative_frame(db, frames).map_err(|e| problem(500, "internal", e)))
             .await?
             .ok_or_else(|| problem(404, "no_faces", format!("video '{id}' has no identified face in its first half")))?;
+        Ok((video, chosen))
+    }
+
+    async fn representative_frame(&self, tenant: &TenantStore, id: &str) -> Result<Reply, Reply> {
+        let (video, chosen) = self.chosen_frame(tenant, id).await?;
         Ok(Reply::Json(
             200,
             json!({
@@ -381,12 +387,7 @@ impl Analytics {
             }
             _ => return Err(problem(400, "bad_request", "x, y, w and h go together: all four or none")),
         };
-        let video = self.video(tenant, id).await?;
-        let frames = video.frames();
-        let chosen = self
-            .with_db(tenant, id, move |db| representative_frame(db, frames).map_err(|e| problem(500, "internal", e)))
-            .await?
-            .ok_or_else(|| problem(404, "no_faces", format!("video '{id}' has no identified face in its first half")))?;
+        let (video, chosen) = self.chosen_frame(tenant, id).await?;
         self.frame_jpeg(&video, chosen.frame, crop).await
     }
 
