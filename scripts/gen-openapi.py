@@ -373,6 +373,15 @@ paths = {
         [ID, q("frame", INDEX, "Frame index (omit: the representative frame)."),
          *[q(k, {"type": "integer", "minimum": 0, "maximum": 100000}, f"Crop {k} (x, y, w, h go together).") for k in ["x", "y", "w", "h"]]],
         {"200": ok("The image.", IMAGE), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/trace/{trace_id}/video": {"get": op(
+        "Seed 002: the trace's span re-encoded with its box drawn (H.264+AAC in MPEG-TS, streamed)", "analytics",
+        [ID, TRACE, q("mode", {"enum": ["debug"]}, "Burn in each frame's index."), q("audio", {"enum": ["on", "off"]}, "The sound (default on).")],
+        {"200": ok("The video.", {"video/mp2t": {}}), "413": error("Over the clip frame limit."), "422": error("The video cannot be read.")})},
+    "/api/v1/file/{id}/video/bbox": {"get": op(
+        "Seed 002: the video (or a span) re-encoded with every box and its label drawn (MPEG-TS, streamed)", "analytics",
+        [ID, q("start_frame", INDEX, "First frame (default 0)."), q("end_frame", INDEX, "Last frame (default the last)."),
+         q("mode", {"enum": ["debug"]}, "Burn in each frame's index."), q("audio", {"enum": ["on", "off"]}, "The sound (default on).")],
+        {"200": ok("The video.", {"video/mp2t": {}}), "413": error("Over the clip frame limit: pick a span."), "422": error("The video cannot be read.")})},
     "/api/v1/file/{id}/chunks": {"get": op("Seed 002: the video's chunks (fixed 60 s windows, chunk_1 first)", "analytics", [ID],
                                            {"200": ok("The chunks.", js({"type": "object"})), "422": error("The video cannot be read.")})},
     "/api/v1/file/{id}/chunk/{chunk_id}/thumbnail": {"get": op(

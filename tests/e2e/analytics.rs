@@ -89,6 +89,15 @@ fn jpeg_size(bytes: &[u8]) -> Option<(u16, u16)> {
     None
 }
 
+/// Every frame of an MPEG-TS body as 640×360 RGB24, decoded by the FFmpeg CLI.
+fn decode_rgb(ts: &[u8]) -> Vec<Vec<u8>> {
+    let file = frameflow_testkit::scratch_dir("analytics").join(format!("overlay-{}.ts", std::process::id()));
+    std::fs::write(&file, ts).unwrap();
+    let out = Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&file).args(["-f", "rawvideo", "-pix_fmt", "rgb24", "-"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout.chunks(640 * 360 * 3).map(<[u8]>::to_vec).collect()
+}
+
 #[test]
 fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     let video = sharp_frames_video();
@@ -184,6 +193,24 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     let r = get(&server, &format!("/api/v1/file/{id}/chunk/chunk_1/thumbnail"));
     assert_eq!((r.status, jpeg_size(&r.body)), (200, Some((640, 360))));
     assert_eq!(get(&server, &format!("/api/v1/file/{id}/chunk/chunk_2/thumbnail")).status, 404);
+
+    // Overlay videos (MPEG-TS, re-encoded as sent): a trace's span with its box; every box.
+    let r = get(&server, &format!("/api/v1/file/{id}/trace/1/video?audio=off"));
+    assert_eq!((r.status, r.header("content-type")), (200, Some("video/mp2t")));
+    let frames = decode_rgb(&r.body);
+    assert_eq!(frames.len(), 12, "trace 1 is on frames 30-41");
+    // The box's left edge (x = 200) is drawn green down the middle of the face.
+    let px = |f: &[u8], x: usize, y: usize| [f[(y * 640 + x) * 3], f[(y * 640 + x) * 3 + 1], f[(y * 640 + x) * 3 + 2]];
+    let edge = px(&frames[0], 200, 200);
+    assert!(edge[1] > 150 && edge[0] < 110 && edge[2] < 110, "{edge:?}");
+    let r = get(&server, &format!("/api/v1/file/{id}/video/bbox?start_frame=35&end_frame=40&audio=off"));
+    let frames = decode_rgb(&r.body);
+    assert_eq!(frames.len(), 6);
+    // Both traces are boxed on frame 35 (trace 2's left edge at x = 20).
+    let edge = px(&frames[0], 21, 70);
+    assert!(edge[1] > 150 && edge[0] < 110 && edge[2] < 110, "{edge:?}");
+    assert_eq!(get(&server, &format!("/api/v1/file/{id}/trace/99/video")).status, 404);
+    assert_eq!(get(&server, &format!("/api/v1/file/{id}/video/bbox?start_frame=50&end_frame=10")).status, 400);
 
     // The media proxy: the system key only; the guard decides where it may go.
     let url = files.url(video.file_name().unwrap().to_str().unwrap());

@@ -13,6 +13,7 @@
 //! | `GET /api/v1/file/{id}/thumbnail` without `frame` | that frame as a JPEG (`x`, `y`, `w`, `h` crop it: all four or none) |
 //! | `GET /api/v1/file/{id}/chunks` | the video's chunks: fixed windows of [`CHUNK_SECONDS`], `chunk_1` first |
 //! | `GET /api/v1/file/{id}/chunk/{chunk_id}/thumbnail` | the chain inside the chunk, else its middle frame, as a JPEG |
+//! | `GET /api/v1/file/{id}/trace/{t}/video`, `/video/bbox` | overlay videos: boxes (and labels) drawn, re-encoded as sent |
 //! | `GET /api/v1/media-proxy?url=` | an external image or video through the outbound guard (system key) |
 //!
 //! Seed routes answer in the seed's shape (`success`, `file_uuid`, `frame_number`,
@@ -38,6 +39,26 @@ pub enum Reply {
     Bytes { content_type: String, bytes: Vec<u8>, cache: bool },
     /// A problem: status, stable code, message (seed routes add `success: false`).
     Problem { status: u16, code: &'static str, detail: String, seed: bool },
+    /// A body made while it is sent: chunks, or an error that must break the response
+    /// (a client must not take a cut-short video for a whole one).
+    Stream { content_type: String, body: tokio::sync::mpsc::Receiver<Result<bytes::Bytes, String>> },
+}
+
+/// A `Write` into a [`Reply::Stream`]'s channel: it blocks while the client is behind (a
+/// slow reader slows the encoder) and fails once the client has left (which stops it).
+struct ChannelWriter(tokio::sync::mpsc::Sender<Result<bytes::Bytes, String>>);
+
+impl std::io::Write for ChannelWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .blocking_send(Ok(bytes::Bytes::copy_from_slice(buf)))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client left"))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 fn problem(status: u16, code: &'static str, detail: impl Into<String>) -> Reply {
@@ -50,6 +71,7 @@ pub fn owns(path: &str) -> bool {
     matches!(parts.as_slice(), ["v1", "videos", _, "detections"])
         || matches!(parts.as_slice(), ["api", "v1", "file", _, "trace" | "stranger" | "identities" | "chunk", ..])
         || matches!(parts.as_slice(), ["api", "v1", "file", _, "representative-frame" | "chunks"])
+        || matches!(parts.as_slice(), ["api", "v1", "file", _, "video", "bbox"])
         || path == "/api/v1/media-proxy"
 }
 
@@ -442,6 +464,87 @@ impl Analytics {
         self.frame_jpeg(&video, chosen.unwrap_or((from + until) / 2), None).await
     }
 
+    /// Seed 002's overlay videos, re-encoded as they are sent (H.264 + AAC in MPEG-TS, as
+    /// clips are): `/trace/{t}/video` is the trace's span with its box drawn;
+    /// `/video/bbox` every box with its label (`start_frame`/`end_frame` pick a span,
+    /// default the whole video). `mode=debug` burns in each frame's index, `audio=off` drops
+    /// the sound. At most the host's `max_clip_frames` frames (413 beyond).
+    async fn overlay_video(&self, tenant: &TenantStore, id: &str, trace: Option<i64>, query: &str) -> Result<Reply, Reply> {
+        let video = self.video(tenant, id).await?;
+        let path = self.db_path(tenant, id).await?.ok_or_else(|| problem(404, "no_detections", format!("video '{id}' has no detections")))?;
+        let frames = video.frames();
+        let (first, last) = match trace {
+            Some(t) => {
+                let db_path = path.clone();
+                let span = tokio::task::spawn_blocking(move || DetectionsDb::open(&db_path).and_then(|db| db.trace_span(t)))
+                    .await
+                    .map_err(|e| problem(500, "internal", e.to_string()))?
+                    .map_err(|e| problem(500, "internal", e.to_string()))?;
+                span.ok_or_else(|| problem(404, "not_found", format!("no trace {t} in video '{id}'")))?
+            }
+            None => {
+                let n = |k: &str| query_param(query, k).map(|v| v.parse::<u64>().map_err(|_| problem(400, "bad_request", format!("{k}: '{v}' is not a frame index")))).transpose();
+                (n("start_frame")?.unwrap_or(0), n("end_frame")?.unwrap_or(frames.saturating_sub(1)))
+            }
+        };
+        if first > last || last >= frames {
+            return Err(problem(400, "bad_request", format!("frames {first}..={last} are not a span of this video (0..={})", frames.saturating_sub(1))));
+        }
+        let limit = self.runtime.limits().max_clip_frames;
+        if last - first + 1 > limit {
+            return Err(problem(413, "too_large", format!("{} frames; an overlay video holds at most {limit}: pick a span with start_frame and end_frame", last - first + 1)));
+        }
+        let spec = frameflow_delivery::ClipSpec {
+            first: first as usize,
+            last: last as usize,
+            format: frameflow_delivery::ClipFormat::Ts,
+            fps: None,
+            width: None,
+            height: None,
+            audio: query_param(query, "audio").as_deref() != Some("off"),
+            burn_in: query_param(query, "mode").as_deref() == Some("debug"),
+        };
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let pooled = video.video.clone();
+        let failed = tx.clone();
+        let vid = id.to_string();
+        tokio::task::spawn_blocking(move || {
+            let outcome = (|| -> Result<(), String> {
+                let db = DetectionsDb::open(&path).map_err(|e| e.to_string())?;
+                pooled
+                    .with_video(None, |v| {
+                        let (source_w, source_h) = (v.info().width as f64, v.info().height as f64);
+                        let mut draw = |frame: &frameflow_media::FrameId, rgb: &mut [u8], w: u32, h: u32| {
+                            let (sx, sy) = (w as f64 / source_w, h as f64 / source_h);
+                            for r in db.at(frame.index as u64).unwrap_or_default().into_iter().filter(|r| trace.is_none_or(|t| r.trace_id == t)) {
+                                let rect = frameflow_vision::Rect {
+                                    x: (r.x * sx).round() as i32,
+                                    y: (r.y * sy).round() as i32,
+                                    width: (r.width * sx).round() as i32,
+                                    height: (r.height * sy).round() as i32,
+                                };
+                                let color = if r.identity_uuid.is_some() { [0, 255, 0] } else { [255, 200, 0] };
+                                frameflow_vision::draw_box(rgb, w, h, rect, color, 2);
+                                let label = format!("{} #{}", r.name.as_deref().or(r.identity_uuid.as_deref()).unwrap_or("stranger"), r.trace_id);
+                                let top = if rect.y >= 14 { rect.y - 14 } else { rect.y + rect.height };
+                                frameflow_delivery::burn_in_at(rgb, w, h, rect.x.max(0) as u32, top.max(0) as u32, &label.to_uppercase());
+                            }
+                        };
+                        let cancel = std::sync::atomic::AtomicBool::new(false);
+                        frameflow_delivery::encode_clip_with(v, &spec, ChannelWriter(tx), &cancel, Some(&mut draw))
+                            .map(|_| ())
+                            .map_err(|e| frameflow_media::MediaError::Consumer(Box::new(e)))
+                    })
+                    .map_err(|e| e.to_string())
+            })();
+            if let Err(why) = outcome {
+                tracing::warn!(video = %vid, "an overlay video stopped: {why}");
+                let _ = failed.blocking_send(Err(why));
+            }
+        });
+        Ok(Reply::Stream { content_type: "video/mp2t".into(), body: rx })
+    }
+
     /// Answers an analytics route (see [`owns`]); `system` says the caller holds the system
     /// key (or no credentials are in use), which the media proxy needs.
     pub async fn route(&self, tenant: &TenantStore, method: &str, path: &str, query: &str, system: bool) -> Reply {
@@ -457,6 +560,11 @@ impl Analytics {
             ("GET", ["api", "v1", "file", id, "representative-frame"]) => self.representative_frame(tenant, id).await,
             ("GET", ["api", "v1", "file", id, "thumbnail"]) => self.auto_thumbnail(tenant, id, query).await,
             ("GET", ["api", "v1", "file", id, "chunks"]) => self.chunks(tenant, id).await,
+            ("GET", ["api", "v1", "file", id, "trace", t, "video"]) => match t.parse::<i64>() {
+                Ok(trace) => self.overlay_video(tenant, id, Some(trace), query).await,
+                Err(_) => Err(problem(404, "not_found", format!("no trace '{t}'"))),
+            },
+            ("GET", ["api", "v1", "file", id, "video", "bbox"]) => self.overlay_video(tenant, id, None, query).await,
             ("GET", ["api", "v1", "file", id, "chunk", chunk, "thumbnail"]) => self.chunk_thumbnail(tenant, id, chunk).await,
             ("GET", ["api", "v1", "media-proxy"]) if !system => Err(problem(403, "forbidden", "the media proxy needs the system key")),
             ("GET", ["api", "v1", "media-proxy"]) => match query_param(query, "url").map(|u| percent_decode(&u)) {

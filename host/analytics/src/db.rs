@@ -63,6 +63,9 @@ fn row(r: &rusqlite::Row<'_>) -> Result<Row> {
     })
 }
 
+/// A trace: its detections, and its identity's uuid and name when it has one.
+pub type TraceSummary = (u64, Option<String>, Option<String>);
+
 /// Writes a new detections file.
 pub struct Writer {
     conn: Connection,
@@ -171,14 +174,20 @@ impl DetectionsDb {
         rows.collect()
     }
 
-    /// How many detections a trace has and its identity (`None`: no such trace).
-    pub fn trace(&self, trace: i64) -> Result<Option<(u64, Option<String>, Option<String>)>> {
+    /// How many detections a trace has and its identity's uuid and name (`None`: no such trace).
+    pub fn trace(&self, trace: i64) -> Result<Option<TraceSummary>> {
         let found: (i64, Option<String>, Option<String>) = self.conn.query_row(
             "SELECT COUNT(*), MAX(identity), MAX(name) FROM detections WHERE trace = ?1",
             [trace],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
         Ok((found.0 > 0).then_some((found.0 as u64, found.1, found.2)))
+    }
+
+    /// A trace's first and last frame (`None`: no such trace).
+    pub fn trace_span(&self, trace: i64) -> Result<Option<(u64, u64)>> {
+        let (lo, hi): (Option<i64>, Option<i64>) = self.conn.query_row("SELECT MIN(frame), MAX(frame) FROM detections WHERE trace = ?1", [trace], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(lo.zip(hi).map(|(a, b)| (a as u64, b as u64)))
     }
 
     /// A trace's best `n` detections by area × confidence (seed 002's first stage).

@@ -163,9 +163,24 @@ fn write_error(container: &'static str) -> impl Fn(ffmpeg::Error) -> DeliveryErr
     move |e| DeliveryError::Write { container, reason: e.to_string() }
 }
 
+/// Draws into each frame before it is encoded: the frame's id, its pixels (packed RGB24) and
+/// their size (the clip's output size). Overlays such as detection boxes.
+pub type Overlay<'a> = dyn FnMut(&FrameId, &mut [u8], u32, u32) + 'a;
+
 /// Encodes the clip `spec` of `video` into `sink`. `cancel` (the request ending) stops it
 /// between frames; a sink that fails (the client went away) stops it too.
 pub fn encode_clip(video: &mut Video, spec: &ClipSpec, sink: impl Write + Send + 'static, cancel: &AtomicBool) -> Result<ClipReport, DeliveryError> {
+    encode_clip_with(video, spec, sink, cancel, None)
+}
+
+/// [`encode_clip`] with an [`Overlay`] drawn into every frame (before the debug label).
+pub fn encode_clip_with(
+    video: &mut Video,
+    spec: &ClipSpec,
+    sink: impl Write + Send + 'static,
+    cancel: &AtomicBool,
+    mut overlay: Option<&mut Overlay<'_>>,
+) -> Result<ClipReport, DeliveryError> {
     let picks = clip_frames(video, spec)?;
     let render = RenderOptions { width: spec.width, height: spec.height, ..RenderOptions::default() };
     let first_id = video.frame_id(spec.first);
@@ -207,7 +222,7 @@ pub fn encode_clip(video: &mut Video, spec: &ClipSpec, sink: impl Write + Send +
                 Some(_) => ordinal,
                 None => ((id.seconds - first_id.seconds) / f64::from(encoding.time_base)).round() as i64,
             };
-            encoding.encode(&view, &id, pts, spec.burn_in).map_err(consumer)?;
+            encoding.encode(&view, &id, pts, spec.burn_in, overlay.as_deref_mut()).map_err(consumer)?;
             ordinal += 1;
             report.frames += 1;
         }
@@ -331,17 +346,22 @@ impl Encoding {
     }
 
     /// Encodes one rendered frame at `pts` (encoder time base).
-    fn encode(&mut self, view: &RgbView<'_>, id: &FrameId, pts: i64, label: bool) -> Result<(), DeliveryError> {
+    fn encode(&mut self, view: &RgbView<'_>, id: &FrameId, pts: i64, label: bool, overlay: Option<&mut Overlay<'_>>) -> Result<(), DeliveryError> {
         let (w, h) = (self.rgb.width() as usize, self.rgb.height() as usize);
         let stride = self.rgb.stride(0);
         let data = self.rgb.data_mut(0);
         for (y, row) in view.rows().take(h).enumerate() {
             data[y * stride..y * stride + w * 3].copy_from_slice(&row[..w * 3]);
         }
-        if label {
-            // Burned into a packed copy: the frame's rows are `stride` apart, the font's `w * 3`.
+        if label || overlay.is_some() {
+            // Drawn into a packed copy: the frame's rows are `stride` apart, the font's `w * 3`.
             let mut packed: Vec<u8> = (0..h).flat_map(|y| data[y * stride..y * stride + w * 3].iter().copied()).collect();
-            burn_in(&mut packed, w as u32, h as u32, &format!("CLIP #{}", id.index));
+            if let Some(draw) = overlay {
+                draw(id, &mut packed, w as u32, h as u32);
+            }
+            if label {
+                burn_in(&mut packed, w as u32, h as u32, &format!("CLIP #{}", id.index));
+            }
             for y in 0..h {
                 data[y * stride..y * stride + w * 3].copy_from_slice(&packed[y * w * 3..(y + 1) * w * 3]);
             }

@@ -26,7 +26,7 @@ mod tile;
 mod writer;
 
 pub use burn_in::{burn_in, burn_in_at};
-pub use clip::{clip_frames, encode_clip, ClipFormat, ClipReport, ClipSpec};
+pub use clip::{clip_frames, encode_clip, encode_clip_with, ClipFormat, ClipReport, ClipSpec, Overlay};
 pub use remux::{check_container, cut, remux, Container, CutSpec, DeliveryError, RemuxReport};
 pub use temp::TempFile;
 pub use tile::tile;

@@ -420,6 +420,31 @@ fn analytics_reply(reply: frameflow_analytics::Reply) -> Response<ResponseBody> 
             }
             json_reply(status, &value)
         }
+        Reply::Stream { content_type, body } => Response::builder()
+            .status(200)
+            .header("content-type", content_type)
+            .body(ChannelBody(body).boxed_unsync())
+            .expect("streamed responses build"),
+    }
+}
+
+/// A response body fed by a channel; an error from the producer breaks the response.
+struct ChannelBody(tokio::sync::mpsc::Receiver<Result<Bytes, String>>);
+
+impl hyper::body::Body for ChannelBody {
+    type Data = Bytes;
+    type Error = wasmtime_wasi_http::Error;
+
+    fn poll_frame(mut self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Self::Error>>> {
+        self.0.poll_recv(cx).map(|next| {
+            next.map(|chunk| match chunk {
+                Ok(bytes) => Ok(hyper::body::Frame::data(bytes)),
+                Err(why) => {
+                    tracing::warn!("a streamed response broke off: {why}");
+                    Err(wasmtime_wasi_http::Error::ConnectionTerminated)
+                }
+            })
+        })
     }
 }
 
