@@ -382,7 +382,7 @@ paths = {
         [ID, q("start_frame", INDEX, "First frame (default 0)."), q("end_frame", INDEX, "Last frame (default the last)."),
          q("mode", {"enum": ["debug"]}, "Burn in each frame's index."), q("audio", {"enum": ["on", "off"]}, "The sound (default on).")],
         {"200": ok("The video.", {"video/mp2t": {}}), "413": error("Over the clip frame limit: pick a span."), "422": error("The video cannot be read.")})},
-    "/api/v1/file/{id}/chunks": {"get": op("Seed 002: the video's chunks (fixed 60 s windows, chunk_1 first)", "analytics", [ID],
+    "/api/v1/file/{id}/chunks": {"get": op("Seed 002: the video's chunks (fixed windows of the chunk_seconds setting, 60 s by default; chunk_1 first)", "analytics", [ID],
                                            {"200": ok("The chunks.", js({"type": "object"})), "422": error("The video cannot be read.")})},
     "/api/v1/file/{id}/chunk/{chunk_id}/thumbnail": {"get": op(
         "Seed 002: a chunk's thumbnail (the representative frame's chain inside it, else its middle frame)", "analytics",

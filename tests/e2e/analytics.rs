@@ -102,7 +102,7 @@ fn decode_rgb(ts: &[u8]) -> Vec<Vec<u8>> {
 fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     let video = sharp_frames_video();
     let files = FileServer::start(video.parent().unwrap());
-    let settings = format!("admin_key = \"{ADMIN}\"\nallowed_hosts = [\"127.0.0.1\"]\n[api_keys]\n\"{KEY}\" = \"alice\"\n");
+    let settings = format!("admin_key = \"{ADMIN}\"\nallowed_hosts = [\"127.0.0.1\"]\nchunk_seconds = 3\n[api_keys]\n\"{KEY}\" = \"alice\"\n");
     let server = ServerProcess::start("analytics", ServerSetup { settings: &settings, ..ServerSetup::default() });
     let bytes = std::fs::read(&video).unwrap();
     let r = request(server.addr, "POST", "/v1/videos?name=film.mp4", &[("x-api-key", KEY)], Body::Sized(&bytes));
@@ -187,12 +187,19 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     let r = get(&server, &format!("/api/v1/file/{id}/thumbnail?x=200&y=100&w=160&h=120"));
     assert_eq!(jpeg_size(&r.body), Some((160, 120)));
     assert_eq!(get(&server, &format!("/api/v1/file/{id}/thumbnail?x=200&y=100")).status, 400);
-    // Chunks: fixed windows (60 s: this 4 s video is one).
+    // Chunks: fixed windows of chunk_seconds (3 s here: frames 0-74 and 75-99).
     let chunks = get(&server, &format!("/api/v1/file/{id}/chunks")).json();
-    assert_eq!(chunks["chunks"], json!([{"chunk_id": "chunk_1", "start_frame": 0, "end_frame": 99, "start_secs": 0.0, "end_secs": 4.0}]));
+    assert_eq!(
+        chunks["chunks"],
+        json!([{"chunk_id": "chunk_1", "start_frame": 0, "end_frame": 74, "start_secs": 0.0, "end_secs": 3.0},
+               {"chunk_id": "chunk_2", "start_frame": 75, "end_frame": 99, "start_secs": 3.0, "end_secs": 4.0}])
+    );
     let r = get(&server, &format!("/api/v1/file/{id}/chunk/chunk_1/thumbnail"));
     assert_eq!((r.status, jpeg_size(&r.body)), (200, Some((640, 360))));
-    assert_eq!(get(&server, &format!("/api/v1/file/{id}/chunk/chunk_2/thumbnail")).status, 404);
+    // The second chunk has no face: its middle frame.
+    let r = get(&server, &format!("/api/v1/file/{id}/chunk/chunk_2/thumbnail"));
+    assert_eq!((r.status, jpeg_size(&r.body)), (200, Some((640, 360))));
+    assert_eq!(get(&server, &format!("/api/v1/file/{id}/chunk/chunk_3/thumbnail")).status, 404);
 
     // Overlay videos (MPEG-TS, re-encoded as sent): a trace's span with its box; every box.
     let r = get(&server, &format!("/api/v1/file/{id}/trace/1/video?audio=off"));

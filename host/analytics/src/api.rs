@@ -11,7 +11,7 @@
 //! | `GET /api/v1/file/{id}/identities/{a}/co-occur-with/{b}` | first frame with both, how many frames, each one's representative face |
 //! | `GET /api/v1/file/{id}/representative-frame` | the fallback chain's frame in the first half, with the faces on it |
 //! | `GET /api/v1/file/{id}/thumbnail` without `frame` | that frame as a JPEG (`x`, `y`, `w`, `h` crop it: all four or none) |
-//! | `GET /api/v1/file/{id}/chunks` | the video's chunks: fixed windows of [`CHUNK_SECONDS`], `chunk_1` first |
+//! | `GET /api/v1/file/{id}/chunks` | the video's chunks: fixed windows of `chunk_seconds` ([`CHUNK_SECONDS`] by default), `chunk_1` first |
 //! | `GET /api/v1/file/{id}/chunk/{chunk_id}/thumbnail` | the chain inside the chunk, else its middle frame, as a JPEG |
 //! | `GET /api/v1/file/{id}/trace/{t}/video`, `/video/bbox` | overlay videos: boxes (and labels) drawn, re-encoded as sent |
 //! | `GET /api/v1/media-proxy?url=` | an external image or video through the outbound guard (system key) |
@@ -83,7 +83,7 @@ pub fn owns_request(path: &str, query: &str) -> bool {
     owns(path) || auto_thumbnail
 }
 
-/// The default length of a chunk (`/chunk/{chunk_id}/thumbnail`), seconds.
+/// The default length of a chunk (`/chunk/{chunk_id}/thumbnail`), seconds (`chunk_seconds`).
 pub const CHUNK_SECONDS: f64 = 60.0;
 
 pub struct Analytics {
@@ -91,6 +91,8 @@ pub struct Analytics {
     cache_dir: PathBuf,
     guard: OutboundGuard,
     proxy: reqwest::Client,
+    /// The length of a chunk, seconds.
+    chunk_seconds: f64,
 }
 
 /// Where a video's detections live in its tenant's store.
@@ -123,9 +125,11 @@ impl StoredVideo {
 }
 
 impl Analytics {
-    pub fn new(runtime: Runtime, cache_dir: &Path, guard: OutboundGuard) -> Analytics {
+    /// `chunk_seconds`: the length of the fixed windows `/chunks` cuts a video into.
+    pub fn new(runtime: Runtime, cache_dir: &Path, guard: OutboundGuard, chunk_seconds: f64) -> Analytics {
         let proxy = guard.http_client(crate::proxy::PROXY_TIMEOUT);
-        Analytics { runtime, cache_dir: cache_dir.join("analytics"), guard, proxy }
+        let chunk_seconds = if chunk_seconds.is_finite() && chunk_seconds > 0.0 { chunk_seconds } else { CHUNK_SECONDS };
+        Analytics { runtime, cache_dir: cache_dir.join("analytics"), guard, proxy, chunk_seconds }
     }
 
     async fn video(&self, tenant: &TenantStore, id: &str) -> Result<StoredVideo, Reply> {
@@ -427,9 +431,9 @@ impl Analytics {
         Ok(Reply::Bytes { content_type: "image/jpeg".into(), bytes: jpeg, cache: true })
     }
 
-    /// The video's chunks: fixed windows of [`CHUNK_SECONDS`], `chunk_1` first.
-    fn chunk_ranges(video: &StoredVideo) -> Vec<(String, u64, u64)> {
-        let per = ((CHUNK_SECONDS * video.fps()).round() as u64).max(1);
+    /// The video's chunks: fixed windows of `chunk_seconds`, `chunk_1` first.
+    fn chunk_ranges(&self, video: &StoredVideo) -> Vec<(String, u64, u64)> {
+        let per = ((self.chunk_seconds * video.fps()).round() as u64).max(1);
         let frames = video.frames();
         (0..frames.div_ceil(per)).map(|k| (format!("chunk_{}", k + 1), k * per, ((k + 1) * per).min(frames))).collect()
     }
@@ -437,17 +441,17 @@ impl Analytics {
     async fn chunks(&self, tenant: &TenantStore, id: &str) -> Result<Reply, Reply> {
         let video = self.video(tenant, id).await?;
         let fps = video.fps();
-        let chunks: Vec<Value> = Self::chunk_ranges(&video)
+        let chunks: Vec<Value> = self.chunk_ranges(&video)
             .into_iter()
             .map(|(chunk, from, until)| json!({"chunk_id": chunk, "start_frame": from, "end_frame": until - 1, "start_secs": round2(from as f64 / fps), "end_secs": round2(until as f64 / fps)}))
             .collect();
-        Ok(Reply::Json(200, json!({"success": true, "file_uuid": id, "chunk_seconds": CHUNK_SECONDS, "chunks": chunks})))
+        Ok(Reply::Json(200, json!({"success": true, "file_uuid": id, "chunk_seconds": self.chunk_seconds, "chunks": chunks})))
     }
 
     /// A chunk's thumbnail: the representative frame's chain inside it, else its middle frame.
     async fn chunk_thumbnail(&self, tenant: &TenantStore, id: &str, chunk: &str) -> Result<Reply, Reply> {
         let video = self.video(tenant, id).await?;
-        let Some((_, from, until)) = Self::chunk_ranges(&video).into_iter().find(|(c, _, _)| c == chunk) else {
+        let Some((_, from, until)) = self.chunk_ranges(&video).into_iter().find(|(c, _, _)| c == chunk) else {
             return Err(problem(404, "not_found", format!("no chunk '{chunk}' in video '{id}' (GET /api/v1/file/{id}/chunks lists them)")));
         };
         let chosen = match self.db_path(tenant, id).await? {

@@ -73,6 +73,8 @@ pub struct ServerConfig {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// The outbound-request guard (`allowed_hosts`).
     pub guard: frameflow_sources::OutboundGuard,
+    /// Seed 002's chunk length, seconds (`chunk_seconds`).
+    pub chunk_seconds: f64,
     /// Analysis tasks (`max_tasks`, `source_timeout_ms`, `source_max_reconnects`,
     /// `face_cascade`; the type map comes from the manifest).
     pub tasks: frameflow_tasks::TaskSettings,
@@ -139,6 +141,7 @@ impl ServerConfig {
             admin_key: secret(&settings.admin_key, "FRAMEFLOW_ADMIN_KEY")?,
             jwt_secret: secret(&settings.jwt_secret, "FRAMEFLOW_JWT_SECRET")?,
             guard: frameflow_sources::OutboundGuard::new(&settings.allowed_hosts).map_err(anyhow::Error::msg)?,
+            chunk_seconds: settings.chunk_seconds.filter(|s| s.is_finite() && *s > 0.0).unwrap_or(frameflow_analytics::api::CHUNK_SECONDS),
             tasks: {
                 let d = frameflow_tasks::TaskSettings::default();
                 frameflow_tasks::TaskSettings {

@@ -112,6 +112,9 @@ pub struct RuntimeSettings {
     /// 1 000): hosts sharing a store run each task once; when one dies, another takes its
     /// tasks over this long after, from their checkpoints.
     pub task_lease_ms: Option<u64>,
+    /// The length of the fixed windows seed 002's `/chunks` cuts a video into, seconds
+    /// (default 60).
+    pub chunk_seconds: Option<f64>,
     /// The Haar cascade the face analyzer uses (default: Debian opencv-data's frontal face).
     pub face_cascade: Option<String>,
     /// API key -> tenant (scope `tenant`). With no keys, no system key and no JWT secret,

@@ -77,7 +77,7 @@ impl Server {
             runtime: runtime.clone(),
             stored: Default::default(),
             tasks: tasks.clone(),
-            analytics: Arc::new(frameflow_analytics::Analytics::new(runtime.clone(), &config.cache_dir, config.guard.clone())),
+            analytics: Arc::new(frameflow_analytics::Analytics::new(runtime.clone(), &config.cache_dir, config.guard.clone(), config.chunk_seconds)),
         };
         let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks, every: task_lease / 2 });
         crate::metrics::handle();
