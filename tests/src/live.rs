@@ -122,10 +122,14 @@ fn serve_file(mut stream: TcpStream, dir: &Path) {
     let _ = stream.write_all(&bytes[s as usize..=e as usize]);
 }
 
-/// A webhook receiver: every POST's path and body kept; answers `status` (200 by default).
+/// One POST a [`Receiver`] kept.
+type Kept = (String, Option<String>, Vec<u8>);
+
+/// A webhook receiver: every POST's path, `Idempotency-Key` and body kept; answers `status`
+/// (200 by default).
 pub struct Receiver {
     pub addr: SocketAddr,
-    received: Arc<Mutex<Vec<(String, Vec<u8>)>>>,
+    received: Arc<Mutex<Vec<Kept>>>,
     status: Arc<Mutex<u16>>,
 }
 
@@ -141,10 +145,11 @@ impl Receiver {
                 let (r, s) = (r.clone(), s.clone());
                 std::thread::spawn(move || {
                     // Keep-alive: answer requests on the connection until it closes.
-                    while let Some((_m, path, _h, body)) = read_request(&mut stream) {
+                    while let Some((_m, path, headers, body)) = read_request(&mut stream) {
                         let code = *s.lock().unwrap();
                         if code < 300 {
-                            r.lock().unwrap().push((path, body));
+                            let key = headers.iter().find(|(k, _)| k == "idempotency-key").map(|(_, v)| v.clone());
+                            r.lock().unwrap().push((path, key, body));
                         }
                         let reply = format!("HTTP/1.1 {code} X\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{{}}");
                         if stream.write_all(reply.as_bytes()).is_err() {
@@ -163,7 +168,30 @@ impl Receiver {
 
     /// The POSTs received so far: path and JSON body.
     pub fn received(&self) -> Vec<(String, serde_json::Value)> {
-        self.received.lock().unwrap().iter().map(|(p, b)| (p.clone(), serde_json::from_slice(b).unwrap_or(serde_json::Value::Null))).collect()
+        self.received.lock().unwrap().iter().map(|(p, _, b)| (p.clone(), serde_json::from_slice(b).unwrap_or(serde_json::Value::Null))).collect()
+    }
+
+    /// The POSTs received so far, one per `Idempotency-Key` (a copy sent again is dropped,
+    /// as a receiver would; it must equal the first), and how many copies there were.
+    pub fn received_once(&self) -> (Vec<(String, serde_json::Value)>, usize) {
+        let all = self.received.lock().unwrap().clone();
+        let mut seen: std::collections::HashMap<String, Vec<u8>> = std::collections::HashMap::new();
+        let (mut once, mut copies) = (Vec::new(), 0);
+        for (path, key, body) in all {
+            match key.as_ref().and_then(|k| seen.get(k)) {
+                Some(first) => {
+                    assert_eq!(first, &body, "a report sent again under key {key:?} differs from the first");
+                    copies += 1;
+                }
+                None => {
+                    if let Some(k) = key {
+                        seen.insert(k, body.clone());
+                    }
+                    once.push((path, serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null)));
+                }
+            }
+        }
+        (once, copies)
     }
 
     /// What to answer from now on (500: refuse, nothing is kept).

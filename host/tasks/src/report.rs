@@ -9,7 +9,10 @@
 //! ```
 //!
 //! A report is written to `tasks/{id}/events/{seq}.json` before it is sent, so nothing is
-//! lost when every URL is down. The [`Reporter`] sends report `seq` to URL `seq mod n`
+//! lost when every URL is down. Delivery is at least once: a report whose delivery was in
+//! flight when its host died is sent again by the host that resumes the task, with the same
+//! `Idempotency-Key: {task}/{seq}` header as every attempt, so a receiver can drop the copy;
+//! a report is never made twice. The [`Reporter`] sends report `seq` to URL `seq mod n`
 //! first (round-robin: load spread over the list), then the others, for three rounds with
 //! backoff; the stored report records where it went, or that it could not be delivered.
 
@@ -141,7 +144,15 @@ async fn deliver(client: &reqwest::Client, mut out: Outgoing) {
         for k in 0..n {
             let url = &out.urls[(first + k) % n];
             out.stored.delivery.attempts += 1;
-            let sent = client.post(url).header("content-type", "application/json").body(body.clone()).send().await;
+            // The same key on every attempt: a report sent again (after a restart, when its
+            // delivery was in flight) can be told from a new one.
+            let sent = client
+                .post(url)
+                .header("content-type", "application/json")
+                .header("idempotency-key", format!("{}/{}", out.task, out.stored.seq))
+                .body(body.clone())
+                .send()
+                .await;
             match sent {
                 Ok(r) if r.status().is_success() => {
                     delivered = Some(url.clone());
