@@ -139,3 +139,64 @@ fn the_client_and_job_results_dataset_work_against_a_server() {
     let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(said["entries"], 36);
 }
+
+const ANALYTICS_SCRIPT: &str = r#"
+import json, sys
+from frameflow import Client
+from frameflow.client import BadRequest, NotFound
+
+base, video = sys.argv[1], sys.argv[2]
+c = Client(base)
+vid = c.upload(video)["id"]
+face = lambda f, t, x, conf, who: {"frame": f, "trace_id": t, "kind": "face", "bbox": {"x": x, "y": 100, "width": 80, "height": 80},
+                                   "confidence": conf, "identity": {"uuid": who, "name": who.title()}}
+dets = [face(f, 1, 100, 0.9, "ann") for f in range(10, 21)] + [face(f, 2, 400, 0.8, "bob") for f in range(15, 31)]
+stats = c.put_detections(vid, dets)
+assert (stats["detections"], stats["traces"], stats["identities"]) == (27, 2, 2), stats
+assert len(list(c.detections(vid, trace_id=1, page_size=4))) == 11
+rep = c.representative_face(vid, 1)
+assert 10 <= rep["representative"]["frame_number"] <= 20 and rep["face_count"] == 11, rep
+assert c.face_thumbnail(vid, 1)[:2] == b"\xff\xd8"
+together = c.cooccurrence(vid, "ann", "bob")["first_cooccurrence"]
+assert (together["frame_number"], together["total_cooccurrence_frames"]) == (15, 6), together
+assert c.representative_frame(vid)["frame_number"] == 15
+try:
+    c.put_detections(vid, [face(999, 1, 100, 0.9, "ann")])
+    raise AssertionError("a frame past the video should be a 400")
+except BadRequest as e:
+    assert "frame 999" in e.message
+try:
+    c.representative_face(vid, 42)
+    raise AssertionError("no trace 42")
+except NotFound:
+    pass
+
+area = [{"X": 400, "Y": 0}, {"X": 640, "Y": 0}, {"X": 640, "Y": 360}, {"X": 400, "Y": 360}]
+task = c.create_task({"id": "py-1", "source": {"address": f"video:{vid}"},
+                      "analyzers": [{"name": "area_intrusion", "params": {"DetectInfos": [{"HotArea": area}]}}]})
+assert task["id"] == "py-1"
+done = c.wait_task("py-1", timeout=120)
+assert done["status"]["state"] == "finished" and done["status"]["processed_frames"] == 300, done
+events = list(c.task_events("py-1", page_size=1))
+assert len(events) == 2 and all(e["delivery"]["state"] == "none" for e in events), events
+assert [t["id"] for t in c.tasks()] == ["py-1"]
+c.delete_task("py-1")
+assert c.tasks() == []
+print(json.dumps({"ok": True, "reports": [e["frame_index"] for e in events]}))
+"#;
+
+/// The Python client against a server: detections and seed 002's analytics, an analysis
+/// task over a stored video and its reports.
+#[test]
+fn the_client_drives_detections_analytics_and_tasks() {
+    let Some(python) = frameflow_testkit::python_with("frameflow.client") else {
+        eprintln!("SKIP: the frameflow Python package is not installed in the tools venv (scripts/test-python.sh)");
+        return;
+    };
+    let server = ServerProcess::start("python-analytics", ServerSetup { extra_manifest: crate::tasks::ANALYZERS, ..ServerSetup::default() });
+    let video = frameflow_testkit::live::square_video();
+    let out = std::process::Command::new(&python).arg("-c").arg(ANALYTICS_SCRIPT).arg(format!("http://{}", server.addr)).arg(&video).output().unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(said["reports"].as_array().map(Vec::len), Some(2), "{said}");
+}

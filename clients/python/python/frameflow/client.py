@@ -3,7 +3,9 @@
 Videos (upload, register a stored object, list, delete), frames by index, pts or time as
 NumPy arrays (``rgb24`` from the server, no image decoding), optical flow as float32
 ``(2, H, W)`` (Middlebury ``.flo`` from the server, exact), and jobs (create, watch with an
-optional ``tqdm`` bar, stop, iterate results, download outputs). Every error status raises a
+optional ``tqdm`` bar, stop, iterate results, download outputs), detections and seed 002's
+analytics (representative faces and frames, co-occurrence), and analysis tasks (seed 004:
+create, wait, reports). Every error status raises a
 ``FrameflowError`` subclass carrying the server's JSON error (``status``, ``code``,
 ``message``).
 """
@@ -18,7 +20,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, BinaryIO, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -319,3 +321,86 @@ class Client:
         (dest / "manifest.jsonl").write_text("".join(line + "\n" for line in lines))
         return dest
 
+
+    # -- detections and analytics (seed 002) ----------------------------------------------
+
+    def put_detections(self, video_id: str, detections: Union[Iterable[Dict[str, Any]], str, os.PathLike, bytes]) -> Dict[str, Any]:
+        """Replaces the video's detections: dicts (``frame``, ``trace_id``, ``kind``, ``bbox``,
+        ``confidence``, ``identity``), a JSON Lines file's path, or its bytes. Returns the
+        counts (``detections``, ``traces``, ``identities``, ``clipped``)."""
+        if isinstance(detections, bytes):
+            body = detections
+        elif isinstance(detections, (str, os.PathLike)):
+            body = Path(detections).read_bytes()
+        else:
+            body = "".join(json.dumps(d) + "\n" for d in detections).encode()
+        return self._json("PUT", f"/v1/videos/{video_id}/detections", body=body, headers={"content-type": "application/x-ndjson"})
+
+    def detections(self, video_id: str, *, from_frame: Optional[int] = None, to_frame: Optional[int] = None,
+                   trace_id: Optional[int] = None, identity: Optional[str] = None, kind: Optional[str] = None,
+                   page_size: int = 1000) -> Iterator[Dict[str, Any]]:
+        """The video's detections matching the filters, in (frame, trace) order, page by page."""
+        after: Optional[int] = 0
+        while after is not None:
+            page = self._json("GET", f"/v1/videos/{video_id}/detections", query={
+                "from_frame": from_frame, "to_frame": to_frame, "trace_id": trace_id, "identity": identity, "kind": kind,
+                "after": after, "limit": page_size})
+            yield from page["detections"]
+            after = page.get("next")
+
+    def analyze(self, video_id: str, analyzer: str = "face", params: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+        """Starts an analyzer task over the stored video whose tracked objects become its
+        detections; returns ``{"task", "status_url", ...}`` (see :meth:`wait_task`)."""
+        return self._json("POST", f"/v1/videos/{video_id}/analyze", json_body={"analyzer": analyzer, "params": params or {}})
+
+    def representative_face(self, video_id: str, trace_id: int, *, stranger: bool = False) -> Dict[str, Any]:
+        """Seed 002's best face of a trace (top 10 by area x confidence, then the sharpest)."""
+        kind = "stranger" if stranger else "trace"
+        return self._json("GET", f"/api/v1/file/{video_id}/{kind}/{trace_id}/representative-face")
+
+    def face_thumbnail(self, video_id: str, trace_id: int, *, stranger: bool = False) -> bytes:
+        """That face as a 320x320 JPEG."""
+        kind = "stranger" if stranger else "trace"
+        return self.request("GET", f"/api/v1/file/{video_id}/{kind}/{trace_id}/thumbnail")[2]
+
+    def cooccurrence(self, video_id: str, identity_a: str, identity_b: str) -> Dict[str, Any]:
+        """The first frame two identities share, how many frames they share, both faces."""
+        return self._json("GET", f"/api/v1/file/{video_id}/identities/{urllib.parse.quote(identity_a)}/co-occur-with/{urllib.parse.quote(identity_b)}")
+
+    def representative_frame(self, video_id: str) -> Dict[str, Any]:
+        """Seed 002's representative frame (the fallback chain, first half of the video)."""
+        return self._json("GET", f"/api/v1/file/{video_id}/representative-frame")
+
+    # -- analysis tasks (seed 004) ---------------------------------------------------------
+
+    def create_task(self, spec: Dict[str, Any]) -> Dict[str, Any]:
+        """Starts an analysis task (v1 JSON, or seed 004's task JSON); returns it."""
+        return self._json("POST", "/v1/tasks", json_body=spec)
+
+    def task(self, task_id: str) -> Dict[str, Any]:
+        return self._json("GET", f"/v1/tasks/{task_id}")
+
+    def tasks(self) -> List[Dict[str, Any]]:
+        return self._json("GET", "/v1/tasks")["tasks"]
+
+    def delete_task(self, task_id: str) -> None:
+        self.request("DELETE", f"/v1/tasks/{task_id}")
+
+    def task_events(self, task_id: str, page_size: int = 100) -> Iterator[Dict[str, Any]]:
+        """The task's reports (seed 004's report JSON) with their delivery, in order."""
+        start: Optional[int] = 0
+        while start is not None:
+            page = self._json("GET", f"/v1/tasks/{task_id}/events", query={"from": start, "count": page_size})
+            yield from page["events"]
+            start = page.get("next")
+
+    def wait_task(self, task_id: str, *, timeout: Optional[float] = None, poll: float = 0.5) -> Dict[str, Any]:
+        """Waits until the task ends (``finished``, ``failed`` or ``stopped``) and returns it."""
+        deadline = None if timeout is None else _time.monotonic() + timeout
+        while True:
+            task = self.task(task_id)
+            if task["status"]["state"] in ("finished", "failed", "stopped"):
+                return task
+            if deadline is not None and _time.monotonic() > deadline:
+                raise TimeoutError(f"task {task_id} is still {task['status']['state']} after {timeout} s")
+            _time.sleep(poll)
