@@ -17,14 +17,8 @@ if [ ! -f "$VIDEO" ]; then
   ffmpeg -v error -y -f lavfi -i testsrc2=s=320x180:r=25:d=7200 -c:v libx264 -preset ultrafast -g 250 -bf 0 "$VIDEO"
 fi
 
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-rm -rf "$work/server" && mkdir -p "$work/server"
-"$BIN" serve --config infra/frameflow.toml --listen 127.0.0.1:0 --store "file://$work/server/store" \
-  > "$work/server/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 600); do grep -q "listening on" "$work/server/server.log" && break; sleep 0.1; done
-URL=$(grep -o 'http://[^ ]*' "$work/server/server.log" | head -1)
+start_server "$work/server"
+URL=$SERVER_URL
 
 python3 scripts/bench-analytics.py "$URL" "$VIDEO" "$work" > "$work/result.json"
 mkdir -p docs/benchmarks && cp "$work/result.json" docs/benchmarks/analytics.json

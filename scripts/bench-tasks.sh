@@ -18,14 +18,8 @@ if [ ! -f "$VIDEO" ]; then
     -c:v libx264 -preset veryfast -g 25 -bf 0 "$VIDEO"
 fi
 
-pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
-rm -rf "$work/server" && mkdir -p "$work/server"
-"$BIN" serve --config infra/frameflow.toml --listen 127.0.0.1:0 --store "file://$work/server/store" --media-root "$work/media" \
-  > "$work/server/server.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 600); do grep -q "listening on" "$work/server/server.log" && break; sleep 0.1; done
-URL=$(grep -o 'http://[^ ]*' "$work/server/server.log" | head -1)
+start_server "$work/server" --media-root "$work/media"
+URL=$SERVER_URL
 
 python3 scripts/bench-tasks.py "$URL" "$(basename "$VIDEO")" > "$work/result.json"
 mkdir -p docs/benchmarks && cp "$work/result.json" docs/benchmarks/tasks.json

@@ -195,7 +195,7 @@ impl Analytics {
         let info = video.video.info();
         let frame = Frame { frames: video.frames(), width: info.width as f64, height: info.height as f64 };
         let scratch = self.cache_dir.join("uploads");
-        let _ = std::fs::create_dir_all(&scratch);
+        let _ = tokio::fs::create_dir_all(&scratch).await;
         let file = scratch.join(format!("{id}-{}-{}.sqlite", std::process::id(), rand_suffix()));
         let path = file.clone();
         let built = tokio::task::spawn_blocking(move || -> Result<(u64, u64, u64, u64), UploadError> {
@@ -222,7 +222,7 @@ impl Analytics {
         let outcome = match built {
             Ok(Ok(stats)) => stats,
             Ok(Err(e)) => {
-                let _ = std::fs::remove_file(&file);
+                let _ = tokio::fs::remove_file(&file).await;
                 return match e {
                     UploadError::Internal(m) => problem(500, "internal", m),
                     other => problem(400, "bad_detections", other.to_string()),
@@ -268,33 +268,32 @@ impl Analytics {
         let word = if stranger { "stranger" } else { "trace" };
         let trace_id: i64 = trace.parse().map_err(|_| problem(404, "not_found", format!("no {word} '{trace}'")))?;
         let video = self.video(tenant, id).await?;
-        let summary = self.with_db(tenant, id, move |db| db.trace(trace_id).map_err(|e| problem(500, "internal", e.to_string()))).await?;
-        match summary {
-            None => return Err(problem(404, "not_found", format!("no {word} {trace_id} in video '{id}'"))),
-            Some((_, Some(identity), _)) if stranger => {
-                return Err(problem(404, "not_found", format!("trace {trace_id} is identified ({identity}): not a stranger")));
-            }
-            _ => {}
-        }
-        let path = self.db_path(tenant, id).await?.expect("checked above");
+        let path = self.db_path(tenant, id).await?.ok_or_else(|| problem(404, "no_detections", format!("video '{id}' has no detections: PUT /v1/videos/{id}/detections first")))?;
         let pooled = video.video.clone();
-        let chosen = tokio::task::spawn_blocking(move || {
+        // One blocking call: the choice, and the thumbnail from the same open video.
+        let (chosen, jpeg) = tokio::task::spawn_blocking(move || {
             let db = DetectionsDb::open(&path).map_err(|e| e.to_string())?;
-            pooled.with_video(None, |v| Ok(representative_face(&db, v, trace_id))).map_err(|e| e.to_string())?
+            pooled
+                .with_video(None, |v| {
+                    let chosen = representative_face(&db, v, trace_id);
+                    let jpeg = match (&chosen, thumbnail) {
+                        (Ok(Some(c)), true) => Some(face_thumbnail(v, &c.row)),
+                        _ => None,
+                    };
+                    Ok((chosen, jpeg))
+                })
+                .map_err(|e| e.to_string())
         })
         .await
         .map_err(|e| problem(500, "internal", e.to_string()))?
-        .map_err(|e| problem(500, "internal", e))?
-        .ok_or_else(|| problem(404, "not_found", format!("{word} {trace_id} has no face inside the frame")))?;
-        if thumbnail {
-            let pooled = video.video.clone();
-            let row = chosen.row.clone();
-            let jpeg = tokio::task::spawn_blocking(move || pooled.with_video(None, |v| Ok(face_thumbnail(v, &row))))
-                .await
-                .map_err(|e| problem(500, "internal", e.to_string()))?
-                .map_err(|e| problem(500, "internal", e.to_string()))?
-                .map_err(|e| problem(500, "internal", e))?;
-            return Ok(Reply::Bytes { content_type: "image/jpeg".into(), bytes: jpeg, cache: true });
+        .map_err(|e| problem(500, "internal", e))?;
+        let chosen = chosen.map_err(|e| problem(500, "internal", e))?.ok_or_else(|| problem(404, "not_found", format!("no {word} {trace_id} in video '{id}'")))?;
+        if let (true, Some(identity)) = (stranger, &chosen.row.identity_uuid) {
+            return Err(problem(404, "not_found", format!("trace {trace_id} is identified ({identity}): not a stranger")));
+        }
+        if let Some(jpeg) = jpeg {
+            let bytes = jpeg.map_err(|e| problem(500, "internal", e))?;
+            return Ok(Reply::Bytes { content_type: "image/jpeg".into(), bytes, cache: true });
         }
         let r = &chosen.row;
         let mut body = json!({

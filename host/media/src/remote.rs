@@ -33,6 +33,20 @@ pub trait RangeSource: Send + Sync {
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize>;
 }
 
+/// A [`RangeSource::read_at`] from a fetch of a byte range: the range clamped to the
+/// object's `len`, the bytes fetched copied into `buf` (0 at the end).
+pub fn read_range<B: AsRef<[u8]>>(len: u64, offset: u64, buf: &mut [u8], fetch: impl FnOnce(std::ops::Range<u64>) -> std::io::Result<B>) -> std::io::Result<usize> {
+    let end = (offset + buf.len() as u64).min(len);
+    if offset >= end {
+        return Ok(0);
+    }
+    let bytes = fetch(offset..end)?;
+    let bytes = bytes.as_ref();
+    let n = bytes.len().min(buf.len());
+    buf[..n].copy_from_slice(&bytes[..n]);
+    Ok(n)
+}
+
 fn sources() -> &'static Mutex<HashMap<PathBuf, Arc<dyn RangeSource>>> {
     static SOURCES: OnceLock<Mutex<HashMap<PathBuf, Arc<dyn RangeSource>>>> = OnceLock::new();
     SOURCES.get_or_init(Default::default)

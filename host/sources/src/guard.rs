@@ -128,17 +128,6 @@ impl OutboundGuard {
         self.checked(host, looked_up)
     }
 
-    /// [`Self::resolve`] for a thread that is not on the async runtime.
-    pub fn resolve_blocking(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, GuardError> {
-        use std::net::ToSocketAddrs;
-        let bare = host.trim_matches(['[', ']']);
-        let looked_up = match bare.parse::<IpAddr>() {
-            Ok(ip) => Ok(vec![SocketAddr::new(ip, port)]),
-            Err(_) => (bare, port).to_socket_addrs().map(|a| a.collect()),
-        };
-        self.checked(host, looked_up)
-    }
-
     fn checked(&self, host: &str, looked_up: std::io::Result<Vec<SocketAddr>>) -> Result<Vec<SocketAddr>, GuardError> {
         let addrs = looked_up.map_err(|e| GuardError::Unresolvable { host: host.to_string(), reason: e.to_string() })?;
         if addrs.is_empty() {
@@ -232,7 +221,6 @@ mod tests {
     async fn names_are_checked_after_resolution() {
         let none = OutboundGuard::default();
         assert!(matches!(none.resolve("localhost", 80).await, Err(GuardError::Refused { .. })));
-        assert!(none.resolve_blocking("localhost", 80).is_err());
         let allowed = OutboundGuard::new(&["127.0.0.1".into(), "::1".into()]).unwrap();
         assert!(allowed.resolve("localhost", 80).await.is_ok());
     }

@@ -79,26 +79,21 @@ impl RangeSource for HttpSource {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        let end = (offset + buf.len() as u64).min(self.size);
-        if offset >= end {
-            return Ok(0);
-        }
         // Called from the source's own thread, off the async runtime: waiting is allowed.
-        let bytes = self.runtime.block_on(async {
-            let response = self
-                .client
-                .get(self.url.clone())
-                .header(reqwest::header::RANGE, format!("bytes={offset}-{}", end - 1))
-                .send()
-                .await
-                .map_err(std::io::Error::other)?;
-            if response.status().as_u16() != 206 {
-                return Err(std::io::Error::other(format!("{} answered {} to a ranged read", self.url, response.status())));
-            }
-            response.bytes().await.map_err(std::io::Error::other)
-        })?;
-        let n = bytes.len().min(buf.len());
-        buf[..n].copy_from_slice(&bytes[..n]);
-        Ok(n)
+        frameflow_media::remote::read_range(self.size, offset, buf, |range| {
+            self.runtime.block_on(async {
+                let response = self
+                    .client
+                    .get(self.url.clone())
+                    .header(reqwest::header::RANGE, format!("bytes={}-{}", range.start, range.end - 1))
+                    .send()
+                    .await
+                    .map_err(std::io::Error::other)?;
+                if response.status().as_u16() != 206 {
+                    return Err(std::io::Error::other(format!("{} answered {} to a ranged read", self.url, response.status())));
+                }
+                response.bytes().await.map_err(std::io::Error::other)
+            })
+        })
     }
 }

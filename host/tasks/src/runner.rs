@@ -319,13 +319,13 @@ impl Runner {
                     });
                     self.persist();
                 }
-                Ok(SourceEvent::Frame(frame)) => {
+                Ok(SourceEvent::Frame(mut frame)) => {
                     let Some(analysis) = analysis.as_mut() else { continue };
                     let index = frame.index + offset;
                     if index < resume_from {
                         // Warm-up: the background model learns; nothing is analysed again.
                         if let Some(m) = analysis.motion.as_mut() {
-                            let gray = GrayImage { width: frame.gray_width, height: frame.gray_height, data: frame.gray.clone() };
+                            let gray = GrayImage { width: frame.gray_width, height: frame.gray_height, data: std::mem::take(&mut frame.gray) };
                             m.detect(&gray).map_err(|e| e.to_string())?;
                         }
                         continue;
@@ -424,10 +424,11 @@ impl Runner {
     }
 
     /// One kept frame; true when the status was saved.
-    fn process(&self, a: &mut Analysis, frame: SourceFrame, index: u64) -> Result<bool, String> {
+    fn process(&self, a: &mut Analysis, mut frame: SourceFrame, index: u64) -> Result<bool, String> {
         let due: Vec<usize> = (0..a.sessions.len()).filter(|i| index.is_multiple_of(self.spec.algorithms[*i].detect_interval as u64)).collect();
         let needs_now = due.iter().fold(Needs::empty(), |acc, i| acc | a.needs[*i]);
-        let gray = GrayImage { width: frame.gray_width, height: frame.gray_height, data: frame.gray.clone() };
+        // The vision primitives own the greyscale copy; the frame keeps its picture for reports.
+        let gray = GrayImage { width: frame.gray_width, height: frame.gray_height, data: std::mem::take(&mut frame.gray) };
         let scale = frame.width as f64 / frame.gray_width.max(1) as f64;
         let vision = |e: frameflow_vision::VisionError| e.to_string();
         let mut objects: Vec<TrackedObject> = Vec::new();

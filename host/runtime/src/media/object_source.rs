@@ -27,17 +27,10 @@ impl RangeSource for ObjectSource {
     }
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
-        let end = (offset + buf.len() as u64).min(self.size);
-        if offset >= end {
-            return Ok(0);
-        }
         // The media core runs on tokio's blocking pool, where waiting on the runtime is allowed.
-        let bytes = self
-            .runtime
-            .block_on(self.tenant.get_range(&self.key, offset..end))
-            .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let n = bytes.len().min(buf.len());
-        buf[..n].copy_from_slice(&bytes[..n]);
+        let n = remote::read_range(self.size, offset, buf, |range| {
+            self.runtime.block_on(self.tenant.get_range(&self.key, range)).map_err(|e| std::io::Error::other(e.to_string()))
+        })?;
         BYTES_FETCHED.fetch_add(n as u64, Ordering::Relaxed);
         Ok(n)
     }
