@@ -19,8 +19,13 @@ pub enum Algorithm {
 }
 
 impl Algorithm {
-    pub const ALL: [Algorithm; 5] =
-        [Algorithm::Farneback, Algorithm::DisUltrafast, Algorithm::DisFast, Algorithm::DisMedium, Algorithm::Tvl1];
+    pub const ALL: [Algorithm; 5] = [
+        Algorithm::Farneback,
+        Algorithm::DisUltrafast,
+        Algorithm::DisFast,
+        Algorithm::DisMedium,
+        Algorithm::Tvl1,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -36,7 +41,10 @@ impl Algorithm {
 impl std::str::FromStr for Algorithm {
     type Err = FlowError;
     fn from_str(s: &str) -> Result<Algorithm> {
-        Algorithm::ALL.into_iter().find(|a| a.name() == s).ok_or_else(|| FlowError::UnknownAlgorithm(s.to_string()))
+        Algorithm::ALL
+            .into_iter()
+            .find(|a| a.name() == s)
+            .ok_or_else(|| FlowError::UnknownAlgorithm(s.to_string()))
     }
 }
 
@@ -58,24 +66,45 @@ impl GrayImage {
         let src = src.reshape(3, height as i32)?;
         let mut gray = Mat::default();
         opencv::imgproc::cvt_color(&src, &mut gray, opencv::imgproc::COLOR_RGB2GRAY, 0)?;
-        Ok(GrayImage { width, height, data: gray.data_bytes()?.to_vec() })
+        Ok(GrayImage {
+            width,
+            height,
+            data: gray.data_bytes()?.to_vec(),
+        })
     }
 
     /// Reads an image file (PNG, PPM, JPEG...) as greyscale, as `cv2.imread(path, 0)`.
     pub fn read(path: &std::path::Path) -> Result<GrayImage> {
         let m = opencv::imgcodecs::imread(path, opencv::imgcodecs::IMREAD_GRAYSCALE)?;
         if m.empty() {
-            return Err(FlowError::ReadImage { path: path.display().to_string(), reason: "missing or not an image".into() });
+            return Err(FlowError::ReadImage {
+                path: path.display().to_string(),
+                reason: "missing or not an image".into(),
+            });
         }
         let m = if m.is_continuous() { m } else { m.try_clone()? };
-        Ok(GrayImage { width: m.cols() as u32, height: m.rows() as u32, data: m.data_bytes()?.to_vec() })
+        Ok(GrayImage {
+            width: m.cols() as u32,
+            height: m.rows() as u32,
+            data: m.data_bytes()?.to_vec(),
+        })
     }
 
     fn as_mat(&self) -> Result<opencv::boxed_ref::BoxedRef<'_, Mat>> {
-        if self.width == 0 || self.height == 0 || self.data.len() != (self.width * self.height) as usize {
-            return Err(FlowError::BadImage { width: self.width, height: self.height });
+        if self.width == 0
+            || self.height == 0
+            || self.data.len() != (self.width * self.height) as usize
+        {
+            return Err(FlowError::BadImage {
+                width: self.width,
+                height: self.height,
+            });
         }
-        Ok(Mat::new_rows_cols_with_data(self.height as i32, self.width as i32, &self.data)?)
+        Ok(Mat::new_rows_cols_with_data(
+            self.height as i32,
+            self.width as i32,
+            &self.data,
+        )?)
     }
 }
 
@@ -103,16 +132,29 @@ impl FlowEngine {
     /// Flow from `prev` to `next` (same size).
     pub fn compute(&self, prev: &GrayImage, next: &GrayImage) -> Result<FlowField> {
         if (prev.width, prev.height) != (next.width, next.height) {
-            return Err(FlowError::SizeMismatch { first: (prev.width, prev.height), second: (next.width, next.height) });
+            return Err(FlowError::SizeMismatch {
+                first: (prev.width, prev.height),
+                second: (next.width, next.height),
+            });
         }
         let (a, b) = (prev.as_mat()?, next.as_mat()?);
-        let mut flow = Mat::default();
+        // OpenCV writes the field straight into the FlowField's buffer: a h×w CV_32FC2 header
+        // over it (interleaved (u, v), FlowField's layout), so `create` inside the algorithms
+        // finds the right size and type and allocates nothing. A separate output Mat and a
+        // copy out of it were half of a DIS ultrafast pair at 340×256 (an extra 700 KB
+        // allocation, its page faults, and the copy). Every algorithm here ignores the
+        // output's previous contents (no OPTFLOW_USE_INITIAL_FLOW, useInitialFlow off).
+        let mut data = vec![0f32; prev.width as usize * prev.height as usize * 2];
+        let mut flat =
+            Mat::new_rows_cols_with_data_mut(prev.height as i32, prev.width as i32 * 2, &mut data)?;
+        let mut flow = flat.reshape_def_mut(2)?;
+        let out_ptr = flow.data();
         match self.algorithm() {
             // cv2.calcOpticalFlowFarneback(prev, next, None, 0.5, 3, 15, 3, 5, 1.2, 0): the
             // parameters of OpenCV's own tutorial, which is what most users run.
-            Algorithm::Farneback => {
-                opencv::video::calc_optical_flow_farneback(&a, &b, &mut flow, 0.5, 3, 15, 3, 5, 1.2, 0)?
-            }
+            Algorithm::Farneback => opencv::video::calc_optical_flow_farneback(
+                &a, &b, &mut flow, 0.5, 3, 15, 3, 5, 1.2, 0,
+            )?,
             Algorithm::DisUltrafast | Algorithm::DisFast | Algorithm::DisMedium => {
                 let preset = match self.algorithm() {
                     Algorithm::DisUltrafast => opencv::video::DISOpticalFlow_PRESET_ULTRAFAST,
@@ -140,13 +182,21 @@ impl FlowEngine {
                 opencv::video::DenseOpticalFlowTrait::calc(&mut tvl1, &a, &b, &mut flow)?;
             }
         }
-        let flow = if flow.is_continuous() { flow } else { flow.try_clone()? };
-        let pairs: &[Vec2f] = flow.data_typed()?;
-        let mut data = Vec::with_capacity(pairs.len() * 2);
-        for p in pairs {
-            data.push(p[0]);
-            data.push(p[1]);
+        if flow.data() != out_ptr || flow.typ() != opencv::core::CV_32FC2 {
+            // An algorithm that replaced the buffer (it never should): copy its result.
+            let pairs: &[Vec2f] = flow.data_typed()?;
+            let copied: Vec<f32> = pairs.iter().flat_map(|p| [p[0], p[1]]).collect();
+            drop(flow);
+            drop(flat);
+            data = copied;
+        } else {
+            drop(flow);
+            drop(flat);
         }
-        Ok(FlowField { width: prev.width, height: prev.height, data })
+        Ok(FlowField {
+            width: prev.width,
+            height: prev.height,
+            data,
+        })
     }
 }

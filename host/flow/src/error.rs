@@ -7,7 +7,10 @@ pub enum FlowError {
     #[error("unknown flow format '{0}' (jpeg-xy, flo, color)")]
     UnknownFormat(String),
     #[error("frames differ in size: {}x{} vs {}x{}", first.0, first.1, second.0, second.1)]
-    SizeMismatch { first: (u32, u32), second: (u32, u32) },
+    SizeMismatch {
+        first: (u32, u32),
+        second: (u32, u32),
+    },
     #[error("image is empty or its buffer does not match {width}x{height}")]
     BadImage { width: u32, height: u32 },
     #[error("bound must be a positive finite number, got {0}")]

@@ -36,7 +36,9 @@ impl std::str::FromStr for FlowFormat {
 
 /// `v = clamp(round(255·(f+b)/(2b)), 0, 255)`: −b → 0, 0 → 128, +b → 255.
 pub fn quantize(f: f32, bound: f32) -> u8 {
-    (255.0 * (f + bound) / (2.0 * bound)).round().clamp(0.0, 255.0) as u8
+    (255.0 * (f + bound) / (2.0 * bound))
+        .round()
+        .clamp(0.0, 255.0) as u8
 }
 
 impl FlowField {
@@ -45,8 +47,16 @@ impl FlowField {
         if !(bound.is_finite() && bound > 0.0) {
             return Err(FlowError::BadBound(bound));
         }
-        let x = self.data.chunks_exact(2).map(|p| quantize(p[0], bound)).collect();
-        let y = self.data.chunks_exact(2).map(|p| quantize(p[1], bound)).collect();
+        let x = self
+            .data
+            .chunks_exact(2)
+            .map(|p| quantize(p[0], bound))
+            .collect();
+        let y = self
+            .data
+            .chunks_exact(2)
+            .map(|p| quantize(p[1], bound))
+            .collect();
         Ok((x, y))
     }
 
@@ -59,7 +69,10 @@ impl FlowField {
     /// The denseflow pair: (flow_x JPEG, flow_y JPEG).
     pub fn to_jpeg_xy(&self, bound: f32) -> Result<(Vec<u8>, Vec<u8>)> {
         let (x, y) = self.quantized(bound)?;
-        Ok((gray_jpeg(&x, self.width, self.height)?, gray_jpeg(&y, self.width, self.height)?))
+        Ok((
+            gray_jpeg(&x, self.width, self.height)?,
+            gray_jpeg(&y, self.width, self.height)?,
+        ))
     }
 
     /// Middlebury `.flo`: "PIEH", width, height, then (u, v) float32 little-endian.
@@ -85,16 +98,28 @@ impl FlowField {
         }
         let n = w as usize * h as usize * 2;
         if bytes.len() != 12 + n * 4 {
-            return Err(FlowError::BadFlo(format!("{w}x{h} needs {} bytes, file has {}", 12 + n * 4, bytes.len())));
+            return Err(FlowError::BadFlo(format!(
+                "{w}x{h} needs {} bytes, file has {}",
+                12 + n * 4,
+                bytes.len()
+            )));
         }
-        let data = bytes[12..].chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-        Ok(FlowField { width: w as u32, height: h as u32, data })
+        let data = bytes[12..]
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes(c.try_into().unwrap()))
+            .collect();
+        Ok(FlowField {
+            width: w as u32,
+            height: h as u32,
+            data,
+        })
     }
 
     /// Middlebury colour coding (hue = direction, saturation = magnitude normalised by the
     /// largest known motion), as PNG.
     pub fn to_color_png(&self) -> Result<Vec<u8>> {
-        let known = |u: f32, v: f32| u.is_finite() && v.is_finite() && u.abs() <= 1e9 && v.abs() <= 1e9;
+        let known =
+            |u: f32, v: f32| u.is_finite() && v.is_finite() && u.abs() <= 1e9 && v.abs() <= 1e9;
         let max_rad = self
             .data
             .chunks_exact(2)
@@ -118,12 +143,21 @@ impl FlowField {
             let f = fk - fk.floor();
             for c in 0..3 {
                 let col = (1.0 - f) * wheel[k0][c] / 255.0 + f * wheel[k1][c] / 255.0;
-                let col = if rad <= 1.0 { 1.0 - rad * (1.0 - col) } else { col * 0.75 };
+                let col = if rad <= 1.0 {
+                    1.0 - rad * (1.0 - col)
+                } else {
+                    col * 0.75
+                };
                 rgb.push((255.0 * col).round().clamp(0.0, 255.0) as u8);
             }
         }
-        let image = frameflow_media::RgbImage { width: self.width, height: self.height, data: rgb };
-        frameflow_media::encode_image(&image, frameflow_media::ImageFormat::Png, 0).map_err(|e| FlowError::Encode(e.to_string()))
+        let image = frameflow_media::RgbImage {
+            width: self.width,
+            height: self.height,
+            data: rgb,
+        };
+        frameflow_media::encode_image(&image, frameflow_media::ImageFormat::Png, 0)
+            .map_err(|e| FlowError::Encode(e.to_string()))
     }
 }
 
@@ -131,15 +165,28 @@ impl FlowField {
 fn color_wheel() -> Vec<[f32; 3]> {
     let mut w = Vec::with_capacity(55);
     let ramp = |i: usize, n: usize| 255.0 * i as f32 / n as f32;
-    for i in 0..15 { w.push([255.0, ramp(i, 15), 0.0]); }
-    for i in 0..6 { w.push([255.0 - ramp(i, 6), 255.0, 0.0]); }
-    for i in 0..4 { w.push([0.0, 255.0, ramp(i, 4)]); }
-    for i in 0..11 { w.push([0.0, 255.0 - ramp(i, 11), 255.0]); }
-    for i in 0..13 { w.push([ramp(i, 13), 0.0, 255.0]); }
-    for i in 0..6 { w.push([255.0, 0.0, 255.0 - ramp(i, 6)]); }
+    for i in 0..15 {
+        w.push([255.0, ramp(i, 15), 0.0]);
+    }
+    for i in 0..6 {
+        w.push([255.0 - ramp(i, 6), 255.0, 0.0]);
+    }
+    for i in 0..4 {
+        w.push([0.0, 255.0, ramp(i, 4)]);
+    }
+    for i in 0..11 {
+        w.push([0.0, 255.0 - ramp(i, 11), 255.0]);
+    }
+    for i in 0..13 {
+        w.push([ramp(i, 13), 0.0, 255.0]);
+    }
+    for i in 0..6 {
+        w.push([255.0, 0.0, 255.0 - ramp(i, 6)]);
+    }
     w
 }
 
 fn gray_jpeg(plane: &[u8], width: u32, height: u32) -> Result<Vec<u8>> {
-    frameflow_media::encode_gray_jpeg(plane, width, height, FLOW_JPEG_QUALITY).map_err(|e| FlowError::Encode(e.to_string()))
+    frameflow_media::encode_gray_jpeg(plane, width, height, FLOW_JPEG_QUALITY)
+        .map_err(|e| FlowError::Encode(e.to_string()))
 }
