@@ -8,7 +8,7 @@ setup:
 	./scripts/setup.sh
 
 build: setup
-	$(CARGO) build --release --locked -p frameflow
+	$(CARGO) build --release --locked -p frameflow -p frameflow-full
 
 # The WebAssembly components (wasm32-wasip2) into components/dist/.
 components: setup
@@ -21,6 +21,9 @@ test: setup
 	# the Python package (clients/python), built and installed into the tools venv, then
 	# pytest; first, so the end-to-end tests can check Python plans the clips a job does
 	./scripts/test-python.sh
+	# every binary first: `frameflow` hands serve, flow and sample to `frameflow-full`,
+	# which `cargo test` alone does not build
+	$(CARGO) build --workspace --bins --locked
 	$(CARGO) test --workspace --locked
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
 	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling -p frameflow-analysis --lib

@@ -7,7 +7,7 @@ cd "$root"
 ./scripts/setup.sh
 TARGET="${CARGO_TARGET_DIR:-$root/target}"
 BIN="$TARGET/release/frameflow"
-cargo build --release --locked -p frameflow --quiet
+cargo build --release --locked -p frameflow -p frameflow-full --quiet
 ./scripts/build-components.sh >/dev/null
 
 # Starts the release `frameflow serve` with the shipped manifest and a fresh file store in

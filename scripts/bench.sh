@@ -60,7 +60,7 @@ fi
 
 # 3. frameflow, release build, and the sampler component
 ./scripts/build-components.sh >/dev/null
-cargo build --release --locked -q -p frameflow --bins --example peer_bench
+cargo build --release --locked -q -p frameflow -p frameflow-full --bins --example peer_bench
 
 # 4. measure
 QUICK=(); OUT=docs/benchmarks

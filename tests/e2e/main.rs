@@ -22,7 +22,16 @@ mod tenants;
 
 use std::path::Path;
 
-/// The `frameflow` binary cargo built for these tests.
+/// The `frameflow` binary cargo built for these tests. It hands `serve`, `flow` and
+/// `sample` to `frameflow-full` beside it, which must have been built too.
 pub fn frameflow_bin() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_frameflow"))
+    let bin = Path::new(env!("CARGO_BIN_EXE_frameflow"));
+    let full = bin.with_file_name("frameflow-full");
+    assert!(
+        full.is_file(),
+        "{} is missing: `frameflow serve`, `flow` and `sample` run in it; build it first \
+         (cargo build --workspace --bins; make test does)",
+        full.display()
+    );
+    bin
 }

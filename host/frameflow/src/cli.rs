@@ -1,4 +1,8 @@
-//! Command-line parsing and the `probe`, `frame` and `frames` commands.
+//! Command-line parsing for every command, and the media commands (`probe`, `frame`,
+//! `frames`). The commands needing OpenCV or the component runtime are run by
+//! `frameflow-full` (host/frameflow-full) from this same [`Cli`]: their flow options are kept
+//! as names here (checked against [`FLOW_ALGORITHMS`] and [`FLOW_FORMATS`]) and parsed there,
+//! so this crate links FFmpeg only.
 
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -6,21 +10,45 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
-use frameflow_flow::{Algorithm, FlowFormat, DEFAULT_BOUND};
 use frameflow_media::{
     Crop, FrameIndex, FrameSelector, ImageFormat, OpenOptions, RenderOptions, ResizeFilter, Video,
     DEFAULT_JPEG_QUALITY,
 };
 
+/// The flow algorithms `frameflow-full` knows (frameflow_flow::Algorithm's names; a test
+/// there keeps the two equal).
+pub const FLOW_ALGORITHMS: [&str; 5] = ["farneback", "dis-ultrafast", "dis-fast", "dis-medium", "tvl1"];
+/// The flow output formats (frameflow_flow::FlowFormat's names; `jpeg` and `colour` are
+/// accepted too).
+pub const FLOW_FORMATS: [&str; 3] = ["jpeg-xy", "flo", "color"];
+
+fn flow_formats() -> clap::builder::PossibleValuesParser {
+    use clap::builder::PossibleValue;
+    clap::builder::PossibleValuesParser::new([
+        PossibleValue::new(FLOW_FORMATS[0]).alias("jpeg"),
+        PossibleValue::new(FLOW_FORMATS[1]),
+        PossibleValue::new(FLOW_FORMATS[2]).alias("colour"),
+    ])
+}
+/// The default quantization bound (frameflow_flow::DEFAULT_BOUND).
+pub const DEFAULT_FLOW_BOUND: f32 = 20.0;
+
 #[derive(Parser, Debug)]
 #[command(name = "frameflow", version, about = "Exact frames and optical flow from video")]
 pub struct Cli {
     #[command(subcommand)]
-    command: Command,
+    pub command: Command,
+}
+
+/// How `serve` writes log lines.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
-enum Command {
+pub enum Command {
     /// Serve the HTTP API: routes from a Spin-style manifest, each handled by a component.
     Serve {
         /// Route manifest: which component serves which routes.
@@ -45,7 +73,7 @@ enum Command {
         /// Log lines as text, or as JSON objects (one per line, with the span fields:
         /// tenant, video, job, component). The filter is `FRAMEFLOW_LOG` or `RUST_LOG`.
         #[arg(long, value_enum, default_value = "text")]
-        log_format: crate::serve_cmd::LogFormat,
+        log_format: LogFormat,
     },
     /// Describe a video as JSON: frame count from a packet scan, sizes, rotation, timing.
     Probe {
@@ -104,14 +132,14 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         step: usize,
         /// farneback, dis-ultrafast, dis-fast, dis-medium, tvl1.
-        #[arg(long, default_value = "dis-medium")]
-        algorithm: Algorithm,
+        #[arg(long, default_value = "dis-medium", value_parser = FLOW_ALGORITHMS)]
+        algorithm: String,
         /// Quantization bound b for jpeg-xy: v = clamp(round(255(f+b)/(2b)), 0, 255).
-        #[arg(long, default_value_t = DEFAULT_BOUND)]
+        #[arg(long, default_value_t = DEFAULT_FLOW_BOUND)]
         bound: f32,
         /// jpeg-xy (two greyscale JPEGs), flo (Middlebury, exact) or color (PNG).
-        #[arg(long, default_value = "jpeg-xy")]
-        format: FlowFormat,
+        #[arg(long, default_value = "jpeg-xy", value_parser = flow_formats())]
+        format: String,
         /// Resize frames before flow (bilinear); one side keeps the aspect ratio.
         #[arg(long)]
         width: Option<u32>,
@@ -127,11 +155,11 @@ enum Command {
     FlowPair {
         first: PathBuf,
         second: PathBuf,
-        #[arg(long, default_value = "dis-medium")]
-        algorithm: Algorithm,
-        #[arg(long, default_value = "flo")]
-        format: FlowFormat,
-        #[arg(long, default_value_t = DEFAULT_BOUND)]
+        #[arg(long, default_value = "dis-medium", value_parser = FLOW_ALGORITHMS)]
+        algorithm: String,
+        #[arg(long, default_value = "flo", value_parser = flow_formats())]
+        format: String,
+        #[arg(long, default_value_t = DEFAULT_FLOW_BOUND)]
         bound: f32,
         /// Output file; for jpeg-xy a stem (OUT_x.jpg, OUT_y.jpg).
         #[arg(short = 'o', long = "output")]
@@ -163,9 +191,9 @@ enum Command {
         format: ImageFormat,
         #[arg(long, default_value_t = 90)]
         quality: u8,
-        #[arg(long, default_value = "dis-medium")]
-        algorithm: Algorithm,
-        #[arg(long, default_value_t = DEFAULT_BOUND)]
+        #[arg(long, default_value = "dis-medium", value_parser = FLOW_ALGORITHMS)]
+        algorithm: String,
+        #[arg(long, default_value_t = DEFAULT_FLOW_BOUND)]
         bound: f32,
         #[arg(long)]
         width: Option<u32>,
@@ -175,7 +203,7 @@ enum Command {
 }
 
 #[derive(Args, Debug)]
-struct OpenArgs {
+pub struct OpenArgs {
     /// Absolute stream index (default: FFmpeg's best video stream).
     #[arg(long)]
     stream: Option<usize>,
@@ -189,7 +217,7 @@ struct OpenArgs {
 
 #[derive(Args, Debug)]
 #[group(required = true, multiple = false)]
-struct SelectArgs {
+pub struct SelectArgs {
     /// 0-based index in presentation order.
     #[arg(long)]
     index: Option<u64>,
@@ -202,7 +230,7 @@ struct SelectArgs {
 }
 
 #[derive(Args, Debug)]
-struct ImageArgs {
+pub struct ImageArgs {
     /// jpeg, png or rgb24 (raw HWC bytes).
     #[arg(long, default_value = "jpeg")]
     format: ImageFormat,
@@ -237,7 +265,8 @@ impl ImageArgs {
     }
 }
 
-fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
+/// Opens `video` as the command line asked (stream, threads, a saved packet index).
+pub fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
     let index = match &args.index_file {
         Some(p) => {
             let text = fs::read_to_string(p).with_context(|| format!("reading packet index {}", p.display()))?;
@@ -248,12 +277,18 @@ fn open(video: &Path, args: &OpenArgs) -> Result<Video> {
     Ok(Video::open_with(video, OpenOptions { stream: args.stream, threads: args.threads, index, max_pixels: None })?)
 }
 
-pub fn run(cli: Cli) -> Result<()> {
+impl Cli {
+    /// Whether the command needs OpenCV or the component runtime (`serve`, `flow`,
+    /// `flow-pair`, `sample`): those run in `frameflow-full`; the media commands do not.
+    pub fn needs_full(&self) -> bool {
+        matches!(self.command, Command::Serve { .. } | Command::Flow { .. } | Command::FlowPair { .. } | Command::Sample { .. })
+    }
+}
+
+/// Runs the media commands (`probe`, `frame`, `frames`): FFmpeg only, which is all the
+/// `frameflow` binary links, so they start as fast as `ffmpeg` does.
+pub fn run_media(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Serve { config, runtime_config, listen, store, media_root, upload_limit, log_format } => {
-            let options = frameflow_server::ServerOptions { store, media_root, upload_limit_bytes: upload_limit };
-            crate::serve_cmd::serve(&config, runtime_config.as_deref(), listen, options, log_format)?;
-        }
         Command::Probe { video, open: o, frames, save_index } => {
             let v = open(&video, &o)?;
             let mut json = serde_json::to_value(v.info())?;
@@ -327,22 +362,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 (None, None) => bail!("give --out DIR or -o -"),
             }
         }
-        Command::Flow { video, open: o, from_index, count, step, algorithm, bound, format, width, height, short_side, out } => {
-            let mut v = open(&video, &o)?;
-            let req = crate::flow_cmd::VideoFlowRequest { from_index, count, step, algorithm, bound, format, width, height, short_side, out };
-            let n = crate::flow_cmd::video_flow(&mut v, &req)?;
-            eprintln!("wrote {n} flows ({}) to {}", algorithm.name(), req.out.display());
-        }
-        Command::FlowPair { first, second, algorithm, format, bound, output } => {
-            crate::flow_cmd::pair_flow(&first, &second, algorithm, format, bound, &output)?;
-        }
-        Command::Sample { videos, sampler, params, modality, seed, out, config, format, quality, algorithm, bound, width, height } => {
-            if format == ImageFormat::Rgb24 {
-                bail!("--format must be jpeg or png for sampled frames");
-            }
-            let render = RenderOptions { width, height, ..RenderOptions::default() };
-            let args = crate::sample_cmd::SampleArgs { videos, sampler, params, modality, seed, out, config, format, quality, algorithm, bound, render };
-            crate::sample_cmd::sample(args)?;
+        Command::Serve { .. } | Command::Flow { .. } | Command::FlowPair { .. } | Command::Sample { .. } => {
+            bail!("this command runs in frameflow-full (see Cli::needs_full)")
         }
     }
     Ok(())

@@ -5,14 +5,8 @@ use std::net::SocketAddr;
 use std::path::Path;
 
 use anyhow::Result;
+use frameflow_cli::cli::LogFormat;
 use frameflow_server::{Manifest, RuntimeSettings, Server, ServerOptions};
-
-/// How log lines are written.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum LogFormat {
-    Text,
-    Json,
-}
 
 pub fn serve(config: &Path, runtime_config: Option<&Path>, listen: SocketAddr, options: ServerOptions, log_format: LogFormat) -> Result<()> {
     init_logging(log_format);
