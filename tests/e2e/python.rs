@@ -86,6 +86,8 @@ assert np.array_equal(c.frames(vid, [3], width=160)[0], small)
 assert small.shape == (120, 160, 3)
 flow = c.flow(vid, 10)
 assert flow.shape == (2, 240, 320) and flow.dtype == np.float32
+in_process = np.asarray(frameflow.VideoDecoder(video).flow(10))
+assert np.array_equal(in_process, flow), "the server's flow 10->11 is the in-process flow, bit for bit"
 try:
     c.frame(vid, 100000)
     raise AssertionError("frame 100000 should be a 404")
@@ -121,9 +123,20 @@ with tempfile.TemporaryDirectory() as d:
         exact = c.frame(vid, a["indices"][0]).astype(np.int16)
         err = np.abs(a["rgb"][0].astype(np.int16) - exact).mean()
         assert err < 4.0, f"the JPEG of frame {a['indices'][0]} is that frame (mean error {err:.2f})"
+    # The same seed in-process: the same clips, and the job's flow is the in-process flow
+    # quantized (bound 20: steps of 40/255 px) and JPEG-compressed.
+    from frameflow.samplers import clips_at_random_indices
+    mine = clips_at_random_indices(frameflow.VideoDecoder(video), num_clips=3, num_frames_per_clip=4, seed=5,
+                                   modality="rgb+flow", algorithm="dis-fast")
+    theirs = {tuple(on_disk[i]["indices"]): on_disk[i]["flow"] for i in range(3)}
+    assert set(theirs) == {tuple(c) for c in mine["indices"].tolist()}, (sorted(theirs), mine["indices"].tolist())
+    worst = 0.0
+    for clip, field in zip(mine["indices"].tolist(), np.asarray(mine["flow"])):
+        worst = max(worst, float(np.abs(np.clip(field, -20, 20) - theirs[tuple(clip)]).mean()))
+    assert worst < 0.2, f"in-process flow vs the job's quantized flow: mean error {worst:.3f} px"
 c.delete_video(vid)
 assert list(c.videos()) == []
-print(json.dumps({"ok": True, "entries": len(entries)}))
+print(json.dumps({"ok": True, "entries": len(entries), "flow_error": worst}))
 "#;
 
 #[test]
@@ -138,6 +151,68 @@ fn the_client_and_job_results_dataset_work_against_a_server() {
     assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     let said: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(said["entries"], 36);
+}
+
+const S3_SCRIPT: &str = r#"
+import json, sys
+import boto3
+import numpy as np
+from frameflow import Client
+from frameflow.torch import JobResultsDataset
+
+base, video, store = sys.argv[1], sys.argv[2], sys.argv[3]
+c = Client(base)
+vid = c.upload(video)["id"]
+job = c.create_job([vid], params={"num_clips": 2, "frames_per_clip": 3}, modality="rgb+flow", seed=3)
+assert c.wait(job["id"], timeout=120)["state"] == "succeeded"
+over_http = JobResultsDataset(c, job["id"])
+from_s3 = JobResultsDataset(store, job["id"])  # boto3 with the AWS_* settings the server has
+bucket, prefix = store[len("s3://"):].split("/", 1)
+folder = f"s3://{bucket}/{prefix}/tenants/default/jobs/{job['id']}"
+given = JobResultsDataset(folder, s3_client=boto3.client("s3"))
+assert len(over_http) == len(from_s3) == len(given) == 2
+for i in range(2):
+    a, b, g = over_http[i], from_s3[i], given[i]
+    assert a["indices"] == b["indices"] == g["indices"]
+    for kind in ("rgb", "flow"):
+        assert np.array_equal(a[kind], b[kind]) and np.array_equal(a[kind], g[kind]), kind
+try:
+    JobResultsDataset(store, "no-such-job")
+    raise AssertionError("a job that is not there has no manifest")
+except FileNotFoundError:
+    pass
+print(json.dumps({"ok": True}))
+"#;
+
+/// `JobResultsDataset` reads a job's outputs straight from the server's S3 store (moto on
+/// loopback), by the store's URL and the job id or by the job's folder, equal to the same
+/// results over HTTP.
+#[test]
+fn the_job_results_dataset_reads_a_jobs_outputs_from_s3() {
+    let Some(python) = frameflow_testkit::python_with("frameflow.torch, boto3") else {
+        eprintln!("SKIP: the frameflow Python package (with boto3) is not installed in the tools venv (scripts/test-python.sh)");
+        return;
+    };
+    let Some(s3) = frameflow_testkit::s3::server() else {
+        eprintln!("SKIP: no S3 server (moto_server) in the tools venv");
+        return;
+    };
+    let server = ServerProcess::start(
+        "python-s3-results",
+        ServerSetup { extra_manifest: JOBS_ROUTES, backend: crate::server::Backend::S3, ..ServerSetup::default() },
+    );
+    let bucket = std::fs::read_to_string(server.dir.join("bucket")).unwrap();
+    let video = pattern_video("h264_bframes_gop250.mp4").path;
+    let out = std::process::Command::new(&python)
+        .arg("-c")
+        .arg(S3_SCRIPT)
+        .arg(format!("http://{}", server.addr))
+        .arg(&video)
+        .arg(format!("s3://{bucket}/deployment"))
+        .envs(s3.env())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
 }
 
 const ANALYTICS_SCRIPT: &str = r#"

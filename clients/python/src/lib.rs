@@ -1,12 +1,15 @@
 //! `frameflow._core`: the Rust half of frameflow's Python package. [`CoreVideo`] is the media
 //! core's `Video` (exact frames, bit-identical to the FFmpeg CLI) behind a lock, decoding
-//! with the GIL released; [`plan_clips`] runs the same sampling strategies the built-in
-//! sampler components are built from. The Python half (`python/frameflow`) builds the
-//! torchcodec-compatible API on these.
+//! with the GIL released, and its optical flow (`CoreVideo::flow`, the flow crate the server
+//! uses); [`plan_clips`] runs the same sampling strategies the built-in sampler components
+//! are built from. The Python half (`python/frameflow`) builds the torchcodec-compatible API
+//! on these.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
 use frameflow_media::{Crop, MediaError, OpenOptions, RenderOptions, Video};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
@@ -126,17 +129,7 @@ impl CoreVideo {
         height: Option<u32>,
         crop: Option<(u32, u32, u32, u32)>,
     ) -> PyResult<(Bound<'py, PyArray1<u8>>, u32, u32)> {
-        let options = RenderOptions {
-            width,
-            height,
-            crop: crop.map(|(x, y, width, height)| Crop {
-                x,
-                y,
-                width,
-                height,
-            }),
-            ..RenderOptions::default()
-        };
+        let options = render_options(width, height, crop);
         let (buffer, h, w) = py.detach(|| {
             self.with_video(|video| {
                 let info = video.info();
@@ -181,12 +174,112 @@ impl CoreVideo {
         })?;
         Ok((buffer.into_pyarray(py), h, w))
     }
+
+    /// Optical flow for each `(from, to)` pair of frame indices, with `algorithm` (the flow
+    /// crate's names), on the frames rendered as `decode` renders them, converted to grey as
+    /// the server's jobs do. Every distinct frame is decoded once, in one forward pass; a
+    /// pair is computed as soon as its later frame arrives and frames no pending pair needs
+    /// are dropped, so memory stays at a few grey frames. Returns `(array, height, width)`: a
+    /// flat float32 NumPy array of `(pairs, 2, height, width)` (u planes then v planes, u to
+    /// the right, v down), in the order asked.
+    #[pyo3(signature = (pairs, algorithm, width=None, height=None, crop=None))]
+    fn flow<'py>(
+        &self,
+        py: Python<'py>,
+        pairs: Vec<(usize, usize)>,
+        algorithm: &str,
+        width: Option<u32>,
+        height: Option<u32>,
+        crop: Option<(u32, u32, u32, u32)>,
+    ) -> PyResult<(Bound<'py, PyArray1<f32>>, u32, u32)> {
+        let algorithm: Algorithm = algorithm
+            .parse()
+            .map_err(|e: frameflow_flow::FlowError| PyValueError::new_err(e.to_string()))?;
+        let options = render_options(width, height, crop);
+        let (buffer, h, w) = py.detach(|| {
+            self.with_video(|video| {
+                let info = video.info();
+                let (w, h) = options.output_size(info.width, info.height);
+                let plane = w as usize * h as usize;
+                let mut buffer = vec![0f32; pairs.len() * 2 * plane];
+                // For each frame: the pairs that end there (computed when it arrives) and how
+                // many pairs still need it (dropped at zero).
+                let mut ending: HashMap<usize, Vec<usize>> = HashMap::new();
+                let mut uses: HashMap<usize, usize> = HashMap::new();
+                for (p, &(from, to)) in pairs.iter().enumerate() {
+                    ending.entry(from.max(to)).or_default().push(p);
+                    *uses.entry(from).or_default() += 1;
+                    *uses.entry(to).or_default() += 1;
+                }
+                let mut distinct: Vec<usize> = uses.keys().copied().collect();
+                distinct.sort_unstable();
+                let engine = FlowEngine::new(algorithm);
+                let mut held: HashMap<usize, GrayImage> = HashMap::new();
+                // The media core's callback speaks MediaError; a flow failure is kept here.
+                let mut failure: Option<PyErr> = None;
+                let walked = video.for_each_view_at(&distinct, &options, |id, view| {
+                    let rgb = view.to_image();
+                    let gray = match GrayImage::from_rgb(&rgb.data, rgb.width, rgb.height) {
+                        Ok(g) => g,
+                        Err(e) => {
+                            failure = Some(PyRuntimeError::new_err(e.to_string()));
+                            return Err(MediaError::InvalidOption("stopped: flow failed".into()));
+                        }
+                    };
+                    held.insert(id.index, gray);
+                    for &p in ending.get(&id.index).map(Vec::as_slice).unwrap_or(&[]) {
+                        let (from, to) = pairs[p];
+                        let field = match engine.compute(&held[&from], &held[&to]) {
+                            Ok(f) => f,
+                            Err(e) => {
+                                failure = Some(PyRuntimeError::new_err(format!("flow {from}->{to}: {e}")));
+                                return Err(MediaError::InvalidOption("stopped: flow failed".into()));
+                            }
+                        };
+                        // (H, W, 2) interleaved -> two planes.
+                        let out = &mut buffer[p * 2 * plane..(p + 1) * 2 * plane];
+                        let (u, v) = out.split_at_mut(plane);
+                        for (k, uv) in field.data.chunks_exact(2).enumerate() {
+                            u[k] = uv[0];
+                            v[k] = uv[1];
+                        }
+                        for frame in [from, to] {
+                            let left = uses.get_mut(&frame).expect("counted above");
+                            *left -= 1;
+                            if *left == 0 {
+                                held.remove(&frame);
+                            }
+                        }
+                    }
+                    Ok(())
+                });
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                walked.map_err(py_error)?;
+                Ok((buffer, h, w))
+            })
+        })?;
+        Ok((buffer.into_pyarray(py), h, w))
+    }
+}
+
+/// Rendering as Python asked: crop `(x, y, w, h)`, then resize (one of width or height
+/// keeps the aspect ratio).
+fn render_options(width: Option<u32>, height: Option<u32>, crop: Option<(u32, u32, u32, u32)>) -> RenderOptions {
+    RenderOptions {
+        width,
+        height,
+        crop: crop.map(|(x, y, width, height)| Crop { x, y, width, height }),
+        ..RenderOptions::default()
+    }
 }
 
 /// The clips a built-in strategy (`random-clip`, `uniform`, `regular-clip`) plans for a
 /// video: the same code the sampler components run, so one seed gives the same clips in
-/// Python, in the CLI and in a server job. Returns a list of clips, each a list of
-/// `("index" | "seconds", value)` for its frames.
+/// Python, in the CLI and in a server job. Returns a list of clips, each `(frames, flow_to)`:
+/// lists of `("index" | "seconds", value)`, `flow_to` empty unless `params` ask for flow
+/// (`"modality"`): flow k goes from `frames[k]` to `flow_to[k]`.
 #[pyfunction]
 #[pyo3(signature = (strategy, frame_count, avg_fps, start_seconds, duration_seconds, params_json, seed))]
 fn plan_clips(
@@ -197,7 +290,7 @@ fn plan_clips(
     duration_seconds: f64,
     params_json: &str,
     seed: u64,
-) -> PyResult<Vec<Vec<(String, f64)>>> {
+) -> PyResult<Vec<(Vec<(String, f64)>, Vec<(String, f64)>)>> {
     use frameflow_sampling::{Selector, Strategy};
     let strategy = match strategy {
         "random-clip" => Strategy::RandomClip,
@@ -219,19 +312,17 @@ fn plan_clips(
         let at = e.param.map(|p| format!("'{p}': ")).unwrap_or_default();
         PyValueError::new_err(format!("{at}{}", e.message))
     })?;
-    Ok(clips
-        .into_iter()
-        .map(|c| {
-            c.frames
-                .into_iter()
-                .map(|s| match s {
-                    Selector::Index(i) => ("index".to_string(), i as f64),
-                    Selector::Seconds(t) => ("seconds".to_string(), t),
-                    Selector::Pts(p) => ("pts".to_string(), p as f64),
-                })
-                .collect()
-        })
-        .collect())
+    let named = |selectors: Vec<Selector>| -> Vec<(String, f64)> {
+        selectors
+            .into_iter()
+            .map(|s| match s {
+                Selector::Index(i) => ("index".to_string(), i as f64),
+                Selector::Seconds(t) => ("seconds".to_string(), t),
+                Selector::Pts(p) => ("pts".to_string(), p as f64),
+            })
+            .collect()
+    };
+    Ok(clips.into_iter().map(|c| (named(c.frames), named(c.flow_to))).collect())
 }
 
 #[pymodule]

@@ -207,4 +207,4 @@ def test_clip_dataset_is_deterministic_per_item_and_epoch(video):
     with pytest.raises(IndexError):
         ds[2]
     with pytest.raises(ValueError):
-        ClipDataset([video], modality="flow")
+        ClipDataset([video], modality="depth")

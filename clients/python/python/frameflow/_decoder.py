@@ -287,6 +287,40 @@ class VideoDecoder:
             raise IndexError(f"stop {stop} must be in [{start}, {n}]")
         return self._batch(range(start, stop, step))
 
+    _ALGORITHMS = ("farneback", "dis-ultrafast", "dis-fast", "dis-medium", "tvl1")
+
+    def _flows(self, pairs: Sequence[tuple], algorithm: str) -> np.ndarray:
+        """``(len(pairs), 2, H, W)`` float32 flow for ``(from, to)`` index pairs (checked)."""
+        if algorithm not in self._ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {list(self._ALGORITHMS)}, got {algorithm!r}")
+        checked = [(self._index(a), self._index(b)) for a, b in pairs]
+        if not checked:
+            return np.empty((0, 2, 0, 0), dtype=np.float32)
+        flat, height, width = self._core_here().flow(checked, algorithm, *self._render)
+        return flat.reshape(len(checked), 2, height, width)
+
+    def flow(self, index: int, to: Optional[int] = None, *, algorithm: str = "dis-medium"):
+        """Optical flow from frame ``index`` to frame ``to`` (default ``index + 1``), computed
+        in-process by the same code as the server (OpenCV; ``farneback``, ``dis-ultrafast``,
+        ``dis-fast``, ``dis-medium``, ``tvl1``) on the frames as this decoder renders them (in
+        grey): float32 ``(2, H, W)``, u (to the right) then v (down), in pixels, such that
+        ``frame[index](x, y) ≈ frame[to](x + u, y + v)``. A tensor when torch is installed."""
+        for v in (index, to):
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
+                raise ValueError(f"frame indices must be ints, got {type(v).__name__}")
+        i = self._index(index)
+        j = i + 1 if to is None else to
+        return _as_output(self._flows([(i, j)], algorithm)[0])
+
+    def flows(self, pairs: Sequence[tuple], *, algorithm: str = "dis-medium"):
+        """Flow for many ``(from, to)`` pairs at once (each frame decoded once, in one pass):
+        float32 ``(N, 2, H, W)``."""
+        pairs = [tuple(p) for p in pairs]
+        if any(len(p) != 2 for p in pairs):
+            raise ValueError("pairs must be (from, to) index pairs")
+        _ints([v for p in pairs for v in p])
+        return _as_output(self._flows(pairs, algorithm))
+
     def _played_at(self, seconds: float) -> int:
         if not isinstance(seconds, (int, float, np.floating, np.integer)) or math.isnan(float(seconds)):
             raise ValueError(f"seconds must be a number, got {seconds!r}")
