@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-python build components
+.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-memory bench-python build components
 
 setup:
 	./scripts/setup.sh
@@ -38,6 +38,7 @@ bench: setup
 	./scripts/bench-delivery.sh
 	./scripts/bench-tasks.sh
 	./scripts/bench-analytics.sh
+	./scripts/bench-memory.sh
 
 # The Python package vs torchcodec and decord (needs scripts/bench.sh's venv and videos).
 bench-python: setup
@@ -54,6 +55,10 @@ bench-tasks: setup
 # Analytics over ~10^6 detections: upload, queries, representative faces and frames.
 bench-analytics: setup
 	./scripts/bench-analytics.sh
+
+# Job memory on a 1-minute vs a 1-hour video.
+bench-memory: setup
+	./scripts/bench-memory.sh
 
 # One tenant's frame latency alone and beside another's looping / hoarding sampler.
 bench-tenants: setup

@@ -119,6 +119,16 @@ pub(crate) fn set_graph_scaler_flags(graph: &mut ffmpeg::filter::Graph, flags: &
     }
 }
 
+/// Sets how many threads the filters of a graph may use; call before adding filters (the
+/// graph starts its thread pool with the first one).
+pub(crate) fn set_graph_threads(graph: &mut ffmpeg::filter::Graph, threads: i32) {
+    // SAFETY: the graph is valid and has no filters yet; nb_threads is a plain int FFmpeg
+    // reads when it creates the graph's thread pool.
+    unsafe {
+        (*graph.as_mut_ptr()).nb_threads = threads;
+    }
+}
+
 /// The planes of a decoded frame in pixel format `fmt`, copied into one tightly packed
 /// buffer (alignment 1), or FFmpeg's error code.
 pub(crate) fn copy_frame_planes(f: &ffmpeg::frame::Video, fmt: AVPixelFormat) -> Result<Vec<u8>, (&'static str, i32)> {
