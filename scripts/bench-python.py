@@ -69,12 +69,21 @@ def run(tool, video, spec):
         times.append(time.perf_counter() - start)
         assert got.shape[0] == len(call)
     out["random_ms"] = statistics.median(times[1:]) * 1e3
+    # frameflow: frames decoded per frame asked (the reference chains the packets need).
+    decoded = (lambda: d._core_here().frames_decoded()) if tool == "frameflow" else None
+    if decoded:
+        out["random_decoded_per_needed"] = decoded() / sum(len(set(c)) for c in spec["random_calls"])
     out["first_call_rgb_sha"] = __import__("hashlib").sha256(np.ascontiguousarray(frames_at(d, spec["random_calls"][0])).tobytes()).hexdigest()[:16]
     clip_times = []
+    before = decoded() if decoded else 0
+    needed = 0
     for _ in range(spec["clip_reps"] + 1):
         start = time.perf_counter()
         got = clips(d)
         clip_times.append(time.perf_counter() - start)
+        needed += got.shape[0] * got.shape[1] if got.ndim == 5 else got.shape[0]
+    if decoded:
+        out["clips_decoded_per_needed"] = (decoded() - before) / needed
     out["clips_per_s"] = 8 / statistics.median(clip_times[1:])
     out["peak_rss_mib"] = peak_rss_mib()
     assert n > 0

@@ -31,15 +31,16 @@ lines = [
     "`clips_at_random_indices` (8 clips × 16 frames), median of 5 calls; peak RSS of the process (torch is imported "
     "by all three here). `same frames`: the first call's frames hash the same across the tools.",
     "",
-    "| video | tool | random (ms / call) | clips / s | peak RSS MiB | first-call frames (sha256) |",
-    "|---|---|---|---|---|---|",
+    "| video | tool | random (ms / call) | clips / s | frames decoded per frame returned (random / clips) | peak RSS MiB | first-call frames (sha256) |",
+    "|---|---|---|---|---|---|---|",
 ]
 for r in rows:
     name = r["video"].split("/")[-1]
     if "failed" in r:
-        lines.append(f"| {name} | {r['tool']} | failed: {r['failed']} | | | |")
+        lines.append(f"| {name} | {r['tool']} | failed: {r['failed']} | | | | |")
         continue
-    lines.append(f"| {name} | {r['tool']} | {r['random_ms']:.1f} | {r['clips_per_s']:.1f} | {r['peak_rss_mib']:.0f} | `{r['first_call_rgb_sha']}` |")
+    per = f"{r['random_decoded_per_needed']:.2f} / {r['clips_decoded_per_needed']:.2f}" if "clips_decoded_per_needed" in r else "–"
+    lines.append(f"| {name} | {r['tool']} | {r['random_ms']:.1f} | {r['clips_per_s']:.1f} | {per} | {r['peak_rss_mib']:.0f} | `{r['first_call_rgb_sha']}` |")
 loader = json.load(open(sys.argv[2]))
 lines += [
     "",

@@ -110,6 +110,13 @@ impl CoreVideo {
         self.pts.clone()
     }
 
+    /// How many frames the decoder has decoded since it was opened (every frame a request
+    /// needed, plus the references it took to reach them): divided by the frames asked for,
+    /// the cost of random access.
+    fn frames_decoded(&self) -> PyResult<u64> {
+        self.with_video(|video| Ok(video.frames_decoded()))
+    }
+
     /// The frame with exactly this pts.
     fn index_of_pts(&self, pts: i64) -> PyResult<usize> {
         self.with_video(|video| video.index().position_of_pts(pts).map_err(py_error))

@@ -7,9 +7,18 @@ class CoreVideo:
     def info_json(self) -> str: ...
     def pts(self) -> List[int]: ...
     def index_of_pts(self, pts: int) -> int: ...
+    def frames_decoded(self) -> int: ...
     def decode(
         self,
         indices: List[int],
+        width: Optional[int] = None,
+        height: Optional[int] = None,
+        crop: Optional[Tuple[int, int, int, int]] = None,
+    ) -> Tuple[np.ndarray, int, int]: ...
+    def flow(
+        self,
+        pairs: List[Tuple[int, int]],
+        algorithm: str,
         width: Optional[int] = None,
         height: Optional[int] = None,
         crop: Optional[Tuple[int, int, int, int]] = None,
@@ -23,4 +32,4 @@ def plan_clips(
     duration_seconds: float,
     params_json: str,
     seed: int,
-) -> List[List[Tuple[str, float]]]: ...
+) -> List[Tuple[List[Tuple[str, float]], List[Tuple[str, float]]]]: ...
