@@ -363,7 +363,9 @@ def render(results):
     p.append(f"\n### 1. Sequential decode to RGB24 (frames/s; 1 warm-up + {s['seq_reps']} runs, median)\n\n"
              "CLIs are timed as whole processes writing raw RGB24 to /dev/null (start-up included: frameflow's is "
              f"{s.get('startup_ms', {}).get('frameflow', float('nan')):.0f} ms, ffmpeg's {s.get('startup_ms', {}).get('ffmpeg', float('nan')):.0f} ms, "
-             "`--version`, median of 10); in-process tools from open to the last frame copied out as an H×W×3 uint8 "
+             "`--version`, median of 10; `frameflow probe` of the smallest file, "
+             f"{s.get('probe_file', '?')}, {s.get('probe_ms', {}).get('frameflow probe', float('nan')):.0f} ms against `ffmpeg -i` "
+             f"{s.get('probe_ms', {}).get('ffmpeg -i', float('nan')):.0f} ms); in-process tools from open to the last frame copied out as an H×W×3 uint8 "
              "array, Python import excluded. Ratios against frameflow CLI for the CLI, frameflow in-process for the libraries.\n\n"
              "| video | tool | frames/s | frameflow ÷ tool | peak memory |\n|---|---|---|---|---|\n")
     p += speed_rows(results["seq"], "fps", ".1f")
@@ -515,6 +517,20 @@ def main():
     videos = dict(v.split("=", 1) for v in ARGS.videos)
     settings["startup_ms"] = {name: 1e3 * median([checked(run(argv), name).wall_s for _ in range(10)])
                               for name, argv in [("frameflow", [ARGS.bin, "--version"]), ("ffmpeg", ["ffmpeg", "-version"])]}
+    # Issue 18's start-up target: `frameflow probe` against `ffmpeg -i` (which exits 1: no
+    # output named) on the smallest video of the run.
+    small = min([v for v in videos.values()] + [c.split("=", 1)[1] for c in ARGS.check], key=os.path.getsize)
+    probe_runs = {"frameflow probe": [ARGS.bin, "probe", small], "ffmpeg -i": ["ffmpeg", "-hide_banner", "-i", small]}
+    settings["probe_file"] = os.path.basename(small)
+    settings["probe_ms"] = {}
+    for name, argv in probe_runs.items():
+        walls = []
+        for _ in range(10):
+            proc = run(argv)
+            if proc.returncode not in (0, 1) or (name == "frameflow probe" and proc.returncode != 0):
+                checked(proc, name)
+            walls.append(proc.wall_s)
+        settings["probe_ms"][name] = 1e3 * median(walls)
     started = time.perf_counter()
     results = {"date": datetime.date.today().isoformat(), "machine": machine(), "settings": settings,
                "videos": {}, "seq": {}, "random": {}, "correctness": [], "clips": {}, "flow": []}
