@@ -10,7 +10,10 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
-use frameflow_media::{Crop, MediaError, OpenOptions, RenderOptions, Video};
+use frameflow_media::{Crop, DecoderTeam, FrameId, MediaError, OpenOptions, RenderOptions, RgbView, Video};
+
+/// The most decoders one batch is shared out among.
+const MAX_TEAM: usize = 4;
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -32,6 +35,11 @@ fn py_error(e: MediaError) -> PyErr {
 struct CoreVideo {
     /// `None` only while being dropped.
     video: Mutex<Option<Video>>,
+    /// Decoders sharing out batches across GOPs, opened on first use (automatic threads
+    /// only); locked inside `video`'s lock.
+    team: Mutex<Option<DecoderTeam>>,
+    /// FFmpeg threads asked for (0: automatic).
+    threads: usize,
     /// pts of every frame, in presentation order.
     pts: Vec<i64>,
     info_json: String,
@@ -46,6 +54,9 @@ impl Drop for CoreVideo {
         // The child's copy is left as it is (the Python side opens its own).
         if std::process::id() != self.owner {
             if let Ok(slot) = self.video.get_mut() {
+                std::mem::forget(slot.take());
+            }
+            if let Ok(slot) = self.team.get_mut() {
                 std::mem::forget(slot.take());
             }
         }
@@ -94,6 +105,8 @@ impl CoreVideo {
             .map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok(CoreVideo {
             video: Mutex::new(Some(video)),
+            team: Mutex::new(None),
+            threads,
             pts,
             info_json,
             owner: std::process::id(),
@@ -123,7 +136,8 @@ impl CoreVideo {
     }
 
     /// Decodes `indices` (any order, repeats allowed; each distinct frame decoded once, in
-    /// one forward pass) as RGB24 rows, rendered with the optional crop `(x, y, w, h)` then
+    /// one forward pass per GOP; with automatic threads, GOPs on a team of decoders at once)
+    /// as RGB24 rows, rendered with the optional crop `(x, y, w, h)` then
     /// resize. Returns `(array, height, width)`: a flat uint8 NumPy array holding the frames
     /// one after another in the order asked — written once, straight from the decoder's
     /// output, and handed to NumPy without another copy.
@@ -156,25 +170,40 @@ impl CoreVideo {
                     d.dedup();
                     d
                 };
+                // Writes one rendered frame into every slot that asked for it.
+                let place = |id: FrameId, view: RgbView<'_>, buffer: &mut [u8]| -> Result<(), MediaError> {
+                    if (view.width, view.height) != (w, h) {
+                        return Err(MediaError::InvalidOption(format!(
+                            "frame {} rendered as {}x{}, not the expected {w}x{h}",
+                            id.index, view.width, view.height
+                        )));
+                    }
+                    let first = slots.partition_point(|(i, _)| *i < id.index);
+                    for &(_, slot) in slots[first..].iter().take_while(|(i, _)| *i == id.index) {
+                        let out = &mut buffer[slot * frame_bytes..(slot + 1) * frame_bytes];
+                        for (to, from) in out.chunks_exact_mut(w as usize * 3).zip(view.rows()) {
+                            to.copy_from_slice(from);
+                        }
+                    }
+                    Ok(())
+                };
+                // With automatic threads, a batch across GOPs goes to a team of
+                // single-threaded decoders, a GOP each (DecoderTeam's docs say why).
+                let mut team = self.team.lock().unwrap_or_else(|p| p.into_inner());
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+                if self.threads == 0 && cores >= 2 {
+                    let team = team.get_or_insert_with(|| DecoderTeam::for_video(video, cores.min(MAX_TEAM)));
+                    if team.groups(&distinct) >= 2 {
+                        let shared = std::sync::Mutex::new(std::mem::take(&mut buffer));
+                        team.for_each_view_at(&distinct, &options, &|id, view| {
+                            place(id, view, &mut shared.lock().unwrap_or_else(|p| p.into_inner()))
+                        })
+                        .map_err(py_error)?;
+                        return Ok((shared.into_inner().unwrap_or_else(|p| p.into_inner()), h, w));
+                    }
+                }
                 video
-                    .for_each_view_at(&distinct, &options, |id, view| {
-                        if (view.width, view.height) != (w, h) {
-                            return Err(MediaError::InvalidOption(format!(
-                                "frame {} rendered as {}x{}, not the expected {w}x{h}",
-                                id.index, view.width, view.height
-                            )));
-                        }
-                        let first = slots.partition_point(|(i, _)| *i < id.index);
-                        for &(_, slot) in slots[first..].iter().take_while(|(i, _)| *i == id.index)
-                        {
-                            let out = &mut buffer[slot * frame_bytes..(slot + 1) * frame_bytes];
-                            for (to, from) in out.chunks_exact_mut(w as usize * 3).zip(view.rows())
-                            {
-                                to.copy_from_slice(from);
-                            }
-                        }
-                        Ok(())
-                    })
+                    .for_each_view_at(&distinct, &options, |id, view| place(id, view, &mut buffer))
                     .map_err(py_error)?;
                 Ok((buffer, h, w))
             })

@@ -208,3 +208,17 @@ def test_clip_dataset_is_deterministic_per_item_and_epoch(video):
         ds[2]
     with pytest.raises(ValueError):
         ClipDataset([video], modality="depth")
+
+
+def test_automatic_threads_share_gops_among_decoders_with_the_same_frames(video):
+    # Frames from all three GOPs (key frames 0, 25, 50), asked out of order with a repeat:
+    # with automatic threads they are decoded a GOP per decoder at once.
+    indices = [57, 3, 30, 12, 44, 3, 26, 59]
+    team = VideoDecoder(video, num_ffmpeg_threads=0, dimension_order="NHWC")
+    single = VideoDecoder(video, num_ffmpeg_threads=1, dimension_order="NHWC")
+    got = as_numpy(team.get_frames_at(indices).data)
+    assert np.array_equal(got, as_numpy(single.get_frames_at(indices).data))
+    for k, i in enumerate(indices):
+        assert got[k].tobytes() == reference_frame(video, i), f"frame {i}"
+    with pytest.raises(IndexError):
+        team.get_frames_at([3, 60])

@@ -13,6 +13,7 @@
 //! - Decoding to frame N leaves out the packets shown before N that no other frame needs
 //!   (non-reference H.264 slices, MPEG-4/MPEG-2 B pictures: `disposable.rs`), so a random
 //!   frame costs its reference chain, not its whole GOP.
+//! - [`DecoderTeam`]: one batch's frames decoded on several decoders at once, a GOP each.
 //! - [`remote`]: objects read with ranged requests ([`remote::RangeSource`]) instead of
 //!   files, for object stores.
 //!
@@ -35,6 +36,7 @@ mod index;
 mod probe;
 pub mod remote;
 mod render;
+mod team;
 mod video;
 
 /// Opens a container (a file or a registered remote object) with FFmpeg, for crates that
@@ -46,6 +48,7 @@ pub use index::{FrameIndex, IndexMethod, IndexedFrame, SeekPoint, INDEX_FORMAT_V
 pub use probe::{StreamSummary, VideoInfo};
 pub use render::{Crop, RenderOptions, ResizeFilter, RgbImage, RgbView, MAX_OUTPUT_SIDE};
 pub use frame::{FrameId, FrameSelector};
+pub use team::DecoderTeam;
 pub use video::{Frame, OpenOptions, RawFrame, Video};
 
 /// How much FFmpeg itself writes to stderr. frameflow reports problems in its own errors,

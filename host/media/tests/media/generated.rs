@@ -215,3 +215,46 @@ fn random_access_leaves_out_non_reference_pictures_and_stays_exact() {
         }
     }
 }
+
+/// A decoder team shares a batch's GOPs out among its decoders: every frame asked for comes
+/// once, with exactly the pixels one decoder gives, on every generated video; a frame past
+/// the end is the same error.
+#[test]
+fn a_decoder_team_gives_the_frames_one_decoder_gives() {
+    use frameflow_media::{DecoderTeam, MediaError};
+    use std::sync::Mutex;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(5);
+    for pv in pattern_videos() {
+        let mut single = Video::open(&pv.path).unwrap();
+        let n = single.frame_count();
+        let mut team = DecoderTeam::for_video(&single, 3);
+        for _ in 0..3 {
+            let mut wanted: Vec<usize> = (0..n).collect();
+            wanted.shuffle(&mut rng);
+            wanted.truncate(12.min(n));
+            let expected: Vec<(usize, Vec<u8>)> = {
+                let mut e: Vec<_> = single.frames(&wanted, &RenderOptions::default()).unwrap().into_iter().map(|f| (f.id.index, f.image.data)).collect();
+                e.sort();
+                e.dedup();
+                e
+            };
+            let got = Mutex::new(Vec::new());
+            team.for_each_view_at(&wanted, &RenderOptions::default(), &|id, view| {
+                got.lock().unwrap().push((id.index, view.to_image().data));
+                Ok(())
+            })
+            .unwrap();
+            let mut got = got.into_inner().unwrap();
+            got.sort();
+            assert_eq!(got.len(), expected.len(), "{}: each frame once", pv.traits);
+            assert!(got == expected, "{}: the team's frames differ from one decoder's", pv.traits);
+        }
+        let past = team.for_each_view_at(&[0, n], &RenderOptions::default(), &|_, _| Ok(()));
+        assert!(matches!(past, Err(MediaError::IndexOutOfRange { .. })), "{}: {past:?}", pv.traits);
+    }
+    // Key frames 0 and 250: frames on both sides are two groups, frames in one GOP one.
+    let long = Video::open(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
+    let team = DecoderTeam::for_video(&long, 2);
+    assert_eq!(team.groups(&[3, 249, 251]), 2);
+    assert_eq!(team.groups(&[260, 251, 299]), 1);
+}
