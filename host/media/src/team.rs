@@ -8,9 +8,10 @@
 //! by [`Video::for_each_view_at`], so the pixels are the same.
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex};
 
-use crate::{FrameId, FrameIndex, MediaError, OpenOptions, RenderOptions, Result, RgbView, Video};
+use crate::{Frame, FrameId, FrameIndex, MediaError, OpenOptions, RenderOptions, Result, RgbView, Video};
 
 /// Up to `size` decoders of one video file that share out a batch's GOPs (see the module
 /// docs). Members are opened when a batch first needs them, from the file's path and its
@@ -20,19 +21,49 @@ pub struct DecoderTeam {
     stream: usize,
     index: Arc<FrameIndex>,
     size: usize,
+    max_pixels: Option<u64>,
+    interrupt: Option<Arc<AtomicBool>>,
     members: Vec<Video>,
 }
 
 impl DecoderTeam {
     /// A team of at most `size` decoders (at least one) for `video`'s file.
     pub fn for_video(video: &Video, size: usize) -> DecoderTeam {
-        DecoderTeam {
-            path: video.path().to_path_buf(),
-            stream: video.info().stream_index,
-            index: video.shared_index(),
-            size: size.max(1),
-            members: Vec::new(),
+        DecoderTeam::new(video.path().to_path_buf(), video.info().stream_index, video.shared_index(), size, None)
+    }
+
+    /// A team of at most `size` decoders (at least one) for stream `stream` of the file at
+    /// `path`, whose packet index is `index`; members refuse pictures over `max_pixels` as
+    /// [`OpenOptions::max_pixels`] says.
+    pub fn new(path: PathBuf, stream: usize, index: Arc<FrameIndex>, size: usize, max_pixels: Option<u64>) -> DecoderTeam {
+        DecoderTeam { path, stream, index, size: size.max(1), max_pixels, interrupt: None, members: Vec::new() }
+    }
+
+    /// Stops the team's decodes when `flag` is set, as [`Video::set_interrupt`] does for one.
+    pub fn set_interrupt(&mut self, flag: Option<Arc<AtomicBool>>) {
+        for member in &mut self.members {
+            member.set_interrupt(flag.clone());
         }
+        self.interrupt = flag;
+    }
+
+    /// Frames at `indices` (any order, repeats allowed) in the order asked, like
+    /// [`Video::frames`], each distinct frame decoded once with the GOPs shared out.
+    pub fn frames(&mut self, indices: &[usize], options: &RenderOptions) -> Result<Vec<Frame>> {
+        let mut sorted = indices.to_vec();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let slots: Vec<Mutex<Option<Frame>>> = sorted.iter().map(|_| Mutex::new(None)).collect();
+        self.for_each_view_at(&sorted, options, &|id, view| {
+            let at = sorted.binary_search(&id.index).expect("only asked frames are decoded");
+            *slots[at].lock().unwrap_or_else(|p| p.into_inner()) = Some(Frame { id, image: view.to_image() });
+            Ok(())
+        })?;
+        let decoded: Vec<Frame> = slots
+            .into_iter()
+            .map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every asked frame was decoded"))
+            .collect();
+        Ok(indices.iter().map(|i| decoded[sorted.binary_search(i).expect("every index was decoded")].clone()).collect())
     }
 
     /// Frames decoded by the team's decoders so far.
@@ -89,10 +120,11 @@ impl DecoderTeam {
         let mut groups = self.split(&sorted);
         let n = self.size.min(groups.len()).max(1);
         while self.members.len() < n {
-            let member = Video::open_with(
+            let mut member = Video::open_with(
                 &self.path,
-                OpenOptions { stream: Some(self.stream), threads: 1, index: Some(self.index.clone()), max_pixels: None },
+                OpenOptions { stream: Some(self.stream), threads: 1, index: Some(self.index.clone()), max_pixels: self.max_pixels },
             )?;
+            member.set_interrupt(self.interrupt.clone());
             self.members.push(member);
         }
         if n == 1 {

@@ -3,7 +3,9 @@
 //! Opening a video costs a packet scan; decoding a frame costs a seek and a GOP of decode.
 //! The pool keeps, per file, the packet index and a few idle [`Video`]s (each with its
 //! decoder positioned where the last request left it), so a request for the next frame
-//! decodes one frame, not a GOP. All methods here block: call them from blocking threads.
+//! decodes one frame, not a GOP. A batch across GOPs goes to the video's [`DecoderTeam`]
+//! (a GOP per decoder, in parallel) when the team is free. All methods here block: call them
+//! from blocking threads.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
-use frameflow_media::{FrameIndex, MediaError, OpenOptions, Video, VideoInfo};
+use frameflow_media::{DecoderTeam, Frame, FrameIndex, MediaError, OpenOptions, RenderOptions, Video, VideoInfo};
 
 /// Idle decoders kept per video; more concurrent requests open more, then drop the excess.
 const IDLE_DECODERS_PER_VIDEO: usize = 4;
@@ -44,6 +46,9 @@ pub struct PooledVideo {
     index: Arc<FrameIndex>,
     max_pixels: Option<u64>,
     idle: Mutex<Vec<Video>>,
+    /// Decoders that share out batches across GOPs; one batch at a time (a busy team
+    /// sends the next batch to one pooled decoder).
+    team: Mutex<Option<DecoderTeam>>,
 }
 
 impl PooledVideo {
@@ -79,7 +84,36 @@ impl PooledVideo {
         }
         result
     }
+
+    /// Frames at `indices` (positions, any order, repeats allowed) in the order asked. A
+    /// batch whose frames start in two or more GOPs is decoded by the video's team, a GOP per
+    /// decoder at once, when there are cores for it and the team is not busy; otherwise on
+    /// one pooled decoder. `interrupt` as in [`PooledVideo::with_video`].
+    pub fn frames(&self, interrupt: Option<Arc<AtomicBool>>, indices: &[usize], options: &RenderOptions) -> Result<Vec<Frame>, MediaError> {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        if cores >= 2 {
+            if let Ok(mut slot) = self.team.try_lock() {
+                let team = slot.get_or_insert_with(|| {
+                    DecoderTeam::new(self.path.clone(), self.info.stream_index, self.index.clone(), cores.min(MAX_TEAM), self.max_pixels)
+                });
+                if team.groups(indices) >= 2 {
+                    team.set_interrupt(interrupt);
+                    let result = team.frames(indices, options);
+                    team.set_interrupt(None);
+                    if result.is_err() {
+                        // As with a pooled decoder: one that failed may be mid-GOP.
+                        *slot = None;
+                    }
+                    return result;
+                }
+            }
+        }
+        self.with_video(interrupt, |video| video.frames(indices, options))
+    }
 }
+
+/// The most decoders a video's team shares a batch among.
+const MAX_TEAM: usize = 4;
 
 /// The opened videos of this process, by file.
 pub struct VideoPool {
@@ -127,6 +161,7 @@ impl VideoPool {
             index: video.shared_index(),
             max_pixels: self.max_pixels,
             idle: Mutex::new(vec![video]),
+            team: Mutex::new(None),
         });
         let mut videos = self.videos.lock().expect("video pool lock");
         if videos.len() >= MAX_POOLED_VIDEOS {

@@ -218,7 +218,7 @@ fn random_access_leaves_out_non_reference_pictures_and_stays_exact() {
 
 /// A decoder team shares a batch's GOPs out among its decoders: every frame asked for comes
 /// once, with exactly the pixels one decoder gives, on every generated video; a frame past
-/// the end is the same error.
+/// the end is the same error. `frames` returns them in the order asked, as one decoder does.
 #[test]
 fn a_decoder_team_gives_the_frames_one_decoder_gives() {
     use frameflow_media::{DecoderTeam, MediaError};
@@ -248,6 +248,12 @@ fn a_decoder_team_gives_the_frames_one_decoder_gives() {
             got.sort();
             assert_eq!(got.len(), expected.len(), "{}: each frame once", pv.traits);
             assert!(got == expected, "{}: the team's frames differ from one decoder's", pv.traits);
+            // In the order asked, repeats kept, as one decoder's `frames` returns them.
+            let mut asked = wanted.clone();
+            asked.push(wanted[0]);
+            let one: Vec<_> = single.frames(&asked, &RenderOptions::default()).unwrap().into_iter().map(|f| (f.id.index, f.image.data)).collect();
+            let shared: Vec<_> = team.frames(&asked, &RenderOptions::default()).unwrap().into_iter().map(|f| (f.id.index, f.image.data)).collect();
+            assert!(one == shared, "{}: the team's frames() differ from one decoder's", pv.traits);
         }
         let past = team.for_each_view_at(&[0, n], &RenderOptions::default(), &|_, _| Ok(()));
         assert!(matches!(past, Err(MediaError::IndexOutOfRange { .. })), "{}: {past:?}", pv.traits);

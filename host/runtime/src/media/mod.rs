@@ -107,10 +107,11 @@ impl MediaView<'_> {
         let interrupt = Some(self.req.cancel.flag());
         let decoding = pooled.clone();
         let decoded = blocking(move || {
-            let decoded = decoding.with_video(interrupt, |v| {
-                let indices = at.into_iter().map(|s| v.resolve(s.into())).collect::<Result<Vec<_>, _>>()?;
-                v.frames(&indices, &options)
-            });
+            let decoded = at
+                .into_iter()
+                .map(|s| decoding.index().resolve(s.into()))
+                .collect::<Result<Vec<_>, _>>()
+                .and_then(|indices| decoding.frames(interrupt, &indices, &options));
             // The decoder's working memory is free again once the frames exist.
             drop(memory);
             decoded
