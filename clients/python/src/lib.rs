@@ -125,9 +125,11 @@ impl CoreVideo {
 
     /// How many frames the decoder has decoded since it was opened (every frame a request
     /// needed, plus the references it took to reach them): divided by the frames asked for,
-    /// the cost of random access.
+    /// the cost of random access. Counts the decoders of its team too.
     fn frames_decoded(&self) -> PyResult<u64> {
-        self.with_video(|video| Ok(video.frames_decoded()))
+        let own = self.with_video(|video| Ok(video.frames_decoded()))?;
+        let team = self.team.lock().unwrap_or_else(|p| p.into_inner()).as_ref().map_or(0, DecoderTeam::frames_decoded);
+        Ok(own + team)
     }
 
     /// The frame with exactly this pts.

@@ -218,6 +218,8 @@ def test_automatic_threads_share_gops_among_decoders_with_the_same_frames(video)
     single = VideoDecoder(video, num_ffmpeg_threads=1, dimension_order="NHWC")
     got = as_numpy(team.get_frames_at(indices).data)
     assert np.array_equal(got, as_numpy(single.get_frames_at(indices).data))
+    # The team's decodes are counted: at least the 7 distinct frames, as on one decoder.
+    assert team._core_here().frames_decoded() >= 7
     for k, i in enumerate(indices):
         assert got[k].tobytes() == reference_frame(video, i), f"frame {i}"
     with pytest.raises(IndexError):
