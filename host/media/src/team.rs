@@ -63,7 +63,7 @@ impl DecoderTeam {
             .into_iter()
             .map(|slot| slot.into_inner().unwrap_or_else(|p| p.into_inner()).expect("every asked frame was decoded"))
             .collect();
-        Ok(indices.iter().map(|i| decoded[sorted.binary_search(i).expect("every index was decoded")].clone()).collect())
+        Ok(crate::video::in_asked_order(indices, &sorted, decoded))
     }
 
     /// Frames decoded by the team's decoders so far.

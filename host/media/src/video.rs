@@ -45,6 +45,30 @@ pub struct Frame {
     pub image: RgbImage,
 }
 
+/// `decoded` (the frames at the sorted, distinct `sorted` indices) arranged as `indices` asks,
+/// repeats included: each frame is moved out at its last use and cloned only for a repeat
+/// (a batch's frames are megabytes; each copy is a pass over them and fresh pages).
+pub(crate) fn in_asked_order(indices: &[usize], sorted: &[usize], decoded: Vec<Frame>) -> Vec<Frame> {
+    let at = |i: &usize| sorted.binary_search(i).expect("every index was decoded");
+    let mut uses = vec![0usize; sorted.len()];
+    for i in indices {
+        uses[at(i)] += 1;
+    }
+    let mut decoded: Vec<Option<Frame>> = decoded.into_iter().map(Some).collect();
+    indices
+        .iter()
+        .map(|i| {
+            let k = at(i);
+            uses[k] -= 1;
+            if uses[k] == 0 {
+                decoded[k].take().expect("a frame is moved out once, at its last use")
+            } else {
+                decoded[k].clone().expect("a frame is kept until its last use")
+            }
+        })
+        .collect()
+}
+
 impl Frame {
     pub fn encode(&self, format: ImageFormat, quality: u8) -> Result<Vec<u8>> {
         encode_image(&self.image, format, quality)
@@ -200,10 +224,7 @@ impl Video {
             decoded.push(f);
             Ok(())
         })?;
-        Ok(indices
-            .iter()
-            .map(|i| decoded[sorted.binary_search(i).expect("every index was decoded")].clone())
-            .collect())
+        Ok(in_asked_order(indices, &sorted, decoded))
     }
 
     /// Streams frames at the given indices to `sink` in ascending order, holding one at a time.
@@ -427,4 +448,24 @@ fn check_index(path: &Path, index: &FrameIndex, stream_index: usize) -> Result<(
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(index: usize) -> Frame {
+        let id = FrameId { index, pts: index as i64, seconds: index as f64, key: false };
+        Frame { id, image: RgbImage { width: 1, height: 1, data: vec![index as u8; 3] } }
+    }
+
+    #[test]
+    fn frames_come_back_in_the_order_asked_with_repeats() {
+        let sorted = [2, 5, 9];
+        let asked = [9, 2, 9, 5, 2, 9];
+        let got = in_asked_order(&asked, &sorted, sorted.iter().map(|&i| frame(i)).collect());
+        let indices: Vec<usize> = got.iter().map(|f| f.id.index).collect();
+        assert_eq!(indices, asked);
+        assert!(got.iter().all(|f| f.image.data == vec![f.id.index as u8; 3]));
+    }
 }
