@@ -11,9 +11,6 @@ use std::sync::Mutex;
 
 use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
 use frameflow_media::{Crop, DecoderTeam, FrameId, MediaError, OpenOptions, RenderOptions, RgbView, Video};
-
-/// The most decoders one batch is shared out among.
-const MAX_TEAM: usize = 4;
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -192,10 +189,9 @@ impl CoreVideo {
                 // With automatic threads, a batch across GOPs goes to a team of
                 // single-threaded decoders, a GOP each (DecoderTeam's docs say why).
                 let mut team = self.team.lock().unwrap_or_else(|p| p.into_inner());
-                let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-                if self.threads == 0 && cores >= 2 {
-                    let team = team.get_or_insert_with(|| DecoderTeam::for_video(video, cores.min(MAX_TEAM)));
-                    if team.groups(&distinct) >= 2 {
+                if self.threads == 0 {
+                    let team = team.get_or_insert_with(|| DecoderTeam::for_video(video, DecoderTeam::size_for_this_machine()));
+                    if team.shares(&distinct) {
                         let shared = std::sync::Mutex::new(std::mem::take(&mut buffer));
                         team.for_each_view_at(&distinct, &options, &|id, view| {
                             place(id, view, &mut shared.lock().unwrap_or_else(|p| p.into_inner()))

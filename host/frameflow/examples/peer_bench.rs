@@ -88,26 +88,15 @@ fn random(spec: &Value) -> Result<Value> {
     let mut video = open(spec)?;
     // With automatic threads (as every tool here), a call across GOPs goes to a team of
     // single-threaded decoders, a GOP each, as the Python package does.
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let mut team = DecoderTeam::for_video(&video, cores.min(4));
+    let mut team = DecoderTeam::for_video(&video, DecoderTeam::size_for_this_machine());
     let opened = started.elapsed();
     let mut times = Vec::with_capacity(calls.len());
     for (n, wanted) in calls.iter().enumerate() {
         let t = if n == 0 { started } else { Instant::now() };
-        let frames: Vec<Vec<u8>> = if cores >= 2 && team.groups(wanted) >= 2 {
-            let got = std::sync::Mutex::new(std::collections::HashMap::new());
-            team.for_each_view_at(wanted, &options, &|id, view| {
-                got.lock().expect("no panics while held").insert(id.index, view.to_image().data);
-                Ok(())
-            })?;
-            let got = got.into_inner().expect("no panics while held");
-            wanted.iter().map(|i| got[i].clone()).collect()
-        } else {
-            video.frames(wanted, &options)?.into_iter().map(|f| f.image.data).collect()
-        };
+        let frames = if team.shares(wanted) { team.frames(wanted, &options)? } else { video.frames(wanted, &options)? };
         times.push(ms(t.elapsed()));
         for f in &frames {
-            stdout.write_all(f)?;
+            stdout.write_all(&f.image.data)?;
         }
     }
     stdout.flush()?;
@@ -157,9 +146,8 @@ fn clips(spec: &Value) -> Result<Value> {
             Ok(())
         };
         // Clips across GOPs: a team of decoders, a GOP each, as the Python package does.
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut team = DecoderTeam::for_video(&v, cores.min(4));
-        if cores >= 2 && team.groups(&distinct) >= 2 {
+        let mut team = DecoderTeam::for_video(&v, DecoderTeam::size_for_this_machine());
+        if team.shares(&distinct) {
             let shared = std::sync::Mutex::new(std::mem::take(&mut batch));
             team.for_each_view_at(&distinct, &RenderOptions::default(), &|id, view| {
                 place(id, view, &mut shared.lock().expect("no panics while held"))

@@ -26,7 +26,21 @@ pub struct DecoderTeam {
     members: Vec<Video>,
 }
 
+/// The most decoders one team shares a batch among.
+const MAX_SIZE: usize = 4;
+
 impl DecoderTeam {
+    /// The team size for this machine: one decoder per core, at most [`MAX_SIZE`].
+    pub fn size_for_this_machine() -> usize {
+        std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_SIZE)
+    }
+
+    /// Whether the team would decode `indices` faster than one decoder: it has two or more
+    /// decoders and the frames start in two or more GOPs.
+    pub fn shares(&self, indices: &[usize]) -> bool {
+        self.size >= 2 && self.groups(indices) >= 2
+    }
+
     /// A team of at most `size` decoders (at least one) for `video`'s file.
     pub fn for_video(video: &Video, size: usize) -> DecoderTeam {
         DecoderTeam::new(video.path().to_path_buf(), video.info().stream_index, video.shared_index(), size, None)

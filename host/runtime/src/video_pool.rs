@@ -90,30 +90,26 @@ impl PooledVideo {
     /// decoder at once, when there are cores for it and the team is not busy; otherwise on
     /// one pooled decoder. `interrupt` as in [`PooledVideo::with_video`].
     pub fn frames(&self, interrupt: Option<Arc<AtomicBool>>, indices: &[usize], options: &RenderOptions) -> Result<Vec<Frame>, MediaError> {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        if cores >= 2 {
-            if let Ok(mut slot) = self.team.try_lock() {
-                let team = slot.get_or_insert_with(|| {
-                    DecoderTeam::new(self.path.clone(), self.info.stream_index, self.index.clone(), cores.min(MAX_TEAM), self.max_pixels)
-                });
-                if team.groups(indices) >= 2 {
-                    team.set_interrupt(interrupt);
-                    let result = team.frames(indices, options);
-                    team.set_interrupt(None);
-                    if result.is_err() {
-                        // As with a pooled decoder: one that failed may be mid-GOP.
-                        *slot = None;
-                    }
-                    return result;
+        if let Ok(mut slot) = self.team.try_lock() {
+            let team = slot.get_or_insert_with(|| {
+                DecoderTeam::new(self.path.clone(), self.info.stream_index, self.index.clone(), DecoderTeam::size_for_this_machine(), self.max_pixels)
+            });
+            if team.shares(indices) {
+                let _span = tracing::debug_span!("decoder_team", video = %self.path.display(), frames = indices.len()).entered();
+                team.set_interrupt(interrupt);
+                let result = team.frames(indices, options);
+                team.set_interrupt(None);
+                if let Err(e) = &result {
+                    // As with a pooled decoder: one that failed may be mid-GOP.
+                    tracing::debug!(error = %e, "decoder team failed; its decoders are dropped");
+                    *slot = None;
                 }
+                return result;
             }
         }
         self.with_video(interrupt, |video| video.frames(indices, options))
     }
 }
-
-/// The most decoders a video's team shares a batch among.
-const MAX_TEAM: usize = 4;
 
 /// The opened videos of this process, by file.
 pub struct VideoPool {
