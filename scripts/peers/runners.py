@@ -167,11 +167,15 @@ class HttpFrames:
         asked = ",".join(str(i) for i in indices)
         self.conn.request("GET", f"/v1/videos/{self.id}/frames?indices={asked}&format=raw")
         response = self.conn.getresponse()
-        body = response.read()
         if response.status != 200:
-            raise RuntimeError(f"frames {asked}: HTTP {response.status}: {body[:200]!r}")
-        size = len(body) // max(len(indices), 1)
-        return [body[k * size:(k + 1) * size] for k in range(len(indices))]
+            raise RuntimeError(f"frames {asked}: HTTP {response.status}: {response.read()[:200]!r}")
+        # Read into one buffer and hand out views of it, as an array library would: the
+        # frames are not copied again on the client.
+        body = bytearray(int(response.getheader("content-length")))
+        if response.readinto(body) != len(body):  # one call: the buffered reader fills it
+            raise RuntimeError(f"frames {asked}: the body ended early")
+        size, view = len(body) // max(len(indices), 1), memoryview(body)
+        return [view[k * size:(k + 1) * size] for k in range(len(indices))]
 
 
 # ---------------------------------------------------------------- clips

@@ -20,6 +20,16 @@ fn upload(addr: SocketAddr, path: &std::path::Path) -> Value {
     r.json()
 }
 
+/// The server's `frameflow_frames_decoded_total`.
+fn frames_decoded(addr: SocketAddr) -> f64 {
+    let metrics = String::from_utf8(get(addr, "/metrics").body).unwrap();
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("frameflow_frames_decoded_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no frameflow_frames_decoded_total in /metrics:\n{metrics}"))
+}
+
 fn png_pixels(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
     let decoder = png::Decoder::new(png_bytes);
     let mut reader = decoder.read_info().expect("a PNG");
@@ -163,6 +173,30 @@ fn a_stored_object_is_registered_by_key_and_seed_001_serves_the_media_root(backe
     assert_eq!(again["frame_count"], 90);
     assert_error(&register("datasets/missing.webm"), 404, "not_found");
     assert_error(&register("../other-tenant/x.webm"), 400, "bad_request");
+
+    // The ETag comes from the video's content tag and the query: a client that holds it gets
+    // 304 without a frame being decoded, whatever order it gives the parameters in...
+    let id_a = again["id"].as_str().unwrap().to_string();
+    let frame5 = format!("/v1/videos/{id_a}/frame?index=5&format=rgb24");
+    let first5 = get(server.addr, &frame5);
+    let etag = first5.header("etag").expect("an ETag").to_string();
+    let decoded_before = frames_decoded(server.addr);
+    let reordered = format!("/v1/videos/{id_a}/frame?format=rgb24&index=5");
+    let cached = request(server.addr, "GET", &reordered, &[("if-none-match", &etag)], Body::None);
+    assert_eq!((cached.status, cached.header("etag")), (304, Some(etag.as_str())));
+    let batch = format!("/v1/videos/{id_a}/frames?indices=3,60,5&format=raw");
+    let batch_etag = get(server.addr, &batch).header("etag").expect("a batch ETag").to_string();
+    let decoded_between = frames_decoded(server.addr);
+    assert_eq!(request(server.addr, "GET", &batch, &[("if-none-match", &batch_etag)], Body::None).status, 304);
+    assert_eq!(frames_decoded(server.addr), decoded_between, "a 304 decoded frames");
+    assert!(decoded_between > decoded_before, "the batch was decoded");
+    // ...and a new one when the object at the key is replaced by other bytes.
+    let other = pattern_video("h264_bframes_gop250.mp4");
+    server.store().write("tenants/default/datasets/a.webm", &std::fs::read(&other.path).unwrap());
+    let replaced = request(server.addr, "GET", &frame5, &[("if-none-match", &etag)], Body::None);
+    assert_eq!(replaced.status, 200, "{}", String::from_utf8_lossy(&replaced.body));
+    assert_ne!(replaced.header("etag"), Some(etag.as_str()), "the replaced video kept its ETag");
+    assert!(replaced.body == Video::open(&other.path).unwrap().frame(5, &RenderOptions::default()).unwrap().image.data);
     let bad_json = request(server.addr, "POST", "/v1/videos", &[("content-type", "application/json")], Body::Sized(b"{\"key\": "));
     assert_error(&bad_json, 400, "bad_request");
 

@@ -81,6 +81,8 @@ assert np.array_equal(np.asarray(local), frame), "the server's frame 137 is the 
 assert np.array_equal(c.frame(vid, time=137 / 25), frame)
 batch = c.frames(vid, [137, 3, 137])
 assert batch.shape == (3, 240, 320, 3) and np.array_equal(batch[0], frame) and np.array_equal(batch[2], frame)
+assert batch.dtype == np.uint8 and batch.flags.writeable, "a batch is an ordinary writable array"
+batch[1] = 0
 small = c.frame(vid, 3, width=160)
 assert np.array_equal(c.frames(vid, [3], width=160)[0], small)
 assert small.shape == (120, 160, 3)

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
-use frameflow_media::{Crop, DecoderTeam, FrameId, MediaError, OpenOptions, RenderOptions, RgbView, Video};
+use frameflow_media::{Crop, DecoderTeam, MediaError, OpenOptions, RenderOptions, Video};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -152,57 +152,19 @@ impl CoreVideo {
         let options = render_options(width, height, crop);
         let (buffer, h, w) = py.detach(|| {
             self.with_video(|video| {
-                let info = video.info();
-                let (w, h) = options.output_size(info.width, info.height);
-                let frame_bytes = w as usize * h as usize * 3;
-                let mut buffer = vec![0u8; frame_bytes * indices.len()];
-                // Where each distinct frame goes (a frame asked twice is written twice).
-                let mut slots: Vec<(usize, usize)> = indices
-                    .iter()
-                    .copied()
-                    .enumerate()
-                    .map(|(slot, i)| (i, slot))
-                    .collect();
-                slots.sort_unstable();
-                let distinct: Vec<usize> = {
-                    let mut d: Vec<usize> = slots.iter().map(|(i, _)| *i).collect();
-                    d.dedup();
-                    d
-                };
-                // Writes one rendered frame into every slot that asked for it.
-                let place = |id: FrameId, view: RgbView<'_>, buffer: &mut [u8]| -> Result<(), MediaError> {
-                    if (view.width, view.height) != (w, h) {
-                        return Err(MediaError::InvalidOption(format!(
-                            "frame {} rendered as {}x{}, not the expected {w}x{h}",
-                            id.index, view.width, view.height
-                        )));
-                    }
-                    let first = slots.partition_point(|(i, _)| *i < id.index);
-                    for &(_, slot) in slots[first..].iter().take_while(|(i, _)| *i == id.index) {
-                        let out = &mut buffer[slot * frame_bytes..(slot + 1) * frame_bytes];
-                        for (to, from) in out.chunks_exact_mut(w as usize * 3).zip(view.rows()) {
-                            to.copy_from_slice(from);
-                        }
-                    }
-                    Ok(())
-                };
+                let (w, h) = video.output_size(&options);
+                let mut buffer = vec![0u8; w as usize * h as usize * 3 * indices.len()];
                 // With automatic threads, a batch across GOPs goes to a team of
                 // single-threaded decoders, a GOP each (DecoderTeam's docs say why).
                 let mut team = self.team.lock().unwrap_or_else(|p| p.into_inner());
                 if self.threads == 0 {
                     let team = team.get_or_insert_with(|| DecoderTeam::for_video(video, DecoderTeam::size_for_this_machine()));
-                    if team.shares(&distinct) {
-                        let shared = std::sync::Mutex::new(std::mem::take(&mut buffer));
-                        team.for_each_view_at(&distinct, &options, &|id, view| {
-                            place(id, view, &mut shared.lock().unwrap_or_else(|p| p.into_inner()))
-                        })
-                        .map_err(py_error)?;
-                        return Ok((shared.into_inner().unwrap_or_else(|p| p.into_inner()), h, w));
+                    if team.shares(&indices) {
+                        team.frames_into(&indices, &options, &mut buffer).map_err(py_error)?;
+                        return Ok((buffer, h, w));
                     }
                 }
-                video
-                    .for_each_view_at(&distinct, &options, |id, view| place(id, view, &mut buffer))
-                    .map_err(py_error)?;
+                video.frames_into(&indices, &options, &mut buffer).map_err(py_error)?;
                 Ok((buffer, h, w))
             })
         })?;

@@ -279,6 +279,10 @@ pub fn thumbnail(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiRes
     let width = query.number::<u32>("width", 1..=8192)?;
     let height = query.number::<u32>("height", 1..=8192)?;
     let render = fitted(region, width, height, fit);
+    let etag = Reply::derived_etag(&video.content_tag(), "thumbnail", query);
+    if let Some(unchanged) = Reply::not_modified(&etag, if_none_match) {
+        return Ok(unchanged);
+    }
     let frame = video.frame(at, render)?;
     let encoded = frame.encode_held(format, quality)?;
     let id = frame.id();
@@ -288,7 +292,7 @@ pub fn thumbnail(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiRes
         ("x-frame-seconds".into(), format!("{}", id.seconds)),
         ("x-thumbnail-rule".into(), rule.into()),
     ];
-    Ok(Reply::cacheable_held(encoded, content_type, headers, if_none_match))
+    Ok(Reply::cacheable_held(etag, encoded, content_type, headers, if_none_match))
 }
 
 /// A storyboard's layout: which frames, at what tile size, how many across.
@@ -323,11 +327,15 @@ pub fn storyboard_image(id: &str, query: &Query, if_none_match: Option<&str>) ->
     let record = registry::load(id)?;
     let video = Video::open(&record.key)?;
     let board = storyboard_layout(&video, query)?;
+    let etag = Reply::derived_etag(&video.content_tag(), "storyboard", query);
+    if let Some(unchanged) = Reply::not_modified(&etag, if_none_match) {
+        return Ok(unchanged);
+    }
     let at: Vec<FrameSelector> = board.frames.iter().map(|&i| FrameSelector::Index(i)).collect();
     let render = RenderOptions { crop: None, width: Some(board.tile.0), height: Some(board.tile.1), pad: None };
     let sheet = video.tile(&at, render, board.columns, ImageFormat::Jpeg, 80)?;
     let headers = vec![("x-storyboard-tiles".to_string(), format!("{}x{} x {} ({} across)", board.tile.0, board.tile.1, board.frames.len(), board.columns))];
-    Ok(Reply::cacheable_held(sheet, "image/jpeg", headers, if_none_match))
+    Ok(Reply::cacheable_held(etag, sheet, "image/jpeg", headers, if_none_match))
 }
 
 fn vtt_time(seconds: f64) -> String {

@@ -3,7 +3,8 @@
 //! `GET /frame/{path}` over the host's media root.
 //!
 //! The host decodes, renders and encodes; this code picks the frame, the options, and the
-//! HTTP headers (strong ETag over the bytes, a day of caching, the frame's three ids).
+//! HTTP headers (a strong ETag from the video's content tag and the query, checked before
+//! decoding; a day of caching; the frame's three ids).
 
 use frameflow_guest::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::{ArrayLayout, Video};
@@ -66,10 +67,15 @@ fn content_type(format: ImageFormat) -> &'static str {
     }
 }
 
-/// Decodes, encodes and answers one frame of `video`.
-fn serve_frame(video: &Video, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
+/// Decodes, encodes and answers one frame of `video` (304 without decoding when the
+/// client holds this request's ETag).
+fn serve_frame(video: &Video, route: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let at = selector(query)?;
     let out = output(query)?;
+    let etag = Reply::derived_etag(&video.content_tag(), route, query);
+    if let Some(unchanged) = Reply::not_modified(&etag, if_none_match) {
+        return Ok(unchanged);
+    }
     let frame = video.frame(at, out.render)?;
     // Encoded and sent by the host: the image never passes through this component.
     let encoded = frame.encode_held(out.format, out.quality)?;
@@ -83,7 +89,7 @@ fn serve_frame(video: &Video, query: &Query, if_none_match: Option<&str>) -> Api
         ("x-frame-width".into(), frame.width().to_string()),
         ("x-frame-height".into(), frame.height().to_string()),
     ];
-    Ok(Reply::cacheable_held(encoded, content_type(out.format), headers, if_none_match))
+    Ok(Reply::cacheable_held(etag, encoded, content_type(out.format), headers, if_none_match))
 }
 
 /// The query parameters of the frame route.
@@ -93,13 +99,13 @@ pub const FRAME_PARAMS: &[&str] = &["index", "pts", "time", "format", "quality",
 pub fn frame(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let record = registry::load(id)?;
     let video = Video::open(&record.key)?;
-    serve_frame(&video, query, if_none_match)
+    serve_frame(&video, "frame", query, if_none_match)
 }
 
 /// `GET /frame/{path}?pts=P` (seed 001): a file under the server's media root.
 pub fn media_root_frame(path: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
     let video = Video::open_in_media_root(path)?;
-    serve_frame(&video, query, if_none_match)
+    serve_frame(&video, "media-root-frame", query, if_none_match)
 }
 
 /// The query parameters of `/frames`: an id page, or with `indices` a batch of frames.
@@ -133,6 +139,10 @@ pub fn batch(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<
     let crop = query.get("crop").map(crop).transpose()?;
     let record = registry::load(id)?;
     let video = Video::open(&record.key)?;
+    let etag = Reply::derived_etag(&video.content_tag(), "frames", query);
+    if let Some(unchanged) = Reply::not_modified(&etag, if_none_match) {
+        return Ok(unchanged);
+    }
     let render = RenderOptions { crop, width, height, pad: None };
     let at: Vec<FrameSelector> = indices.iter().map(|&i| FrameSelector::Index(i)).collect();
     let (array, w, h) = video.frames_array(&at, render, layout)?;
@@ -141,7 +151,7 @@ pub fn batch(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<
         ("x-frame-width".into(), w.to_string()),
         ("x-frame-height".into(), h.to_string()),
     ];
-    Ok(Reply::cacheable_held(array, content_type, headers, if_none_match))
+    Ok(Reply::cacheable_held(etag, array, content_type, headers, if_none_match))
 }
 
 /// `GET /v1/videos/{id}/frames?from_index=N|from_pts=P&count=K`: frame ids for sequential

@@ -117,10 +117,23 @@ impl Reply {
         Reply::validated(etag, content_type, headers, if_none_match, body, None)
     }
 
-    /// [`Reply::cacheable`] for bytes the host holds: the ETag is the host's digest, and
-    /// the bytes go from the host to the response body when sent.
-    pub fn cacheable_held(encoded: Encoded, content_type: &str, headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
-        let etag = format!("\"{}\"", encoded.digest());
+    /// The strong ETag of a response derived from a video (a frame, a batch, a thumbnail):
+    /// the video's `content-tag` (its bytes and this host's decoders) with the route and the
+    /// query that decide the response's bytes. Known before anything is decoded.
+    pub fn derived_etag(content_tag: &str, route: &str, query: &Query) -> String {
+        format!("\"{:016x}\"", fnv64(&[content_tag.as_bytes(), route.as_bytes(), query.canonical().as_bytes()]))
+    }
+
+    /// 304 for a client whose `If-None-Match` already names `etag`, asked before the work
+    /// that would make the body (a decode). `*` is left to that work: it matches only a
+    /// representation that exists, which a frame out of range is not.
+    pub fn not_modified(etag: &str, if_none_match: Option<&str>) -> Option<Reply> {
+        if_none_match.filter(|tags| names(tags, etag)).map(|_| Reply { status: 304, headers: validators(etag), body: vec![], held: None })
+    }
+
+    /// [`Reply::cacheable`] for bytes the host holds, under the ETag `etag` the caller made
+    /// ([`Reply::derived_etag`]); the bytes go from the host to the response body when sent.
+    pub fn cacheable_held(etag: String, encoded: Encoded, content_type: &str, headers: Vec<(String, String)>, if_none_match: Option<&str>) -> Reply {
         Reply::validated(etag, content_type, headers, if_none_match, vec![], Some(Held::Encoded(encoded)))
     }
 
@@ -132,9 +145,8 @@ impl Reply {
         body: Vec<u8>,
         held: Option<Held>,
     ) -> Reply {
-        headers.push(("etag".into(), etag.clone()));
-        headers.push(("cache-control".into(), "public, max-age=86400".into()));
-        if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+        headers.extend(validators(&etag));
+        if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == "*") || names(tags, &etag)) {
             return Reply { status: 304, headers, body: vec![], held: None };
         }
         headers.push(("content-type".into(), content_type.into()));
@@ -144,6 +156,16 @@ impl Reply {
     pub fn empty(status: u16) -> Reply {
         Reply { status, headers: vec![], body: vec![], held: None }
     }
+}
+
+/// The headers that validate and cache an immutable response.
+fn validators(etag: &str) -> Vec<(String, String)> {
+    vec![("etag".into(), etag.to_string()), ("cache-control".into(), "public, max-age=86400".into())]
+}
+
+/// Whether an `If-None-Match` list names `etag` (weak comparison, as RFC 9110 asks of it).
+fn names(tags: &str, etag: &str) -> bool {
+    tags.split(',').any(|t| t.trim().trim_start_matches("W/") == etag)
 }
 
 /// The reason phrase of the statuses the API answers with.
@@ -259,6 +281,14 @@ impl Query {
         }
     }
 
+    /// The parameters by name (a repeated name keeps its values' order), one string: the
+    /// same for the same request however a client ordered it.
+    pub fn canonical(&self) -> String {
+        let mut pairs: Vec<&(String, String)> = self.0.iter().collect();
+        pairs.sort_by(|a, b| a.0.cmp(&b.0));
+        pairs.iter().map(|(k, v)| format!("{k}\u{1}{v}")).collect::<Vec<_>>().join("\u{0}")
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
@@ -341,6 +371,32 @@ mod tests {
         assert_eq!(q.number::<u32>("a", 0..=5).unwrap(), Some(1));
         assert!(q.number::<u32>("a", 2..=5).is_err());
         assert_ne!(fnv64(&[b"ab", b"c"]), fnv64(&[b"a", b"bc"]));
+    }
+
+    #[test]
+    fn derived_etags_follow_the_content_the_route_and_the_parameters_not_their_order() {
+        let q = |s: &str| Query::parse(s).unwrap();
+        let tag = Reply::derived_etag("0123456789abcdef", "frame", &q("index=5&format=png"));
+        assert_eq!(tag, Reply::derived_etag("0123456789abcdef", "frame", &q("format=png&index=5")));
+        assert_ne!(tag, Reply::derived_etag("0123456789abcdee", "frame", &q("index=5&format=png")), "replaced video");
+        assert_ne!(tag, Reply::derived_etag("0123456789abcdef", "thumbnail", &q("index=5&format=png")), "other route");
+        assert_ne!(tag, Reply::derived_etag("0123456789abcdef", "frame", &q("index=6&format=png")), "other frame");
+        // A repeated name keeps its order (the first value is the one a route reads).
+        assert_ne!(q("a=1&a=2").canonical(), q("a=2&a=1").canonical());
+        assert!(tag.starts_with('"') && tag.ends_with('"') && tag.len() == 18);
+    }
+
+    #[test]
+    fn not_modified_answers_only_a_client_that_names_the_tag() {
+        let etag = "\"00000000000000aa\"";
+        let unchanged = Reply::not_modified(etag, Some("\"x\", W/\"00000000000000aa\"")).expect("named (weakly)");
+        assert_eq!(unchanged.status, 304);
+        assert!(unchanged.headers.contains(&("etag".to_string(), etag.to_string())));
+        assert!(unchanged.body.is_empty() && unchanged.held.is_none());
+        assert!(Reply::not_modified(etag, Some("\"00000000000000ab\"")).is_none());
+        assert!(Reply::not_modified(etag, None).is_none());
+        // `*` is for the work that makes the body to decide (it matches an existing representation only).
+        assert!(Reply::not_modified(etag, Some("*")).is_none());
     }
 }
 

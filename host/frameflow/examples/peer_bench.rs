@@ -133,28 +133,14 @@ fn clips(spec: &Value) -> Result<Value> {
         let mut distinct = slots.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        let (w, h) = (v.info().width as usize, v.info().height as usize);
-        let frame_bytes = w * h * 3;
-        let mut batch = vec![0u8; slots.len() * frame_bytes];
-        let place = |id: frameflow_media::FrameId, view: frameflow_media::RgbView<'_>, batch: &mut [u8]| {
-            for (slot, _) in slots.iter().enumerate().filter(|(_, &i)| i == id.index) {
-                let out = &mut batch[slot * frame_bytes..(slot + 1) * frame_bytes];
-                for (row, dst) in view.rows().zip(out.chunks_exact_mut(w * 3)) {
-                    dst.copy_from_slice(row);
-                }
-            }
-            Ok(())
-        };
+        let (w, h) = v.output_size(&RenderOptions::default());
+        let mut batch = vec![0u8; slots.len() * w as usize * h as usize * 3];
         // Clips across GOPs: a team of decoders, a GOP each, as the Python package does.
         let mut team = DecoderTeam::for_video(&v, DecoderTeam::size_for_this_machine());
         if team.shares(&distinct) {
-            let shared = std::sync::Mutex::new(std::mem::take(&mut batch));
-            team.for_each_view_at(&distinct, &RenderOptions::default(), &|id, view| {
-                place(id, view, &mut shared.lock().expect("no panics while held"))
-            })?;
-            batch = shared.into_inner().expect("no panics while held");
+            team.frames_into(&slots, &RenderOptions::default(), &mut batch)?;
         } else {
-            v.for_each_view_at(&distinct, &RenderOptions::default(), |id, view| place(id, view, &mut batch))?;
+            v.frames_into(&slots, &RenderOptions::default(), &mut batch)?;
         }
         let elapsed = ms(started.elapsed());
         std::hint::black_box(&batch);

@@ -14,6 +14,8 @@
 //!   (non-reference H.264 slices, MPEG-4/MPEG-2 B pictures: `disposable.rs`), so a random
 //!   frame costs its reference chain, not its whole GOP.
 //! - [`DecoderTeam`]: one batch's frames decoded on several decoders at once, a GOP each.
+//! - [`Video::frames_into`] and [`DecoderTeam::frames_into`]: a batch written straight into
+//!   one caller-owned buffer (a NumPy array, an HTTP body), in the order asked (`batch.rs`).
 //! - [`remote`]: objects read with ranged requests ([`remote::RangeSource`]) instead of
 //!   files, for object stores.
 //!
@@ -25,6 +27,7 @@
 // Raw FFmpeg calls live in ffi.rs alone (it allows unsafe; nothing else may).
 #![deny(unsafe_code)]
 
+mod batch;
 mod container;
 mod decode;
 mod disposable;
@@ -102,6 +105,21 @@ pub fn init() {
         let level = std::env::var("FRAMEFLOW_FFMPEG_LOG").ok().and_then(|v| LogLevel::parse(&v)).unwrap_or(LogLevel::Quiet);
         apply_log_level(level);
     });
+}
+
+/// What decides the pixels and encoded bytes this build gives for a video's frames: the
+/// media core's version and the FFmpeg libraries that decode, filter and convert. Part of
+/// every derived response's validator (the runtime's `content-tag`), so a host upgraded to
+/// other decoders does not answer 304 for bytes it would now produce differently.
+pub fn pixel_lineage() -> String {
+    init();
+    format!(
+        "frameflow-media {}; libavcodec {}; libavfilter {}; libswscale {}",
+        env!("CARGO_PKG_VERSION"),
+        ffmpeg_next::codec::version(),
+        ffmpeg_next::filter::version(),
+        ffmpeg_next::software::scaling::version()
+    )
 }
 
 /// Opens a video and returns its description (builds the packet index).

@@ -217,6 +217,12 @@ pub struct RgbView<'a> {
 }
 
 impl<'a> RgbView<'a> {
+    /// A view over tightly packed rows (tests build batches from these).
+    #[cfg(test)]
+    pub(crate) fn packed(width: u32, height: u32, data: &'a [u8]) -> RgbView<'a> {
+        RgbView { width, height, stride: width as usize * 3, data }
+    }
+
     /// Each row's `width * 3` bytes, top to bottom.
     pub fn rows(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
         let row_bytes = self.width as usize * 3;

@@ -80,6 +80,28 @@ impl DecoderTeam {
         Ok(crate::video::in_asked_order(indices, &sorted, decoded))
     }
 
+    /// [`Video::frames_into`] with the GOPs shared out: the frames at `indices` written into
+    /// `out` (sized by [`Video::output_size`]) in the order asked, each decoder filling its
+    /// frames' slots as it goes.
+    pub fn frames_into(&mut self, indices: &[usize], options: &RenderOptions, out: &mut [u8]) -> Result<()> {
+        self.open_members(1)?;
+        let slots = crate::batch::BatchSlots::new(indices, self.members[0].output_size(options), out)?;
+        self.for_each_view_at(&slots.distinct(), options, &|id, view| slots.place(id, view))
+    }
+
+    /// Opens members until the team has `n` (members stay open between batches).
+    fn open_members(&mut self, n: usize) -> Result<()> {
+        while self.members.len() < n {
+            let mut member = Video::open_with(
+                &self.path,
+                OpenOptions { stream: Some(self.stream), threads: 1, index: Some(self.index.clone()), max_pixels: self.max_pixels },
+            )?;
+            member.set_interrupt(self.interrupt.clone());
+            self.members.push(member);
+        }
+        Ok(())
+    }
+
     /// Frames decoded by the team's decoders so far.
     pub fn frames_decoded(&self) -> u64 {
         self.members.iter().map(Video::frames_decoded).sum()
@@ -133,14 +155,7 @@ impl DecoderTeam {
         sorted.dedup();
         let mut groups = self.split(&sorted);
         let n = self.size.min(groups.len()).max(1);
-        while self.members.len() < n {
-            let mut member = Video::open_with(
-                &self.path,
-                OpenOptions { stream: Some(self.stream), threads: 1, index: Some(self.index.clone()), max_pixels: self.max_pixels },
-            )?;
-            member.set_interrupt(self.interrupt.clone());
-            self.members.push(member);
-        }
+        self.open_members(n)?;
         if n == 1 {
             return self.members[0].for_each_view_at(&sorted, options, |id, view| sink(id, view));
         }

@@ -64,6 +64,18 @@ impl PooledVideo {
         &self.index
     }
 
+    /// A strong validator of what this video's frames decode to: its file (or object
+    /// version) as opened, and the decoders' lineage ([`frameflow_media::pixel_lineage`]).
+    /// 16 hex digits.
+    pub fn content_tag(&self) -> String {
+        use sha2::Digest;
+        static LINEAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        let lineage = LINEAGE.get_or_init(frameflow_media::pixel_lineage);
+        let modified = self.stamp.modified.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+        let described = format!("{lineage}\0{}\0{}\0{modified}", self.path.display(), self.stamp.size);
+        hex::encode(&sha2::Sha256::digest(described.as_bytes())[..8])
+    }
+
     /// Runs `work` on an idle decoder of this video (opening one when none is idle) and
     /// puts it back afterwards, unless it failed: a failed decoder may be mid-GOP.
     /// `interrupt`: a flag that stops the decode at its next picture once set.
@@ -85,11 +97,34 @@ impl PooledVideo {
         result
     }
 
-    /// Frames at `indices` (positions, any order, repeats allowed) in the order asked. A
-    /// batch whose frames start in two or more GOPs is decoded by the video's team, a GOP per
-    /// decoder at once, when there are cores for it and the team is not busy; otherwise on
-    /// one pooled decoder. `interrupt` as in [`PooledVideo::with_video`].
+    /// Frames at `indices` (positions, any order, repeats allowed) in the order asked, on
+    /// the decoder [`PooledVideo::with_batch_decoder`] picks. `interrupt` as in
+    /// [`PooledVideo::with_video`].
     pub fn frames(&self, interrupt: Option<Arc<AtomicBool>>, indices: &[usize], options: &RenderOptions) -> Result<Vec<Frame>, MediaError> {
+        self.with_batch_decoder(interrupt, indices, |decoder| match decoder {
+            BatchDecoder::Team(team) => team.frames(indices, options),
+            BatchDecoder::One(video) => video.frames(indices, options),
+        })
+    }
+
+    /// [`PooledVideo::frames`] written straight into `out` (RGB24, back to back in the order
+    /// asked, sized by the render): a response body without a frame-by-frame copy.
+    pub fn frames_into(&self, interrupt: Option<Arc<AtomicBool>>, indices: &[usize], options: &RenderOptions, out: &mut [u8]) -> Result<(), MediaError> {
+        self.with_batch_decoder(interrupt, indices, |decoder| match decoder {
+            BatchDecoder::Team(team) => team.frames_into(indices, options, out),
+            BatchDecoder::One(video) => video.frames_into(indices, options, out),
+        })
+    }
+
+    /// Runs a batch's `work` on the video's team when the frames start in two or more GOPs,
+    /// there are cores for it and the team is not busy (a GOP per decoder at once);
+    /// otherwise on one pooled decoder.
+    fn with_batch_decoder<R>(
+        &self,
+        interrupt: Option<Arc<AtomicBool>>,
+        indices: &[usize],
+        work: impl FnOnce(BatchDecoder<'_>) -> Result<R, MediaError>,
+    ) -> Result<R, MediaError> {
         if let Ok(mut slot) = self.team.try_lock() {
             let team = slot.get_or_insert_with(|| {
                 DecoderTeam::new(self.path.clone(), self.info.stream_index, self.index.clone(), DecoderTeam::size_for_this_machine(), self.max_pixels)
@@ -97,18 +132,25 @@ impl PooledVideo {
             if team.shares(indices) {
                 let _span = tracing::debug_span!("decoder_team", video = %self.path.display(), frames = indices.len()).entered();
                 team.set_interrupt(interrupt);
-                let result = team.frames(indices, options);
-                team.set_interrupt(None);
+                let result = work(BatchDecoder::Team(&mut *team));
                 if let Err(e) = &result {
                     // As with a pooled decoder: one that failed may be mid-GOP.
                     tracing::debug!(error = %e, "decoder team failed; its decoders are dropped");
                     *slot = None;
+                } else {
+                    team.set_interrupt(None);
                 }
                 return result;
             }
         }
-        self.with_video(interrupt, |video| video.frames(indices, options))
+        self.with_video(interrupt, |video| work(BatchDecoder::One(video)))
     }
+}
+
+/// The decoder a batch runs on (see [`PooledVideo::with_batch_decoder`]).
+enum BatchDecoder<'a> {
+    Team(&'a mut DecoderTeam),
+    One(&'a mut Video),
 }
 
 /// The opened videos of this process, by file.

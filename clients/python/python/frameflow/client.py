@@ -110,6 +110,32 @@ def _error(status: int, body: bytes) -> FrameflowError:
     return cls(status, code, message, body, param)
 
 
+def _read_into(response: Any) -> bytearray:
+    """A response body read straight into one writable buffer (sized by its length)."""
+    length = response.headers.get("content-length")
+    if length is None:
+        return bytearray(response.read())
+    body = bytearray(int(length))
+    # One call: the buffered reader fills the buffer unless the connection ends first.
+    got = response.readinto(body)
+    if got != len(body):
+        raise ConnectionError(f"the response body ended after {got} of {len(body)} bytes")
+    return body
+
+
+def _npy_array(body: bytearray) -> np.ndarray:
+    """A NumPy ``.npy`` body as a writable array over the same buffer: no copy."""
+    fmt = np.lib.format
+    header = io.BytesIO(bytes(memoryview(body)[:65536 + 16]))
+    version = fmt.read_magic(header)
+    read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+    shape, fortran_order, dtype = read_header(header)
+    if fortran_order or dtype.hasobject:
+        return np.load(io.BytesIO(body), allow_pickle=False)
+    count = int(np.prod(shape)) if shape else 1
+    return np.frombuffer(body, dtype=dtype, count=count, offset=header.tell()).reshape(shape)
+
+
 def read_flo(data: bytes) -> np.ndarray:
     """A Middlebury ``.flo`` file as float32 ``(2, H, W)`` (u then v)."""
     if len(data) < 12 or data[:4] != b"PIEH":
@@ -140,8 +166,11 @@ class Client:
     # -- plumbing ------------------------------------------------------------------------
 
     def request(self, method: str, path: str, *, query: Optional[Dict[str, Any]] = None, body: Union[bytes, BinaryIO, None] = None,
-                headers: Optional[Dict[str, str]] = None, json_body: Any = None) -> Tuple[int, Dict[str, str], bytes]:
-        """One request; returns ``(status, headers, body)`` for 2xx/3xx, raises otherwise."""
+                headers: Optional[Dict[str, str]] = None, json_body: Any = None,
+                into_buffer: bool = False) -> Tuple[int, Dict[str, str], bytes]:
+        """One request; returns ``(status, headers, body)`` for 2xx/3xx, raises otherwise.
+        ``into_buffer``: the body is read straight into one writable ``bytearray`` (a large
+        array's bytes are then not copied again)."""
         url = self.base_url + path
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
@@ -153,7 +182,8 @@ class Client:
         req = urllib.request.Request(url, data=body, method=method, headers=all_headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout) as r:
-                return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+                headers_got = {k.lower(): v for k, v in r.headers.items()}
+                return r.status, headers_got, _read_into(r) if into_buffer else r.read()
         except urllib.error.HTTPError as e:
             raise _error(e.code, e.read()) from None
 
@@ -213,8 +243,8 @@ class Client:
         (the server decodes them in one pass and sends one NumPy array)."""
         query = {"indices": ",".join(str(int(i)) for i in indices), "format": "npy", "width": width, "height": height,
                  "crop": ",".join(str(int(c)) for c in crop) if crop is not None else None}
-        _, _, body = self.request("GET", f"/v1/videos/{video_id}/frames", query=query)
-        return np.load(io.BytesIO(body), allow_pickle=False)
+        _, _, body = self.request("GET", f"/v1/videos/{video_id}/frames", query=query, into_buffer=True)
+        return _npy_array(body)
 
     def frame_ids(self, video_id: str, from_index: int = 0, count: int = 100) -> Dict[str, Any]:
         """A page of frame ids: ``{"frames": [{"index", "pts", "seconds", "key", "url"}], "next", ...}``."""

@@ -254,9 +254,24 @@ fn a_decoder_team_gives_the_frames_one_decoder_gives() {
             let one: Vec<_> = single.frames(&asked, &RenderOptions::default()).unwrap().into_iter().map(|f| (f.id.index, f.image.data)).collect();
             let shared: Vec<_> = team.frames(&asked, &RenderOptions::default()).unwrap().into_iter().map(|f| (f.id.index, f.image.data)).collect();
             assert!(one == shared, "{}: the team's frames() differ from one decoder's", pv.traits);
+            // Into one buffer, by one decoder and by the team: the same bytes, back to back.
+            let concatenated: Vec<u8> = one.iter().flat_map(|(_, data)| data.iter().copied()).collect();
+            let (w, h) = single.output_size(&RenderOptions::default());
+            let mut by_one = vec![0u8; asked.len() * w as usize * h as usize * 3];
+            single.frames_into(&asked, &RenderOptions::default(), &mut by_one).unwrap();
+            assert!(by_one == concatenated, "{}: frames_into differs from frames", pv.traits);
+            let mut by_team = vec![0u8; by_one.len()];
+            team.frames_into(&asked, &RenderOptions::default(), &mut by_team).unwrap();
+            assert!(by_team == concatenated, "{}: the team's frames_into differs from frames", pv.traits);
         }
         let past = team.for_each_view_at(&[0, n], &RenderOptions::default(), &|_, _| Ok(()));
         assert!(matches!(past, Err(MediaError::IndexOutOfRange { .. })), "{}: {past:?}", pv.traits);
+        let (w, h) = single.output_size(&RenderOptions::default());
+        let mut two = vec![0u8; 2 * w as usize * h as usize * 3];
+        let past = team.frames_into(&[0, n], &RenderOptions::default(), &mut two);
+        assert!(matches!(past, Err(MediaError::IndexOutOfRange { .. })), "{}: {past:?}", pv.traits);
+        let short = single.frames_into(&[0, 1], &RenderOptions::default(), &mut two[1..]);
+        assert!(matches!(short, Err(MediaError::InvalidOption(_))), "{}: {short:?}", pv.traits);
     }
     // Key frames 0 and 250: frames on both sides are two groups, frames in one GOP one.
     let long = Video::open(pattern_video("h264_bframes_gop250.mp4").path).unwrap();

@@ -11,6 +11,7 @@ mod rendition;
 pub(crate) mod object_source;
 
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use frameflow_media::{Frame, ImageFormat, RenderOptions};
@@ -28,7 +29,7 @@ use crate::blocking::blocking;
 use crate::conversions::{media_error, store_error_for_media};
 use crate::handles::{EncodedHandle, FrameHandle, RenditionHandle, VideoHandle};
 use crate::request::HostView;
-use crate::video_pool::VideoPool;
+use crate::video_pool::{PooledVideo, VideoPool};
 
 pub use media_root::{MediaRoot, MediaRootError};
 
@@ -92,6 +93,24 @@ impl MediaView<'_> {
     /// Decodes frames for the host's own use: checked against the request's limits and
     /// budget, with the media memory the frames hold.
     async fn decode_frames(&mut self, video: &Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender) -> MediaResult<(Vec<Frame>, MemoryPermit)> {
+        self.decode_with(video, at, render, |pooled, interrupt, indices, options, _| pooled.frames(interrupt, indices, options))
+            .await
+    }
+
+    /// Runs `decode` on the blocking pool for the frames `at` rendered with `render`, after
+    /// checking them against the request's limits and budget and reserving the decoder's
+    /// working memory (freed when `decode` returns) and the outputs' (returned). `decode`
+    /// gets the pooled video, the request's cancel flag, the frames' positions, the options
+    /// and the output size.
+    async fn decode_with<R: Send + 'static>(
+        &mut self,
+        video: &Resource<VideoHandle>,
+        at: Vec<WitSelector>,
+        render: WitRender,
+        decode: impl FnOnce(&PooledVideo, Option<Arc<AtomicBool>>, &[usize], &RenderOptions, (u32, u32)) -> Result<R, frameflow_media::MediaError>
+            + Send
+            + 'static,
+    ) -> MediaResult<(R, MemoryPermit)> {
         if at.len() > self.req.limits.max_batch {
             return Err(MediaError::TooLarge(format!("{} frames asked in one call; the limit is {}", at.len(), self.req.limits.max_batch)).into());
         }
@@ -111,14 +130,14 @@ impl MediaView<'_> {
                 .into_iter()
                 .map(|s| decoding.index().resolve(s.into()))
                 .collect::<Result<Vec<_>, _>>()
-                .and_then(|indices| decoding.frames(interrupt, &indices, &options));
+                .and_then(|indices| decode(&decoding, interrupt, &indices, &options, (w, h)));
             // The decoder's working memory is free again once the frames exist.
             drop(memory);
             decoded
         })
         .await?;
-        let frames = decoded.map_err(|e| media_error(e, pooled.path(), &label))?;
-        Ok((frames, outputs))
+        let decoded = decoded.map_err(|e| media_error(e, pooled.path(), &label))?;
+        Ok((decoded, outputs))
     }
 }
 
@@ -208,6 +227,10 @@ impl HostVideo for MediaView<'_> {
         Ok(video_handle(self.table, &video)?.video.info().into())
     }
 
+    async fn content_tag(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<String> {
+        Ok(video_handle(self.table, &video)?.video.content_tag())
+    }
+
     async fn probe_json(&mut self, video: Resource<VideoHandle>) -> wasmtime::Result<String> {
         Ok(serde_json::to_string(video_handle(self.table, &video)?.video.info())?)
     }
@@ -253,22 +276,20 @@ impl HostVideo for MediaView<'_> {
 
     async fn frames_array(&mut self, video: Resource<VideoHandle>, at: Vec<WitSelector>, render: WitRender, layout: ArrayLayout) -> MediaResult<(Resource<EncodedHandle>, u32, u32)> {
         let count = at.len();
-        let (frames, memory) = self.decode_frames(&video, at, render).await?;
-        let (width, height) = frames.first().map_or((0, 0), |f| (f.image.width, f.image.height));
-        let bytes = blocking(move || {
-            let _memory = memory;
-            let (w, h) = frames.first().map_or((0, 0), |f| (f.image.width, f.image.height));
-            let mut out = match layout {
-                ArrayLayout::Npy => npy_header(&[count, h as usize, w as usize, 3]),
-                ArrayLayout::Raw => Vec::new(),
-            };
-            out.reserve(frames.iter().map(|f| f.image.data.len()).sum());
-            for f in &frames {
-                out.extend_from_slice(&f.image.data);
-            }
-            out
-        })
-        .await?;
+        // The frames are decoded straight into the body, after its header: one pass, no
+        // frame-by-frame copy.
+        let ((bytes, (width, height)), _memory) = self
+            .decode_with(&video, at, render, move |pooled, interrupt, indices, options, (w, h)| {
+                let header = match layout {
+                    ArrayLayout::Npy => npy_header(&[count, h as usize, w as usize, 3]),
+                    ArrayLayout::Raw => Vec::new(),
+                };
+                let mut body = vec![0u8; header.len() + count * w as usize * h as usize * 3];
+                body[..header.len()].copy_from_slice(&header);
+                pooled.frames_into(interrupt, indices, options, &mut body[header.len()..])?;
+                Ok((body, (w, h)))
+            })
+            .await?;
         self.req.check_frame_budget(1, bytes.len())?;
         self.req.budget.frames += 1;
         self.req.budget.frame_bytes += bytes.len();
