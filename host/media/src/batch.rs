@@ -1,7 +1,8 @@
 //! Batches written into one buffer the caller owns ([`Video::frames_into`],
 //! [`DecoderTeam::frames_into`](crate::DecoderTeam::frames_into)): the frames at any indices
 //! (repeats allowed) as RGB24, back to back in the order asked, each distinct frame decoded
-//! once and copied from the renderer straight into every slot that asked for it. This is
+//! once and rendered straight into the first slot that asked for it (swscale writes there
+//! itself when nothing but the RGB conversion is asked), then copied to any repeat. This is
 //! what a NumPy batch, an HTTP body or a clip tensor is: no per-frame allocation, no second
 //! pass to concatenate. Slots are disjoint, so a team's decoders fill theirs at the same time;
 //! a shared lock over the whole buffer made them take turns at the copy (and at the page
@@ -9,7 +10,7 @@
 
 use std::sync::Mutex;
 
-use crate::{FrameId, MediaError, RenderOptions, Result, RgbView, Video};
+use crate::{FrameId, MediaError, RenderOptions, Result, Video};
 
 /// Where each frame of a batch goes in the caller's buffer.
 pub(crate) struct BatchSlots<'a> {
@@ -50,24 +51,34 @@ impl<'a> BatchSlots<'a> {
         d
     }
 
-    /// Copies frame `id`'s rows into every slot that asked for it. Only one decoder renders a
-    /// given frame, so each slot's lock is taken once and never waited on.
-    pub(crate) fn place(&self, id: FrameId, view: RgbView<'_>) -> Result<()> {
-        if (view.width, view.height) != (self.width, self.height) {
-            return Err(MediaError::InvalidOption(format!(
-                "frame {} rendered as {}x{}, not the batch's {}x{}",
-                id.index, view.width, view.height, self.width, self.height
-            )));
-        }
-        let row_bytes = self.width as usize * 3;
+    /// Renders frame `id` (with `render`, into one packed frame) into the first slot that
+    /// asked for it and copies it to the others. Only one decoder renders a given frame, so
+    /// each slot's lock is taken once and never waited on.
+    pub(crate) fn fill(&self, id: FrameId, render: impl FnOnce((u32, u32), &mut [u8]) -> Result<()>) -> Result<()> {
         let first = self.by_frame.partition_point(|(i, _)| *i < id.index);
-        for &(_, slot) in self.by_frame[first..].iter().take_while(|(i, _)| *i == id.index) {
-            let mut out = self.slots[slot].lock().unwrap_or_else(|p| p.into_inner());
-            for (to, from) in out.chunks_exact_mut(row_bytes).zip(view.rows()) {
-                to.copy_from_slice(from);
-            }
+        let mut slots = self.by_frame[first..].iter().take_while(|(i, _)| *i == id.index).map(|&(_, slot)| slot);
+        let Some(head) = slots.next() else { return Ok(()) };
+        let mut rendered = self.slots[head].lock().unwrap_or_else(|p| p.into_inner());
+        render((self.width, self.height), &mut rendered)?;
+        for slot in slots {
+            self.slots[slot].lock().unwrap_or_else(|p| p.into_inner()).copy_from_slice(&rendered);
         }
         Ok(())
+    }
+
+    /// Copies `view` into every slot frame `id` has, through [`BatchSlots::fill`] (a
+    /// renderer's copy when the graph renders).
+    #[cfg(test)]
+    pub(crate) fn place(&self, id: FrameId, view: crate::RgbView<'_>) -> Result<()> {
+        self.fill(id, |(w, h), dst| {
+            if (view.width, view.height) != (w, h) {
+                return Err(MediaError::InvalidOption(format!("frame {} rendered as {}x{}, not {w}x{h}", id.index, view.width, view.height)));
+            }
+            for (to, from) in dst.chunks_exact_mut(w as usize * 3).zip(view.rows()) {
+                to.copy_from_slice(from);
+            }
+            Ok(())
+        })
     }
 }
 
@@ -85,13 +96,19 @@ impl Video {
     /// [`Video::for_each_view_at`] does.
     pub fn frames_into(&mut self, indices: &[usize], options: &RenderOptions, out: &mut [u8]) -> Result<()> {
         let slots = BatchSlots::new(indices, self.output_size(options), out)?;
-        self.for_each_view_at(&slots.distinct(), options, |id, view| slots.place(id, view))
+        self.fill_slots(&slots.distinct(), options, &slots)
+    }
+
+    /// Decodes `frames` (a part of `slots`' frames) and renders each into its slots.
+    pub(crate) fn fill_slots(&mut self, frames: &[usize], options: &RenderOptions, slots: &BatchSlots<'_>) -> Result<()> {
+        self.walk_to_each(frames, options, |video, id| slots.fill(id, |size, dst| video.render_current_into(options, size, dst)))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::RgbView;
 
     #[test]
     fn slots_follow_the_asked_order_with_repeats() {

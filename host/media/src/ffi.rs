@@ -1,7 +1,8 @@
 //! Every raw FFmpeg call the media core makes, behind small safe functions: the fields and
 //! functions ffmpeg-next does not wrap (seeking, decoder threads and pixel limit, packet and
 //! demuxer flags, codec parameters, display matrices, pixel formats, the filter graph's
-//! scaler flags, copying a frame's planes). The only module of the crate with `unsafe`;
+//! scaler flags, copying a frame's planes) and `RgbScaler`, the graph's RGB conversion made
+//! with swscale directly. The only module of the crate with `unsafe`;
 //! each block says why it is sound.
 
 #![allow(unsafe_code)]
@@ -155,5 +156,121 @@ pub(crate) fn copy_frame_planes(f: &ffmpeg::frame::Video, fmt: AVPixelFormat) ->
             return Err(("copying raw frame", rc));
         }
         Ok(buf)
+    }
+}
+
+/// The RGB24 conversion the ffmpeg CLI's auto-inserted `scale` filter makes (FFmpeg 5.1's
+/// `vf_scale.c` with the CLI's `flags=bicubic`, one thread), done with swscale directly into
+/// memory the caller owns: the same context options when it is created, the same colour
+/// matrix and range set before each frame, the same `sws_scale`. `render.rs` says when it
+/// may stand in for the filter graph.
+pub(crate) struct RgbScaler {
+    ctx: *mut ffmpeg::ffi::SwsContext,
+    /// (width, height, format, the frame colour range the context was made for).
+    key: (i32, i32, i32, i32),
+}
+
+// SAFETY: the context is owned by one RgbScaler and only used through &mut self; swscale
+// keeps no thread-affine state, it only must not be used from two threads at once.
+unsafe impl Send for RgbScaler {}
+
+impl RgbScaler {
+    /// A scaler for frames like `f` (size, format, colour range), or FFmpeg's error code.
+    pub(crate) fn new(f: &ffmpeg::frame::Video) -> Result<RgbScaler, i32> {
+        use ffmpeg::ffi::*;
+        // SAFETY: reading plain fields of a valid AVFrame.
+        let (w, h, format, range) = unsafe {
+            let p = f.as_ptr();
+            ((*p).width, (*p).height, (*p).format, (*p).color_range as i32)
+        };
+        // SAFETY: a fresh context, configured through the AVOptions vf_scale sets (by name,
+        // on the context itself) and initialised once; freed on failure and in Drop.
+        unsafe {
+            let ctx = sws_alloc_context();
+            if ctx.is_null() {
+                return Err(-12); // AVERROR(ENOMEM)
+            }
+            let obj = ctx as *mut std::ffi::c_void;
+            let set = |name: &std::ffi::CStr, value: i64| av_opt_set_int(obj, name.as_ptr(), value, 0);
+            set(c"srcw", w as i64);
+            set(c"srch", h as i64);
+            set(c"src_format", format as i64);
+            set(c"dstw", w as i64);
+            set(c"dsth", h as i64);
+            set(c"dst_format", AVPixelFormat::AV_PIX_FMT_RGB24 as i64);
+            set(c"sws_flags", SWS_BICUBIC as i64);
+            set(c"param0", SWS_PARAM_DEFAULT as i64);
+            set(c"param1", SWS_PARAM_DEFAULT as i64);
+            set(c"threads", 1);
+            if range != AVColorRange::AVCOL_RANGE_UNSPECIFIED as i32 {
+                set(c"src_range", (range == AVColorRange::AVCOL_RANGE_JPEG as i32) as i64);
+            }
+            // MPEG-2 chroma siting for 4:2:0 planar input, as vf_scale overrides it.
+            let v_chroma = if format == AVPixelFormat::AV_PIX_FMT_YUV420P as i32 { 128 } else { -513 };
+            set(c"src_h_chr_pos", -513);
+            set(c"src_v_chr_pos", v_chroma);
+            set(c"dst_h_chr_pos", -513);
+            set(c"dst_v_chr_pos", -513);
+            let status = sws_init_context(ctx, std::ptr::null_mut(), std::ptr::null_mut());
+            if status < 0 {
+                sws_freeContext(ctx);
+                return Err(status);
+            }
+            Ok(RgbScaler { ctx, key: (w, h, format, range) })
+        }
+    }
+
+    /// Whether this scaler converts `f` as vf_scale would without rebuilding: same size and
+    /// format, and no new colour range (an unspecified one keeps the last, as vf_scale does).
+    pub(crate) fn fits(&self, f: &ffmpeg::frame::Video) -> bool {
+        // SAFETY: reading plain fields of a valid AVFrame.
+        let (w, h, format, range) = unsafe {
+            let p = f.as_ptr();
+            ((*p).width, (*p).height, (*p).format, (*p).color_range as i32)
+        };
+        let unspecified = ffmpeg::ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED as i32;
+        (w, h, format) == (self.key.0, self.key.1, self.key.2) && (range == unspecified || range == self.key.3)
+    }
+
+    /// Converts `f` into `dst`: `height` rows of `width * 3` bytes, `stride` bytes apart.
+    pub(crate) fn convert(&mut self, f: &ffmpeg::frame::Video, dst: &mut [u8], stride: usize) -> Result<(), i32> {
+        use ffmpeg::ffi::*;
+        let (w, h) = (self.key.0 as usize, self.key.1 as usize);
+        assert!(stride >= w * 3 && dst.len() >= stride * (h.max(1) - 1) + w * 3, "the destination holds the frame");
+        // SAFETY: the context is valid; `f` is a valid frame of the size and format it was
+        // made for (fits()); `dst` holds `h` rows of `w * 3` bytes at `stride` (asserted);
+        // the colour tables are swscale's own static ones.
+        unsafe {
+            let p = f.as_ptr();
+            // vf_scale (in_color_matrix "auto"): the frame's matrix, BT.601 when unknown...
+            let colorspace = match (*p).colorspace as i32 {
+                c if (1..=10).contains(&c) && c != 8 => c,
+                _ => AVColorSpace::AVCOL_SPC_BT470BG as i32,
+            };
+            let matrix = sws_getCoefficients(colorspace);
+            let (mut inv, mut table) = (std::ptr::null_mut(), std::ptr::null_mut());
+            let (mut in_full, mut out_full, mut brightness, mut contrast, mut saturation) = (0, 0, 0, 0, 0);
+            sws_getColorspaceDetails(self.ctx, &mut inv, &mut in_full, &mut table, &mut out_full, &mut brightness, &mut contrast, &mut saturation);
+            // ...and its range when it states one.
+            let range = (*p).color_range as i32;
+            if range != AVColorRange::AVCOL_RANGE_UNSPECIFIED as i32 {
+                in_full = (range == AVColorRange::AVCOL_RANGE_JPEG as i32) as i32;
+            }
+            sws_setColorspaceDetails(self.ctx, matrix, in_full, matrix, out_full, brightness, contrast, saturation);
+            let planes = [dst.as_mut_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut()];
+            let strides = [stride as std::ffi::c_int, 0, 0, 0];
+            let status = sws_scale(self.ctx, (*p).data.as_ptr() as *const *const u8, (*p).linesize.as_ptr(), 0, h as std::ffi::c_int, planes.as_ptr(), strides.as_ptr());
+            if status < 0 {
+                return Err(status);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RgbScaler {
+    fn drop(&mut self) {
+        // SAFETY: the context was allocated by sws_alloc_context and is freed once.
+        unsafe { ffmpeg::ffi::sws_freeContext(self.ctx) }
     }
 }

@@ -2,7 +2,9 @@
 //! and `Renderer`, an FFmpeg filter graph built the way the ffmpeg CLI builds it, so that
 //! the pixels are bit-identical to `ffmpeg -i V -vf "select=eq(n\,N),format=rgb24"`:
 //! the same autorotation filters, the same auto-inserted swscale conversion with the CLI's
-//! default `flags=bicubic`, and the frame's own colour matrix and range.
+//! default `flags=bicubic`, and the frame's own colour matrix and range. When nothing but
+//! that conversion is asked, the renderer makes it itself (`RgbScaler`: the same swscale
+//! set-up) straight into the caller's memory, without the graph's frame to copy out.
 
 use ffmpeg_next as ffmpeg;
 use ffmpeg::frame;
@@ -239,19 +241,41 @@ impl<'a> RgbView<'a> {
     }
 }
 
-/// A configured filter graph, reused for every frame with the same input format.
+/// Turns decoded frames of one input format into RGB24, reused for every such frame.
 pub(crate) struct Renderer {
     key: (u32, u32, i32, RenderOptions),
-    graph: ffmpeg::filter::Graph,
-    out: frame::Video,
+    how: Conversion,
+}
+
+/// How a [`Renderer`] converts.
+enum Conversion {
+    /// The filter graph the CLI would build (rotation, crop, resize, pad; and any picture the
+    /// direct conversion does not take).
+    Graph { graph: ffmpeg::filter::Graph, out: frame::Video },
+    /// Only the RGB conversion: swscale configured as the graph's auto-inserted `scale`
+    /// filter is, writing straight into the caller's memory (or into `rows`, to lend them).
+    /// One copy fewer per frame: the graph's output frame no longer has to be copied out.
+    Direct { scaler: crate::ffi::RgbScaler, rows: Vec<u8> },
 }
 
 impl Renderer {
     pub fn matches(&self, input: &frame::Video, options: &RenderOptions) -> bool {
         self.key == input_key(input, options)
+            && match &self.how {
+                Conversion::Direct { scaler, .. } => scaler.fits(input),
+                Conversion::Graph { .. } => true,
+            }
     }
 
     pub fn new(input: &frame::Video, facts: &StreamFacts, options: &RenderOptions) -> Result<Renderer> {
+        let spec = options.filter_spec(facts);
+        let key = input_key(input, options);
+        if spec == "format=rgb24" && direct_takes(input) {
+            let scaler = crate::ffi::RgbScaler::new(input)
+                .map_err(ffmpeg::Error::from)
+                .ctx(|| format!("preparing the RGB conversion of a {}x{} frame", input.width(), input.height()))?;
+            return Ok(Renderer { key, how: Conversion::Direct { scaler, rows: Vec::new() } });
+        }
         let mut graph = ffmpeg::filter::Graph::new();
         // One thread: the graph only converts (and maybe crops, rotates, resizes) one frame
         // at a time, and handing slices of a frame to worker threads cost more in wake-ups
@@ -268,7 +292,6 @@ impl Renderer {
             facts.time_base.0,
             facts.time_base.1.max(1),
         );
-        let spec = options.filter_spec(facts);
         let err = |what: &str| format!("building filter graph '{spec}' ({what})");
         graph.add(&ffmpeg::filter::find("buffer").expect("buffer filter"), "in", &args).ctx(|| err("source"))?;
         graph.add(&ffmpeg::filter::find("buffersink").expect("buffersink filter"), "out", "").ctx(|| err("sink"))?;
@@ -276,21 +299,69 @@ impl Renderer {
         crate::ffi::set_graph_scaler_flags(&mut graph, c"flags=bicubic");
         graph.output("in", 0).and_then(|p| p.input("out", 0)).and_then(|p| p.parse(&spec)).ctx(|| err("parse"))?;
         graph.validate().ctx(|| err("configure"))?;
-        Ok(Renderer { key: input_key(input, options), graph, out: frame::Video::empty() })
+        Ok(Renderer { key, how: Conversion::Graph { graph, out: frame::Video::empty() } })
     }
 
-    /// Runs one frame through the graph and lends its RGB rows to `use_rows`.
+    /// Runs one frame through the conversion and lends its RGB rows to `use_rows`.
     pub fn render<R>(&mut self, input: &frame::Video, use_rows: impl FnOnce(RgbView<'_>) -> R) -> Result<R> {
-        self.graph.get("in").expect("source").source().add(input).ctx(|| "filtering frame".into())?;
-        self.graph.get("out").expect("sink").sink().frame(&mut self.out).ctx(|| "filtering frame".into())?;
-        let view = RgbView {
-            width: self.out.width(),
-            height: self.out.height(),
-            stride: self.out.stride(0),
-            data: self.out.data(0),
-        };
-        Ok(use_rows(view))
+        match &mut self.how {
+            Conversion::Graph { graph, out } => {
+                graph.get("in").expect("source").source().add(input).ctx(|| "filtering frame".into())?;
+                graph.get("out").expect("sink").sink().frame(out).ctx(|| "filtering frame".into())?;
+                let view = RgbView { width: out.width(), height: out.height(), stride: out.stride(0), data: out.data(0) };
+                Ok(use_rows(view))
+            }
+            Conversion::Direct { scaler, rows } => {
+                let (w, h) = (input.width(), input.height());
+                rows.resize(w as usize * h as usize * 3, 0);
+                convert(scaler, input, rows)?;
+                Ok(use_rows(RgbView { width: w, height: h, stride: w as usize * 3, data: rows }))
+            }
+        }
     }
+
+    /// Renders one frame into `dst`, exactly one packed frame of `size` (what the options
+    /// give): straight from swscale when the conversion is direct.
+    pub fn render_into(&mut self, input: &frame::Video, size: (u32, u32), dst: &mut [u8]) -> Result<()> {
+        let wrong = |w: u32, h: u32| MediaError::InvalidOption(format!("a frame rendered as {w}x{h}, not the {}x{} asked", size.0, size.1));
+        if let Conversion::Direct { scaler, .. } = &mut self.how {
+            if (input.width(), input.height()) != size || dst.len() != size.0 as usize * size.1 as usize * 3 {
+                return Err(wrong(input.width(), input.height()));
+            }
+            return convert(scaler, input, dst);
+        }
+        self.render(input, |view| {
+            if (view.width, view.height) != size || dst.len() != size.0 as usize * size.1 as usize * 3 {
+                return Err(wrong(view.width, view.height));
+            }
+            for (to, from) in dst.chunks_exact_mut(size.0 as usize * 3).zip(view.rows()) {
+                to.copy_from_slice(from);
+            }
+            Ok(())
+        })?
+    }
+}
+
+/// Whether the direct conversion may write `input`'s rows packed into the caller's memory:
+/// widths that are a multiple of 32 pixels. swscale's x86 code converts several pixels per
+/// step and stores whole vector registers, so at other widths it writes past a packed row's
+/// end (it corrupted the heap at 200 pixels), and its YUV→RGB code skips a row's last pixels
+/// when the stride has no room for a whole step; the graph's frames are padded for it.
+/// torchcodec keeps the same rule. RGB24 input is passed through by the graph, not converted.
+fn direct_takes(input: &frame::Video) -> bool {
+    let format = raw_format(input);
+    input.width() % 32 == 0
+        && input.width() > 0
+        && input.height() > 0
+        && format != ffmpeg::ffi::AVPixelFormat::AV_PIX_FMT_RGB24 as i32
+        && format != ffmpeg::ffi::AVPixelFormat::AV_PIX_FMT_PAL8 as i32
+}
+
+fn convert(scaler: &mut crate::ffi::RgbScaler, input: &frame::Video, dst: &mut [u8]) -> Result<()> {
+    scaler
+        .convert(input, dst, input.width() as usize * 3)
+        .map_err(ffmpeg::Error::from)
+        .ctx(|| format!("converting a {}x{} frame to RGB", input.width(), input.height()))
 }
 
 fn raw_format(f: &frame::Video) -> i32 {

@@ -86,7 +86,7 @@ impl DecoderTeam {
     pub fn frames_into(&mut self, indices: &[usize], options: &RenderOptions, out: &mut [u8]) -> Result<()> {
         self.open_members(1)?;
         let slots = crate::batch::BatchSlots::new(indices, self.members[0].output_size(options), out)?;
-        self.for_each_view_at(&slots.distinct(), options, &|id, view| slots.place(id, view))
+        self.share_out(&slots.distinct(), &|member, frames| member.fill_slots(frames, options, &slots))
     }
 
     /// Opens members until the team has `n` (members stay open between batches).
@@ -150,6 +150,12 @@ impl DecoderTeam {
         options: &RenderOptions,
         sink: &(dyn Fn(FrameId, RgbView<'_>) -> Result<()> + Sync),
     ) -> Result<()> {
+        self.share_out(indices, &|member, frames| member.for_each_view_at(frames, options, |id, view| sink(id, view)))
+    }
+
+    /// Splits `indices` into GOP groups, shares them out among the members and runs `work`
+    /// on each member with its frames (ascending), each on a thread of its own.
+    fn share_out(&mut self, indices: &[usize], work: &(dyn Fn(&mut Video, &[usize]) -> Result<()> + Sync)) -> Result<()> {
         let mut sorted = indices.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
@@ -157,7 +163,7 @@ impl DecoderTeam {
         let n = self.size.min(groups.len()).max(1);
         self.open_members(n)?;
         if n == 1 {
-            return self.members[0].for_each_view_at(&sorted, options, |id, view| sink(id, view));
+            return work(&mut self.members[0], &sorted);
         }
         // The largest groups first, each to the member with the least work so far.
         groups.sort_by(|a, b| b.1.cmp(&a.1));
@@ -174,7 +180,7 @@ impl DecoderTeam {
                 .zip(lists)
                 .map(|(member, (mut list, _))| {
                     list.sort_unstable();
-                    scope.spawn(move || member.for_each_view_at(&list, options, |id, view| sink(id, view)))
+                    scope.spawn(move || work(member, &list))
                 })
                 .collect();
             let mut outcome = Ok(());

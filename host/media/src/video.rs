@@ -245,6 +245,17 @@ impl Video {
         options: &RenderOptions,
         mut sink: impl FnMut(FrameId, RgbView<'_>) -> Result<()>,
     ) -> Result<()> {
+        self.walk_to_each(indices, options, |video, id| video.render_current(options, |view| sink(id, view))?)
+    }
+
+    /// Decodes each distinct frame of `indices` in ascending order and calls `at_frame` with
+    /// it as the current frame (rendered by `at_frame` as it needs).
+    pub(crate) fn walk_to_each(
+        &mut self,
+        indices: &[usize],
+        options: &RenderOptions,
+        mut at_frame: impl FnMut(&mut Video, FrameId) -> Result<()>,
+    ) -> Result<()> {
         for &i in indices {
             self.check_position(i as u64)?;
         }
@@ -255,9 +266,17 @@ impl Video {
         for i in sorted {
             self.decode_to(i)?;
             let id = self.frame_id(i);
-            self.render_current(options, |view| sink(id, view))??;
+            at_frame(self, id)?;
         }
         Ok(())
+    }
+
+    /// Renders the current frame into `dst`: exactly one packed frame of `size`.
+    pub(crate) fn render_current_into(&mut self, options: &RenderOptions, size: (u32, u32), dst: &mut [u8]) -> Result<()> {
+        if !self.renderer.as_ref().is_some_and(|r| r.matches(&self.current, options)) {
+            self.renderer = Some(Renderer::new(&self.current, &self.facts, options)?);
+        }
+        self.renderer.as_mut().expect("renderer just set").render_into(&self.current, size, dst)
     }
 
     /// Every frame in presentation order.

@@ -147,3 +147,38 @@ fn rotation_is_reported_and_applied() {
     let raw = v.frame(0, &RenderOptions { autorotate: false, ..Default::default() }).unwrap();
     assert_eq!((raw.image.width, raw.image.height), (480, 270));
 }
+
+/// When nothing but the RGB conversion is asked, the renderer converts with swscale itself
+/// (no filter graph); on every corpus video that opens, and for several frames each, those
+/// pixels equal the filter graph's (forced here by a crop of the whole picture, which the
+/// graph applies after the same conversion and which moves no pixel).
+#[test]
+fn the_direct_rgb_conversion_gives_the_filter_graphs_pixels() {
+    let Some(corpus) = corpus_dir() else { return };
+    let mut names: Vec<_> = std::fs::read_dir(corpus.join("videos")).unwrap().flatten().map(|e| e.path()).collect();
+    names.sort();
+    let mut compared = 0;
+    for path in names {
+        let Ok(mut v) = Video::open(&path) else { continue };
+        let (w, h) = v.output_size(&RenderOptions::default());
+        let whole = RenderOptions { crop: Some(frameflow_media::Crop { x: 0, y: 0, width: w, height: h }), ..RenderOptions::default() };
+        let n = v.frame_count();
+        let mut want = Vec::new();
+        for i in [n.saturating_sub(1), n / 2, n / 3, 0] {
+            let (Ok(direct), Ok(graph)) = (v.frame(i, &RenderOptions::default()), v.frame(i, &whole)) else { continue };
+            assert!(direct.image.data == graph.image.data, "{}: frame {i} differs between the direct conversion and the graph", path.display());
+            want.push((i, direct.image.data));
+            compared += 1;
+        }
+        // The same frames into one buffer, last frame first (an overrun of a slot would land
+        // in one written before it), with guard bytes after it.
+        let asked: Vec<usize> = want.iter().map(|(i, _)| *i).collect();
+        let expected: Vec<u8> = want.into_iter().flat_map(|(_, data)| data).collect();
+        let mut buffer = vec![0xA5u8; expected.len() + 4096];
+        let (batch, guard) = buffer.split_at_mut(expected.len());
+        v.frames_into(&asked, &RenderOptions::default(), batch).unwrap();
+        assert!(batch == expected.as_slice(), "{}: frames_into differs from frame()", path.display());
+        assert!(guard.iter().all(|&b| b == 0xA5), "{}: bytes after the batch were written", path.display());
+    }
+    assert!(compared >= 40, "compared only {compared} frames");
+}

@@ -132,6 +132,50 @@ fn rgb_is_bit_identical_to_the_ffmpeg_cli() {
     }
 }
 
+/// The direct conversion (no filter graph: see `render.rs`) against the graph, on every
+/// generated video (odd sizes and 10-bit among them), every frame of a batch.
+#[test]
+fn the_direct_rgb_conversion_gives_the_filter_graphs_pixels() {
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let (w, h) = v.output_size(&RenderOptions::default());
+        let whole = RenderOptions { crop: Some(frameflow_media::Crop { x: 0, y: 0, width: w, height: h }), ..RenderOptions::default() };
+        let all: Vec<usize> = (0..pv.frames as usize).step_by(7).collect();
+        let direct = v.frames(&all, &RenderOptions::default()).unwrap();
+        let graph = v.frames(&all, &whole).unwrap();
+        for (d, g) in direct.iter().zip(&graph) {
+            assert!(d.image.data == g.image.data, "{}: frame {} differs between the direct conversion and the graph", pv.traits, d.id.index);
+        }
+    }
+}
+
+/// A batch written into the caller's buffer stays inside it: frames asked in descending
+/// order (so a slot is written after the one behind it, where an overrun would land) equal
+/// `frames`' and the bytes after the batch are untouched, on every generated video (widths
+/// the direct conversion takes and widths it leaves to the graph), by one decoder and a team.
+#[test]
+fn a_batch_written_into_a_buffer_stays_inside_its_slots() {
+    use frameflow_media::DecoderTeam;
+    for pv in pattern_videos() {
+        let mut v = Video::open(&pv.path).unwrap();
+        let n = pv.frames as usize;
+        let asked: Vec<usize> = vec![n - 1, n / 2, n / 2, 1, 0];
+        let want: Vec<u8> = v.frames(&asked, &RenderOptions::default()).unwrap().into_iter().flat_map(|f| f.image.data).collect();
+        let mut team = DecoderTeam::for_video(&v, 2);
+        for by_team in [false, true] {
+            let mut buffer = vec![0xA5u8; want.len() + 4096];
+            let (batch, guard) = buffer.split_at_mut(want.len());
+            if by_team {
+                team.frames_into(&asked, &RenderOptions::default(), batch).unwrap();
+            } else {
+                v.frames_into(&asked, &RenderOptions::default(), batch).unwrap();
+            }
+            assert!(batch == want.as_slice(), "{} (team: {by_team}): the batch differs from frames()", pv.traits);
+            assert!(guard.iter().all(|&b| b == 0xA5), "{} (team: {by_team}): bytes after the batch were written", pv.traits);
+        }
+    }
+}
+
 #[test]
 fn crop_and_resize_match_the_ffmpeg_cli() {
     let pv = pattern_video("h264_bframes_gop250.mp4");
