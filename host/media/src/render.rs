@@ -350,7 +350,7 @@ impl Renderer {
 /// torchcodec keeps the same rule. RGB24 input is passed through by the graph, not converted.
 fn direct_takes(input: &frame::Video) -> bool {
     let format = raw_format(input);
-    input.width() % 32 == 0
+    input.width().is_multiple_of(32)
         && input.width() > 0
         && input.height() > 0
         && format != ffmpeg::ffi::AVPixelFormat::AV_PIX_FMT_RGB24 as i32

@@ -150,7 +150,7 @@ impl DecoderTeam {
         options: &RenderOptions,
         sink: &(dyn Fn(FrameId, RgbView<'_>) -> Result<()> + Sync),
     ) -> Result<()> {
-        self.share_out(indices, &|member, frames| member.for_each_view_at(frames, options, |id, view| sink(id, view)))
+        self.share_out(indices, &|member, frames| member.for_each_view_at(frames, options, sink))
     }
 
     /// Splits `indices` into GOP groups, shares them out among the members and runs `work`
