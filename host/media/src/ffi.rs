@@ -178,11 +178,7 @@ impl RgbScaler {
     /// A scaler for frames like `f` (size, format, colour range), or FFmpeg's error code.
     pub(crate) fn new(f: &ffmpeg::frame::Video) -> Result<RgbScaler, i32> {
         use ffmpeg::ffi::*;
-        // SAFETY: reading plain fields of a valid AVFrame.
-        let (w, h, format, range) = unsafe {
-            let p = f.as_ptr();
-            ((*p).width, (*p).height, (*p).format, (*p).color_range as i32)
-        };
+        let (w, h, format, range) = layout(f);
         // SAFETY: a fresh context, configured through the AVOptions vf_scale sets (by name,
         // on the context itself) and initialised once; freed on failure and in Drop.
         unsafe {
@@ -223,11 +219,7 @@ impl RgbScaler {
     /// Whether this scaler converts `f` as vf_scale would without rebuilding: same size and
     /// format, and no new colour range (an unspecified one keeps the last, as vf_scale does).
     pub(crate) fn fits(&self, f: &ffmpeg::frame::Video) -> bool {
-        // SAFETY: reading plain fields of a valid AVFrame.
-        let (w, h, format, range) = unsafe {
-            let p = f.as_ptr();
-            ((*p).width, (*p).height, (*p).format, (*p).color_range as i32)
-        };
+        let (w, h, format, range) = layout(f);
         let unspecified = ffmpeg::ffi::AVColorRange::AVCOL_RANGE_UNSPECIFIED as i32;
         (w, h, format) == (self.key.0, self.key.1, self.key.2) && (range == unspecified || range == self.key.3)
     }
@@ -265,6 +257,15 @@ impl RgbScaler {
             }
         }
         Ok(())
+    }
+}
+
+/// A frame's (width, height, format, colour range): what an [`RgbScaler`] is made for.
+fn layout(f: &ffmpeg::frame::Video) -> (i32, i32, i32, i32) {
+    // SAFETY: reading plain fields of a valid AVFrame.
+    unsafe {
+        let p = f.as_ptr();
+        ((*p).width, (*p).height, (*p).format, (*p).color_range as i32)
     }
 }
 

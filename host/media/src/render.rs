@@ -153,13 +153,14 @@ impl RenderOptions {
         }
     }
 
-    /// The filter chain after the buffer source, as the CLI would build it.
+    /// The filter chain after the buffer source, as the CLI would build it ([`CONVERSION_ONLY`]
+    /// when nothing is asked but RGB).
     fn filter_spec(&self, facts: &StreamFacts) -> String {
         let mut chain: Vec<String> = Vec::new();
         if self.autorotate {
             chain.extend(autorotate_filters(facts));
         }
-        chain.push("format=rgb24".into());
+        chain.push(CONVERSION_ONLY.into());
         if let Some(c) = self.crop {
             chain.push(format!("crop={}:{}:{}:{}:exact=1", c.width, c.height, c.x, c.y));
         }
@@ -241,6 +242,9 @@ impl<'a> RgbView<'a> {
     }
 }
 
+/// The filter chain that only converts to RGB24: the case the renderer may do without a graph.
+const CONVERSION_ONLY: &str = "format=rgb24";
+
 /// Turns decoded frames of one input format into RGB24, reused for every such frame.
 pub(crate) struct Renderer {
     key: (u32, u32, i32, RenderOptions),
@@ -270,7 +274,7 @@ impl Renderer {
     pub fn new(input: &frame::Video, facts: &StreamFacts, options: &RenderOptions) -> Result<Renderer> {
         let spec = options.filter_spec(facts);
         let key = input_key(input, options);
-        if spec == "format=rgb24" && direct_takes(input) {
+        if spec == CONVERSION_ONLY && direct_takes(input) {
             let scaler = crate::ffi::RgbScaler::new(input)
                 .map_err(ffmpeg::Error::from)
                 .ctx(|| format!("preparing the RGB conversion of a {}x{} frame", input.width(), input.height()))?;
@@ -323,18 +327,22 @@ impl Renderer {
     /// Renders one frame into `dst`, exactly one packed frame of `size` (what the options
     /// give): straight from swscale when the conversion is direct.
     pub fn render_into(&mut self, input: &frame::Video, size: (u32, u32), dst: &mut [u8]) -> Result<()> {
-        let wrong = |w: u32, h: u32| MediaError::InvalidOption(format!("a frame rendered as {w}x{h}, not the {}x{} asked", size.0, size.1));
-        if let Conversion::Direct { scaler, .. } = &mut self.how {
-            if (input.width(), input.height()) != size || dst.len() != size.0 as usize * size.1 as usize * 3 {
-                return Err(wrong(input.width(), input.height()));
+        let len = dst.len();
+        let check = |w: u32, h: u32| {
+            if (w, h) == size && len == w as usize * h as usize * 3 {
+                Ok(())
+            } else {
+                Err(MediaError::InvalidOption(format!("a frame rendered as {w}x{h}, not the {}x{} asked", size.0, size.1)))
             }
+        };
+        if let Conversion::Direct { scaler, .. } = &mut self.how {
+            check(input.width(), input.height())?;
             return convert(scaler, input, dst);
         }
+        let row_bytes = size.0 as usize * 3;
         self.render(input, |view| {
-            if (view.width, view.height) != size || dst.len() != size.0 as usize * size.1 as usize * 3 {
-                return Err(wrong(view.width, view.height));
-            }
-            for (to, from) in dst.chunks_exact_mut(size.0 as usize * 3).zip(view.rows()) {
+            check(view.width, view.height)?;
+            for (to, from) in dst.chunks_exact_mut(row_bytes).zip(view.rows()) {
                 to.copy_from_slice(from);
             }
             Ok(())

@@ -4,8 +4,8 @@
 //! one FFmpeg thread. GOPs decode independently, so this scales with cores where FFmpeg's
 //! frame threads (which pass every picture between threads and refill their pipeline after
 //! each seek) do not: on 2 cores, 10 random frames of a 640×360 H.264 file took 94 ms on one
-//! frame-threaded decoder and 56 ms on two single-threaded ones. Every frame is still decoded
-//! by [`Video::for_each_view_at`], so the pixels are the same.
+//! frame-threaded decoder and 56 ms on two single-threaded ones. Each member decodes and
+//! renders its frames as one [`Video`] does, so the pixels are the same.
 
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;

@@ -273,10 +273,7 @@ impl Video {
 
     /// Renders the current frame into `dst`: exactly one packed frame of `size`.
     pub(crate) fn render_current_into(&mut self, options: &RenderOptions, size: (u32, u32), dst: &mut [u8]) -> Result<()> {
-        if !self.renderer.as_ref().is_some_and(|r| r.matches(&self.current, options)) {
-            self.renderer = Some(Renderer::new(&self.current, &self.facts, options)?);
-        }
-        self.renderer.as_mut().expect("renderer just set").render_into(&self.current, size, dst)
+        renderer_for(&mut self.renderer, &self.current, &self.facts, options)?.render_into(&self.current, size, dst)
     }
 
     /// Every frame in presentation order.
@@ -309,10 +306,7 @@ impl Video {
     }
 
     fn render_current<R>(&mut self, options: &RenderOptions, use_rows: impl FnOnce(RgbView<'_>) -> R) -> Result<R> {
-        if !self.renderer.as_ref().is_some_and(|r| r.matches(&self.current, options)) {
-            self.renderer = Some(Renderer::new(&self.current, &self.facts, options)?);
-        }
-        self.renderer.as_mut().expect("renderer just set").render(&self.current, use_rows)
+        renderer_for(&mut self.renderer, &self.current, &self.facts, options)?.render(&self.current, use_rows)
     }
 
     /// Leaves frame `target` in `self.current`: decodes forward from where the decoder is
@@ -467,6 +461,15 @@ fn check_index(path: &Path, index: &FrameIndex, stream_index: usize) -> Result<(
         )));
     }
     Ok(())
+}
+
+/// The renderer in `slot` for `current` with `options`, built again when the frame's input
+/// format or the options changed.
+fn renderer_for<'a>(slot: &'a mut Option<Renderer>, current: &frame::Video, facts: &StreamFacts, options: &RenderOptions) -> Result<&'a mut Renderer> {
+    if !slot.as_ref().is_some_and(|r| r.matches(current, options)) {
+        *slot = Some(Renderer::new(current, facts, options)?);
+    }
+    Ok(slot.as_mut().expect("renderer just set"))
 }
 
 #[cfg(test)]

@@ -149,15 +149,16 @@ fn rotation_is_reported_and_applied() {
 }
 
 /// When nothing but the RGB conversion is asked, the renderer converts with swscale itself
-/// (no filter graph); on every corpus video that opens, and for several frames each, those
-/// pixels equal the filter graph's (forced here by a crop of the whole picture, which the
-/// graph applies after the same conversion and which moves no pixel).
+/// (no filter graph) at widths that are a multiple of 32; on every corpus video that opens,
+/// and for several frames each, those pixels equal the filter graph's (forced here by a crop
+/// of the whole picture, which the graph applies after the same conversion and which moves
+/// no pixel). Videos of other widths go through the graph both ways and are not counted.
 #[test]
 fn the_direct_rgb_conversion_gives_the_filter_graphs_pixels() {
     let Some(corpus) = corpus_dir() else { return };
     let mut names: Vec<_> = std::fs::read_dir(corpus.join("videos")).unwrap().flatten().map(|e| e.path()).collect();
     names.sort();
-    let mut compared = 0;
+    let mut compared_direct = 0;
     for path in names {
         let Ok(mut v) = Video::open(&path) else { continue };
         let (w, h) = v.output_size(&RenderOptions::default());
@@ -167,8 +168,8 @@ fn the_direct_rgb_conversion_gives_the_filter_graphs_pixels() {
         for i in [n.saturating_sub(1), n / 2, n / 3, 0] {
             let (Ok(direct), Ok(graph)) = (v.frame(i, &RenderOptions::default()), v.frame(i, &whole)) else { continue };
             assert!(direct.image.data == graph.image.data, "{}: frame {i} differs between the direct conversion and the graph", path.display());
+            compared_direct += usize::from(w % 32 == 0 && v.info().rotation == 0);
             want.push((i, direct.image.data));
-            compared += 1;
         }
         // The same frames into one buffer, last frame first (an overrun of a slot would land
         // in one written before it), with guard bytes after it.
@@ -180,5 +181,5 @@ fn the_direct_rgb_conversion_gives_the_filter_graphs_pixels() {
         assert!(batch == expected.as_slice(), "{}: frames_into differs from frame()", path.display());
         assert!(guard.iter().all(|&b| b == 0xA5), "{}: bytes after the batch were written", path.display());
     }
-    assert!(compared >= 40, "compared only {compared} frames");
+    assert!(compared_direct >= 40, "compared only {compared_direct} directly converted frames");
 }
