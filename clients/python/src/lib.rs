@@ -120,6 +120,12 @@ impl CoreVideo {
         self.pts.clone()
     }
 
+    /// Each frame's packet duration in presentation order (stream time base; 0 where the
+    /// container does not say).
+    fn durations(&self) -> PyResult<Vec<i64>> {
+        self.with_video(|video| Ok(video.index().frames.iter().map(|f| f.duration).collect()))
+    }
+
     /// How many frames the decoder has decoded since it was opened (every frame a request
     /// needed, plus the references it took to reach them): divided by the frames asked for,
     /// the cost of random access. Counts the decoders of its team too.
@@ -321,9 +327,104 @@ fn plan_clips(
     Ok(clips.into_iter().map(|c| (named(c.frames), named(c.flow_to))).collect())
 }
 
+/// What the container's header says, before any scan: `{"duration_seconds", "bit_rate",
+/// "best_video_stream", "best_audio_stream", "streams": [...]}`, each stream with its
+/// `media_type`, `codec`, `bit_rate`, `num_frames` (`nb_frames`), `duration_seconds`,
+/// `start_seconds`, `r_frame_rate` / `avg_frame_rate` (`[num, den]`), `width`, `height`,
+/// `sample_aspect_ratio`, `pix_fmt`, colour facts, `sample_rate`, `channels`,
+/// `sample_format`; a fact the header lacks is `null`. The same fields torchcodec reads
+/// into its `*_from_header` metadata.
+#[pyfunction]
+fn header_json(py: Python<'_>, path: PathBuf) -> PyResult<String> {
+    use ffmpeg_next as ffmpeg;
+    let doc = py.detach(|| -> Result<serde_json::Value, MediaError> {
+        let input = frameflow_media::open_container(&path)?;
+        let positive = |v: i64| (v > 0).then_some(v);
+        let seconds = |v: i64, tb: ffmpeg::Rational| {
+            (tb.denominator() > 0).then(|| v as f64 * tb.numerator() as f64 / tb.denominator() as f64)
+        };
+        let ratio = |r: ffmpeg::Rational| {
+            (r.numerator() > 0 && r.denominator() > 0).then(|| [r.numerator(), r.denominator()])
+        };
+        let mut streams = Vec::new();
+        for stream in input.streams() {
+            let params = stream.parameters();
+            let tb = stream.time_base();
+            // SAFETY: `params` borrows the stream's live AVCodecParameters; only plain fields are read.
+            #[allow(unsafe_code)]
+            let raw = unsafe { &*params.as_ptr() };
+            let media_type = match params.medium() {
+                ffmpeg::media::Type::Video => "video",
+                ffmpeg::media::Type::Audio => "audio",
+                ffmpeg::media::Type::Subtitle => "subtitle",
+                ffmpeg::media::Type::Data => "data",
+                ffmpeg::media::Type::Attachment => "attachment",
+                _ => "unknown",
+            };
+            let name = |p: *const std::os::raw::c_char| {
+                // SAFETY: FFmpeg's name functions return static C strings or null.
+                #[allow(unsafe_code)]
+                unsafe {
+                    (!p.is_null()).then(|| std::ffi::CStr::from_ptr(p).to_string_lossy().into_owned())
+                }
+            };
+            let (pix_fmt, primaries, space, transfer, sample_format) = {
+                #[allow(unsafe_code)]
+                unsafe {
+                    use ffmpeg::ffi::*;
+                    let video = media_type == "video";
+                    let audio = media_type == "audio";
+                    (
+                        if video && raw.format >= 0 { name(av_get_pix_fmt_name(std::mem::transmute::<i32, AVPixelFormat>(raw.format))) } else { None },
+                        if video { name(av_color_primaries_name(raw.color_primaries)).filter(|n| n != "unknown") } else { None },
+                        if video { name(av_color_space_name(raw.color_space)).filter(|n| n != "unknown") } else { None },
+                        if video { name(av_color_transfer_name(raw.color_trc)).filter(|n| n != "unknown") } else { None },
+                        if audio && raw.format >= 0 { name(av_get_sample_fmt_name(std::mem::transmute::<i32, AVSampleFormat>(raw.format))) } else { None },
+                    )
+                }
+            };
+            let video = media_type == "video";
+            let audio = media_type == "audio";
+            streams.push(serde_json::json!({
+                "index": stream.index(),
+                "media_type": media_type,
+                "codec": params.id().name(),
+                "bit_rate": positive(raw.bit_rate),
+                "num_frames": positive(stream.frames()),
+                "duration_seconds": positive(stream.duration()).and_then(|d| seconds(d, tb)),
+                "start_seconds": (stream.start_time() != ffmpeg::ffi::AV_NOPTS_VALUE).then(|| seconds(stream.start_time(), tb)).flatten(),
+                "time_base": [tb.numerator(), tb.denominator()],
+                "r_frame_rate": if video { ratio(stream.rate()) } else { None },
+                "avg_frame_rate": if video { ratio(stream.avg_frame_rate()) } else { None },
+                "width": if video { Some(raw.width) } else { None },
+                "height": if video { Some(raw.height) } else { None },
+                "sample_aspect_ratio": if video { ratio(ffmpeg::Rational::from(raw.sample_aspect_ratio)) } else { None },
+                "pix_fmt": pix_fmt,
+                "color_primaries": primaries,
+                "color_space": space,
+                "color_transfer": transfer,
+                "sample_rate": if audio { Some(raw.sample_rate) } else { None },
+                "channels": if audio { Some(raw.ch_layout.nb_channels) } else { None },
+                "sample_format": sample_format,
+            }));
+        }
+        let best = |kind| input.streams().best(kind).map(|s| s.index());
+        Ok(serde_json::json!({
+            "duration_seconds": positive(input.duration()).map(|d| d as f64 / ffmpeg::ffi::AV_TIME_BASE as f64),
+            "bit_rate": positive(input.bit_rate()),
+            "best_video_stream": best(ffmpeg::media::Type::Video),
+            "best_audio_stream": best(ffmpeg::media::Type::Audio),
+            "streams": streams,
+        }))
+    });
+    let doc = doc.map_err(py_error)?;
+    serde_json::to_string(&doc).map_err(|e| PyRuntimeError::new_err(e.to_string()))
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CoreVideo>()?;
     m.add_function(wrap_pyfunction!(plan_clips, m)?)?;
+    m.add_function(wrap_pyfunction!(header_json, m)?)?;
     Ok(())
 }

@@ -2,17 +2,25 @@
 
 Frames come back as ``torch.Tensor`` (uint8) when torch is installed, else as NumPy arrays;
 ``dimension_order`` is ``"NCHW"`` (torchcodec's default) or ``"NHWC"``.
+
+Which frame a time selects, the bounds, the errors and their types follow torchcodec 0.17
+(``clients/python/README.md`` lists what deliberately differs); frames themselves are the
+FFmpeg CLI's, bit for bit.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import io
 import json
 import math
+import numbers
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Iterator, List, Optional, Sequence, Union
 
 import numpy as np
 
@@ -33,70 +41,185 @@ def _as_output(array: np.ndarray):
     return array
 
 
+def _frame_repr(self) -> str:
+    # As torchcodec prints them: the data's shape, not its values.
+    s = self.__class__.__name__ + ":\n"
+    for f in dataclasses.fields(self):
+        name, value = f.name, getattr(self, f.name)
+        if name == "data":
+            name, value = "data (shape)", tuple(value.shape)
+        s += f"  {name}: {value}\n"
+    return s
+
+
 @dataclass
 class Frame:
-    """One frame: ``data`` (C, H, W) or (H, W, C) uint8, its pts and duration in seconds."""
+    """One frame: ``data`` (C, H, W) or (H, W, C) uint8, its pts and duration in seconds.
+
+    As torchcodec's ``Frame``: ``data`` must be 3-dimensional; the times are floats; it
+    unpacks as ``data, pts_seconds, duration_seconds``."""
 
     data: Any
     pts_seconds: float
     duration_seconds: float
 
-    def __iter__(self):
+    def __post_init__(self):
+        if getattr(self.data, "ndim", None) != 3:
+            raise ValueError(f"data must be 3-dimensional, got self.data.shape = {tuple(getattr(self.data, 'shape', ()))}")
+        self.pts_seconds = float(self.pts_seconds)
+        self.duration_seconds = float(self.duration_seconds)
+
+    def __iter__(self) -> Iterator[Any]:
         return iter((self.data, self.pts_seconds, self.duration_seconds))
+
+    __repr__ = _frame_repr
+
+
+def _shape(value) -> tuple:
+    return tuple(getattr(value, "shape", np.shape(value)))
 
 
 @dataclass
 class FrameBatch:
-    """Frames: ``data`` (N, C, H, W) or (N, H, W, C), ``pts_seconds`` and ``duration_seconds`` (N,)."""
+    """Frames: ``data`` (N, C, H, W) or (N, H, W, C) — (clips, N, ...) from the samplers —
+    with ``pts_seconds`` and ``duration_seconds`` of ``data``'s leading shape.
+
+    As torchcodec's ``FrameBatch``: checked on construction; indexing (an int, a slice, a
+    tensor or array, a tuple) and iteration give ``FrameBatch`` es of the selected part, a
+    single frame being a ``FrameBatch`` with 3-dimensional ``data`` and 0-dimensional times."""
 
     data: Any
     pts_seconds: Any
     duration_seconds: Any
 
+    def __post_init__(self):
+        shape = _shape(self.data)
+        if len(shape) < 3:
+            raise ValueError(f"data must be at least 3-dimensional, got self.data.shape = {shape}")
+        leading = shape[:-3]
+        if not (leading == _shape(self.pts_seconds) == _shape(self.duration_seconds)):
+            raise ValueError(
+                "Tried to create a FrameBatch but the leading dimensions of the inputs do not match. "
+                f"Got self.data.shape = {shape} so we expected the shape of pts_seconds and duration_seconds "
+                f"to be leading_dims = {leading}, but got self.pts_seconds.shape = {_shape(self.pts_seconds)} "
+                f"and self.duration_seconds.shape = {_shape(self.duration_seconds)}."
+            )
+
     def __len__(self) -> int:
-        return len(self.pts_seconds)
+        return len(self.data)
 
-    def __iter__(self):
-        for i in range(len(self)):
-            yield Frame(self.data[i], float(self.pts_seconds[i]), float(self.duration_seconds[i]))
+    def __iter__(self) -> Iterator["FrameBatch"]:
+        for data, pts, duration in zip(self.data, self.pts_seconds, self.duration_seconds):
+            yield FrameBatch(data, pts, duration)
 
-    def __getitem__(self, key):
-        if isinstance(key, int):
-            return Frame(self.data[key], float(self.pts_seconds[key]), float(self.duration_seconds[key]))
+    def __getitem__(self, key) -> "FrameBatch":
         return FrameBatch(self.data[key], self.pts_seconds[key], self.duration_seconds[key])
+
+    __repr__ = _frame_repr
 
 
 @dataclass
 class VideoStreamMetadata:
-    """torchcodec's stream metadata; the frame count and times come from a packet scan."""
+    """torchcodec 0.17's ``VideoStreamMetadata``: the header's facts (``*_from_header``,
+    ``bit_rate``, colour, pixel format), the scan's (``*_from_content``) and the fields
+    computed from them (``num_frames``, ``duration_seconds``, ``begin_stream_seconds``,
+    ``end_stream_seconds``, ``average_fps``). frameflow always scans, so the content fields
+    are set whatever ``seek_mode`` says. ``key_frame_indices`` is frameflow's."""
 
-    num_frames: int
-    num_frames_from_content: int
-    num_frames_from_header: Optional[int]
-    average_fps: float
-    average_fps_from_header: Optional[float]
-    duration_seconds: float
     duration_seconds_from_header: Optional[float]
-    begin_stream_seconds: float
     begin_stream_seconds_from_header: Optional[float]
-    end_stream_seconds: float
-    width: int
-    height: int
-    codec: str
     bit_rate: Optional[float]
+    codec: Optional[str]
     stream_index: int
-    rotation: int
-    key_frame_indices: List[int]
+    media_type: str
+    width: Optional[int]
+    height: Optional[int]
+    num_frames_from_header: Optional[int]
+    average_fps_from_header: Optional[float]
+    pixel_aspect_ratio: Optional[Fraction]
+    rotation: Optional[float]
+    color_primaries: Optional[str]
+    color_space: Optional[str]
+    color_transfer_characteristic: Optional[str]
+    pixel_format: Optional[str]
+    begin_stream_seconds_from_content: Optional[float]
+    end_stream_seconds_from_content: Optional[float]
+    num_frames_from_content: Optional[int]
+    duration_seconds: Optional[float]
+    begin_stream_seconds: Optional[float]
+    end_stream_seconds: Optional[float]
+    num_frames: Optional[int]
+    average_fps: Optional[float]
+    key_frame_indices: List[int] = field(default_factory=list)
+
+
+_NO_STREAM = "No valid stream found"
+
+
+def _read_all(source) -> bytes:
+    """Every byte of a binary file-like object, from its start, through ``read(size)`` (and
+    ``seek(offset, whence)`` where it can): the methods torchcodec asks such an object for."""
+    if hasattr(source, "seek"):
+        try:
+            source.seek(0, io.SEEK_SET)
+        except (OSError, ValueError):
+            pass  # not seekable: read from where it is
+    chunks = []
+    while True:
+        chunk = source.read(1 << 20)
+        if chunk is None:  # a non-blocking raw stream with nothing yet
+            continue
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            raise TypeError("source is for reading text, likely from open(..., 'r'). Try with 'rb' for binary reading?")
+        if not chunk:
+            break
+        chunks.append(bytes(chunk))
+    return b"".join(chunks)
+
+
+def _read_custom_frame_mappings(mappings) -> int:
+    """Checks torchcodec's ``custom_frame_mappings`` JSON (a string, bytes or a file-like
+    object) as torchcodec does; returns its frame count."""
+    try:
+        data = json.load(mappings) if hasattr(mappings, "read") else json.loads(mappings)
+    except json.JSONDecodeError as e:
+        raise ValueError(f"Invalid custom frame mappings: {e}. It should be a valid JSON string or a file-like object.") from e
+    if not data or not isinstance(data, dict) or "frames" not in data:
+        raise ValueError("Invalid custom frame mappings. The input is empty or missing the required 'frames' key.")
+    frames = data["frames"]
+    first = frames[0] if frames else {}
+    if not (any(k in first for k in ("pts", "pkt_pts")) and any(k in first for k in ("duration", "pkt_duration")) and "key_frame" in first):
+        raise ValueError(
+            "Invalid custom frame mappings. The 'pts'/'pkt_pts', 'duration'/'pkt_duration', and 'key_frame' keys are required in the frame metadata."
+        )
+    return len(frames)
+
+
+def _is_integral(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _as_list(values, what: str) -> list:
+    """A list from a list, tuple, NumPy array or torch tensor."""
+    if _torch is not None and isinstance(values, _torch.Tensor):
+        return values.tolist()
+    if isinstance(values, np.ndarray):
+        return values.tolist()
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{what} must be a list, a tuple, a NumPy array or a tensor, got {type(values).__name__}")
+    return list(values)
 
 
 class VideoDecoder:
     """A video's frames by index, slice, pts or time, exact (as ``ffmpeg -vf select=eq(n,N)``).
 
-    ``source`` is a path (``str`` or ``pathlib.Path``), ``bytes``, or a binary file-like
-    object. frameflow adds ``width``/``height``/``crop=(x, y, w, h)``: frames rendered in the
-    core (crop, then resize), as the server renders them. ``seek_mode`` is accepted for compatibility: frameflow always scans the packets,
-    so ``"approximate"`` gives the same exact frames. Safe to use from several threads (one
-    decode at a time per decoder) and after ``fork`` (the child reopens the file).
+    ``source`` is a path (``str`` or ``pathlib.Path``), ``bytes``, a uint8 tensor of the
+    file's bytes, or a binary file-like object with ``read(size)`` (and ``seek(offset,
+    whence)``). frameflow adds ``width``/``height``/``crop=(x, y, w, h)``: frames rendered in
+    the core (crop, then resize), as the server renders them. ``seek_mode`` and
+    ``custom_frame_mappings`` are accepted (and checked) for compatibility: frameflow always
+    scans the packets, so every mode gives the same exact frames. Safe to use from several
+    threads (one decode at a time per decoder) and after ``fork`` (the child reopens the file).
     """
 
     def __init__(
@@ -106,38 +229,50 @@ class VideoDecoder:
         stream_index: Optional[int] = None,
         dimension_order: str = "NCHW",
         num_ffmpeg_threads: int = 1,
-        device: str = "cpu",
+        device: Any = "cpu",
         seek_mode: str = "exact",
+        custom_frame_mappings: Any = None,
         width: Optional[int] = None,
         height: Optional[int] = None,
         crop: Optional[Sequence[int]] = None,
     ):
-        if dimension_order not in ("NCHW", "NHWC"):
-            raise ValueError(f"dimension_order must be 'NCHW' or 'NHWC', got {dimension_order!r}")
         if seek_mode not in ("exact", "approximate"):
-            raise ValueError(f"seek_mode must be 'exact' or 'approximate', got {seek_mode!r}")
-        if str(device) != "cpu":
-            raise ValueError(f"frameflow decodes on the CPU; device {device!r} is not supported")
-        if not isinstance(num_ffmpeg_threads, int) or num_ffmpeg_threads < 0:
+            raise ValueError(f"Invalid seek mode ({seek_mode}). Supported values are exact, approximate.")
+        if custom_frame_mappings is not None:
+            if seek_mode == "approximate":
+                raise ValueError(
+                    "custom_frame_mappings is incompatible with seek_mode='approximate'. "
+                    "Use seek_mode='custom_frame_mappings' or leave it unspecified to automatically use custom frame mappings."
+                )
+            # Checked as torchcodec checks it, then not needed: the packet scan is exact.
+            _read_custom_frame_mappings(custom_frame_mappings)
+        if dimension_order not in ("NCHW", "NHWC"):
+            raise ValueError(f"Invalid dimension order ({dimension_order}). Supported values are NCHW, NHWC.")
+        if device is not None and str(device) != "cpu":
+            raise ValueError(f"frameflow decodes on the CPU; device {str(device)!r} is not supported")
+        if num_ffmpeg_threads is None:
+            raise ValueError(f"num_ffmpeg_threads = {num_ffmpeg_threads} should be an int.")
+        if not _is_integral(num_ffmpeg_threads) or num_ffmpeg_threads < 0:
             raise ValueError(f"num_ffmpeg_threads must be an int >= 0, got {num_ffmpeg_threads!r}")
-        if stream_index is not None and (not isinstance(stream_index, int) or stream_index < 0):
-            raise ValueError(f"stream_index must be an int >= 0, got {stream_index!r}")
+        if stream_index is not None and not _is_integral(stream_index):
+            raise TypeError(f"stream_index must be an int, got {type(stream_index).__name__}")
         for name, side in (("width", width), ("height", height)):
-            if side is not None and (isinstance(side, bool) or not isinstance(side, int) or not 1 <= side <= 16384):
+            if side is not None and (not _is_integral(side) or not 1 <= side <= 16384):
                 raise ValueError(f"{name} must be an int in 1..16384, got {side!r}")
         if crop is not None:
             crop = tuple(crop)
-            if len(crop) != 4 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in crop) or crop[2] == 0 or crop[3] == 0:
+            if len(crop) != 4 or not all(_is_integral(v) and v >= 0 for v in crop) or crop[2] == 0 or crop[3] == 0:
                 raise ValueError(f"crop must be (x, y, width, height) with positive width and height, got {crop!r}")
         # frameflow: frames rendered in the core (crop first, then resize; one of width or
         # height keeps the aspect ratio), exactly as the server and `frameflow frame` render.
         self._render = (width, height, crop)
         self._source = source
-        self._stream_index = stream_index
+        self._stream_index = None if stream_index is None else int(stream_index)
         self._dimension_order = dimension_order
-        self._threads = num_ffmpeg_threads
+        self._threads = int(num_ffmpeg_threads)
         self._seek_mode = seek_mode
         self._temp = None
+        self._out_size = None
         self._path = self._materialize(source)
         self._open()
 
@@ -146,12 +281,21 @@ class VideoDecoder:
             return os.fspath(source)
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
-        elif hasattr(source, "read"):
-            data = source.read()
-            if not isinstance(data, (bytes, bytearray)):
-                raise ValueError("a file-like source must be opened in binary mode")
+        elif _torch is not None and isinstance(source, _torch.Tensor):
+            if source.dtype != _torch.uint8:
+                raise TypeError(f"a tensor source must hold the file's bytes as uint8, got {source.dtype}")
+            data = source.detach().cpu().contiguous().numpy().tobytes()
+        elif isinstance(source, np.ndarray) and source.dtype == np.uint8:
+            data = source.tobytes()
+        elif isinstance(source, io.TextIOBase):
+            raise TypeError("source is for reading text, likely from open(..., 'r'). Try with 'rb' for binary reading?")
+        elif hasattr(source, "read") and hasattr(source, "seek"):
+            data = _read_all(source)
         else:
-            raise ValueError(f"source must be a path, bytes or a binary file-like object, got {type(source).__name__}")
+            raise TypeError(
+                f"Unknown source type: {type(source)}. Supported types are str, Path, bytes, Tensor and file-like "
+                "objects with read(self, size: int) -> bytes and seek(self, offset: int, whence: int) -> int methods."
+            )
         # FFmpeg reads (and seeks in) a file: the bytes go to a private temporary one.
         temp = tempfile.NamedTemporaryFile(prefix="frameflow-", suffix=".video", delete=False)
         temp.write(data)
@@ -161,42 +305,78 @@ class VideoDecoder:
 
     def _open(self) -> None:
         self._pid = os.getpid()
+        header = json.loads(_core.header_json(self._path))
+        streams = header["streams"]
+        if self._stream_index is not None:
+            if not 0 <= self._stream_index < len(streams) or streams[self._stream_index]["media_type"] != "video":
+                kind = streams[self._stream_index]["media_type"] if 0 <= self._stream_index < len(streams) else "missing"
+                raise ValueError(f"{_NO_STREAM} for stream_index={self._stream_index}: the file has {len(streams)} streams "
+                                 f"and this one is {'not there' if kind == 'missing' else 'a ' + kind + ' stream'}.")
+        elif header["best_video_stream"] is None:
+            raise ValueError(f"{_NO_STREAM}: the file has no video stream.")
         self._core = _core.CoreVideo(self._path, self._stream_index, self._threads)
         info = json.loads(self._core.info_json())
         self._info = info
         self._pts = np.asarray(self._core.pts(), dtype=np.int64)
+        packet_durations = np.asarray(self._core.durations(), dtype=np.int64)
         num, den = info["time_base"]
         self._time_base = num / den
-        seconds = self._pts * self._time_base
-        end = info["start_seconds"] + info["duration_seconds"]
-        self._pts_seconds = seconds.astype(np.float64)
-        durations = np.empty_like(self._pts_seconds)
-        if len(seconds):
-            durations[:-1] = np.diff(seconds)
-            durations[-1] = max(end - seconds[-1], 0.0)
-        self._durations = durations
-        # frameflow counts and times by scanning the packets; of the header's own figures only
-        # the average frame rate is read, so the other `*_from_header` fields and `bit_rate`
-        # are None.
+        n = len(self._pts)
+        # Seconds as torchcodec computes them: pts * num / den (multiplied first).
+        seconds = self._pts.astype(np.float64) * num / den
+        self._pts_seconds = seconds
+        # A frame lasts its packet's duration; where the container gives none, until the next
+        # frame (the last one: the scan's average step).
+        ticks = packet_durations.copy()
+        if n:
+            gaps = np.diff(self._pts)
+            step = int(round(float(np.mean(gaps)))) if len(gaps) else 0
+            fill = np.append(gaps, step)
+            ticks = np.where(ticks > 0, ticks, fill)
+        self._durations = ticks.astype(np.float64) * num / den
+        # torchcodec's played-at model: frame i is on screen from its pts until the next
+        # frame's pts (the last one, until the end of the stream).
+        self._next_seconds = np.append(seconds[1:], math.inf) if n else np.empty(0)
+        if n:
+            begin = float(seconds.min())
+            end = float(((self._pts + ticks).astype(np.float64) * num / den).max())
+        else:
+            begin, end = 0.0, 0.0
+        stream = streams[info["stream_index"]]
+        fps = stream.get("r_frame_rate")
+        fps_from_header = fps[0] / fps[1] if fps else None
+        sar = stream.get("sample_aspect_ratio")
+        self.stream_index = info["stream_index"]
         self.metadata = VideoStreamMetadata(
-            num_frames=info["frame_count"],
-            num_frames_from_content=info["frame_count"],
-            num_frames_from_header=None,
-            average_fps=info["avg_fps"],
-            average_fps_from_header=info["avg_fps"],
-            duration_seconds=info["duration_seconds"],
-            duration_seconds_from_header=None,
-            begin_stream_seconds=info["start_seconds"],
-            begin_stream_seconds_from_header=None,
-            end_stream_seconds=end,
+            duration_seconds_from_header=stream.get("duration_seconds"),
+            begin_stream_seconds_from_header=stream.get("start_seconds"),
+            bit_rate=stream.get("bit_rate"),
+            codec=info["codec"],
+            stream_index=info["stream_index"],
+            media_type="video",
             width=info["width"],
             height=info["height"],
-            codec=info["codec"],
-            bit_rate=None,
-            stream_index=info["stream_index"],
-            rotation=info["rotation"],
+            num_frames_from_header=stream.get("num_frames"),
+            average_fps_from_header=fps_from_header,
+            pixel_aspect_ratio=Fraction(sar[0], sar[1]) if sar else None,
+            rotation=float(info["rotation"]) if info["rotation"] else None,
+            color_primaries=stream.get("color_primaries"),
+            color_space=stream.get("color_space"),
+            color_transfer_characteristic=stream.get("color_transfer"),
+            pixel_format=stream.get("pix_fmt"),
+            begin_stream_seconds_from_content=begin,
+            end_stream_seconds_from_content=end,
+            num_frames_from_content=n,
+            duration_seconds=end - begin,
+            begin_stream_seconds=begin,
+            end_stream_seconds=end,
+            num_frames=n,
+            average_fps=n / (end - begin) if end > begin else fps_from_header,
             key_frame_indices=list(info["keyframes"]),
         )
+        self._num_frames = n
+        self._begin_stream_seconds = begin
+        self._end_stream_seconds = end
 
     # --- lifetime -----------------------------------------------------------------------
 
@@ -225,67 +405,115 @@ class VideoDecoder:
     # --- indexing -----------------------------------------------------------------------
 
     def __len__(self) -> int:
-        return self.metadata.num_frames
+        return self._num_frames
 
-    def _index(self, index: int) -> int:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise ValueError(f"a frame index must be an int, got {type(index).__name__}")
+    def _index(self, index) -> int:
+        """A frame index as torchcodec checks it (negative counts from the end)."""
+        if not _is_integral(index):
+            raise TypeError(f"a frame index must be an int, got {type(index).__name__}")
         n = len(self)
         i = int(index)
         if i < 0:
             i += n
-        if not 0 <= i < n:
-            raise IndexError(f"frame index {index} is out of range: the video has {n} frames")
+        if i < 0:
+            raise IndexError(
+                f"Invalid frame index={int(index)} for streamIndex={self.stream_index}; negative indices must have an "
+                "absolute value less than the number of frames, and the number of frames must be known."
+            )
+        if i >= n:
+            raise IndexError(f"Invalid frame index={i} for streamIndex={self.stream_index}; must be less than {n}")
         return i
+
+    def _output_size(self):
+        """(height, width) of the frames as this decoder renders them."""
+        if self._out_size is None:
+            if self._render == (None, None, None):
+                self._out_size = (self._info["height"], self._info["width"])
+            else:
+                _, height, width = self._core_here().decode([0], *self._render)
+                self._out_size = (height, width)
+        return self._out_size
 
     def _decode(self, indices: Sequence[int]) -> np.ndarray:
         if len(indices) == 0:
-            return np.empty((0, 3, 0, 0) if self._dimension_order == "NCHW" else (0, 0, 0, 3), dtype=np.uint8)
-        flat, height, width = self._core_here().decode(list(indices), *self._render)
-        # The core's buffer, owned by NumPy without a copy (torch.from_numpy shares it too).
-        # NCHW is a view of the packed rows, as torchcodec's tensors are.
-        frames = flat.reshape(len(indices), height, width, 3)
+            height, width = self._output_size()
+            frames = np.empty((0, height, width, 3), dtype=np.uint8)
+        else:
+            flat, height, width = self._core_here().decode(list(indices), *self._render)
+            # The core's buffer, owned by NumPy without a copy (torch.from_numpy shares it too).
+            frames = flat.reshape(len(indices), height, width, 3)
+        # NCHW is a view of the packed rows (channels-last memory), as torchcodec's tensors are.
         if self._dimension_order == "NCHW":
             frames = frames.transpose(0, 3, 1, 2)
         return frames
 
     def _batch(self, indices: Sequence[int]) -> FrameBatch:
-        indices = list(indices)
-        data = self._decode(indices)
-        pts = self._pts_seconds[indices] if indices else np.empty(0)
-        durations = self._durations[indices] if indices else np.empty(0)
+        indices = np.asarray(list(indices), dtype=np.int64)
+        data = self._decode(indices.tolist())
+        pts = np.array(self._pts_seconds[indices], dtype=np.float64)
+        durations = np.array(self._durations[indices], dtype=np.float64)
         if _torch is not None:
-            return FrameBatch(_as_output(data), _torch.from_numpy(np.array(pts)), _torch.from_numpy(np.array(durations)))
-        return FrameBatch(data, np.array(pts), np.array(durations))
+            return FrameBatch(_as_output(data), _torch.from_numpy(pts), _torch.from_numpy(durations))
+        return FrameBatch(data, pts, durations)
 
-    def __getitem__(self, key):
-        if isinstance(key, slice):
-            return self._batch(range(*key.indices(len(self)))).data
-        return _as_output(self._decode([self._index(key)])[0])
-
-    def get_frame_at(self, index: int) -> Frame:
-        i = self._index(index)
+    def _frame(self, i: int) -> Frame:
         return Frame(_as_output(self._decode([i])[0]), float(self._pts_seconds[i]), float(self._durations[i]))
 
-    def get_frames_at(self, indices: Optional[Sequence[int]] = None, *, pts: Optional[Sequence[int]] = None) -> FrameBatch:
-        """Frames by index (decoded once each, in one pass), or by exact ``pts`` (frameflow)."""
+    def _range(self, start, stop, step) -> range:
+        """torchcodec's range rule: Python slice bounds, then a positive step."""
+        start, stop, step = slice(start, stop, step).indices(len(self))
+        if start < 0:
+            raise RuntimeError(f"Range start, {start} is less than 0.")
+        if step <= 0:
+            raise RuntimeError(f"Step must be greater than 0; is {step}")
+        return range(start, stop, step)
+
+    def __getitem__(self, key):
+        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+            return _as_output(self._decode([self._index(key)])[0])
+        if isinstance(key, slice):
+            return self._batch(self._range(key.start, key.stop, key.step)).data
+        raise TypeError(f"Unsupported key type: {type(key)}. Supported types are int and slice.")
+
+    def __iter__(self):
+        # Every frame in order, decoded a few at a time in one pass.
+        for first in range(0, len(self), 16):
+            for frame in self._decode(list(range(first, min(first + 16, len(self))))):
+                yield _as_output(frame)
+
+    def _get_key_frame_indices(self):
+        """Indices of the key frames (torchcodec's private helper of the same name)."""
+        keys = np.asarray(self._info["keyframes"], dtype=np.int64)
+        return _torch.from_numpy(keys) if _torch is not None else keys
+
+    def get_frame_at(self, index: int) -> Frame:
+        return self._frame(self._index(index))
+
+    def get_frames_at(self, indices=None, *, pts: Optional[Sequence[int]] = None) -> FrameBatch:
+        """Frames by index (a list, array or tensor; negative counts from the end; decoded once
+        each, in one pass), or by exact ``pts`` (frameflow)."""
         if (indices is None) == (pts is None):
             raise ValueError("give the frames by index or by pts, not both")
         if pts is not None:
-            return self._batch([self._core_here().index_of_pts(int(p)) for p in pts])
-        return self._batch([self._index(i) for i in _ints(indices)])
+            return self._batch([self._core_here().index_of_pts(int(p)) for p in _as_list(pts, "pts")])
+        if (_torch is not None and isinstance(indices, _torch.Tensor)) or isinstance(indices, np.ndarray):
+            # torchcodec casts index tensors to integers.
+            indices = np.asarray(indices.tolist(), dtype=np.float64).astype(np.int64).tolist()
+        values = _as_list(indices, "indices")
+        for v in values:
+            if not _is_integral(v):
+                raise RuntimeError(f"Expected a value of type int for frame indices, got {type(v).__name__} ({v!r})")
+        return self._batch([self._index(v) for v in values])
 
-    def get_frames_in_range(self, start: int, stop: int, step: int = 1) -> FrameBatch:
-        n = len(self)
-        if not all(isinstance(v, (int, np.integer)) for v in (start, stop, step)):
-            raise ValueError("start, stop and step must be ints")
-        if step <= 0:
-            raise ValueError(f"step must be positive, got {step}")
-        if not 0 <= start < n:
-            raise IndexError(f"start {start} is out of range: the video has {n} frames")
-        if not start <= stop <= n:
-            raise IndexError(f"stop {stop} must be in [{start}, {n}]")
-        return self._batch(range(start, stop, step))
+    def get_frames_in_range(self, start: int, stop: Optional[int] = None, step: int = 1) -> FrameBatch:
+        """Frames ``start, start + step, ...`` before ``stop``, with Python's slice rules for the
+        bounds (negative from the end, ``stop`` capped at the end or ``None``) and a positive step."""
+        for name, v in (("start", start), ("stop", stop), ("step", step)):
+            if v is not None and not _is_integral(v):
+                raise TypeError(f"{name} must be an int, got {type(v).__name__}")
+        return self._batch(self._range(start, stop, step))
+
+    get_frames_at_indices = get_frames_at  # an older torchcodec name
 
     _ALGORITHMS = ("farneback", "dis-ultrafast", "dis-fast", "dis-medium", "tvl1")
 
@@ -295,7 +523,8 @@ class VideoDecoder:
             raise ValueError(f"algorithm must be one of {list(self._ALGORITHMS)}, got {algorithm!r}")
         checked = [(self._index(a), self._index(b)) for a, b in pairs]
         if not checked:
-            return np.empty((0, 2, 0, 0), dtype=np.float32)
+            height, width = self._output_size()
+            return np.empty((0, 2, height, width), dtype=np.float32)
         flat, height, width = self._core_here().flow(checked, algorithm, *self._render)
         return flat.reshape(len(checked), 2, height, width)
 
@@ -306,7 +535,7 @@ class VideoDecoder:
         grey): float32 ``(2, H, W)``, u (to the right) then v (down), in pixels, such that
         ``frame[index](x, y) ≈ frame[to](x + u, y + v)``. A tensor when torch is installed."""
         for v in (index, to):
-            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer))):
+            if v is not None and not _is_integral(v):
                 raise ValueError(f"frame indices must be ints, got {type(v).__name__}")
         i = self._index(index)
         j = i + 1 if to is None else to
@@ -318,49 +547,67 @@ class VideoDecoder:
         pairs = [tuple(p) for p in pairs]
         if any(len(p) != 2 for p in pairs):
             raise ValueError("pairs must be (from, to) index pairs")
-        _ints([v for p in pairs for v in p])
+        if not all(_is_integral(v) for p in pairs for v in p):
+            raise ValueError("frame indices must be ints")
         return _as_output(self._flows(pairs, algorithm))
 
+    # --- by time --------------------------------------------------------------------------
+
     def _played_at(self, seconds: float) -> int:
-        if not isinstance(seconds, (int, float, np.floating, np.integer)) or math.isnan(float(seconds)):
-            raise ValueError(f"seconds must be a number, got {seconds!r}")
-        begin, end = self.metadata.begin_stream_seconds, self.metadata.end_stream_seconds
-        if not begin <= seconds < end:
-            raise IndexError(f"{seconds} s is outside the stream [{begin}, {end})")
-        # The frame on screen at `seconds`: the last one whose pts is at or before it.
-        return max(int(np.searchsorted(self._pts_seconds, float(seconds), side="right")) - 1, 0)
+        """The frame on screen at ``seconds`` (in the stream): the first whose successor
+        starts after it — torchcodec's rule, robust to wrong or zero durations."""
+        return min(int(np.searchsorted(self._next_seconds, seconds, side="right")), len(self) - 1)
 
     def get_frame_played_at(self, seconds: float) -> Frame:
-        return self.get_frame_at(self._played_at(seconds))
+        if not isinstance(seconds, numbers.Real):
+            raise TypeError(f"seconds must be a number, got {type(seconds).__name__}")
+        seconds = float(seconds)
+        begin, end = self._begin_stream_seconds, self._end_stream_seconds
+        if not begin <= seconds < end:
+            raise IndexError(f"Invalid pts in seconds: {seconds}. It must be greater than or equal to {begin} and less than {end}.")
+        return self._frame(self._played_at(seconds))
 
-    def get_frames_played_at(self, seconds: Sequence[float]) -> FrameBatch:
-        return self._batch([self._played_at(s) for s in _floats(seconds)])
+    def get_frames_played_at(self, seconds) -> FrameBatch:
+        """The frames on screen at each of ``seconds`` (a list, array or tensor)."""
+        try:
+            values = [float(v) for v in _as_list(seconds, "seconds")]
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"Couldn't convert timestamps input to a tensor: {e}") from e
+        begin, end = self._begin_stream_seconds, self._end_stream_seconds
+        for v in values:
+            if not v >= begin:
+                raise RuntimeError(f"frame pts is {v}; must be greater than or equal to {begin}.")
+            if not v < end:
+                raise RuntimeError(f"frame pts is {v}; must be less than {end}.")
+        return self._batch([self._played_at(v) for v in values])
 
-    def get_frames_played_in_range(self, start_seconds: float, stop_seconds: float) -> FrameBatch:
-        """Frames whose presentation time falls in ``[start_seconds, stop_seconds)``."""
-        for v in (start_seconds, stop_seconds):
-            if math.isnan(float(v)):
-                raise ValueError("seconds must not be NaN")
-        if stop_seconds < start_seconds:
-            raise ValueError(f"stop_seconds ({stop_seconds}) is before start_seconds ({start_seconds})")
-        begin, end = self.metadata.begin_stream_seconds, self.metadata.end_stream_seconds
-        if not (begin <= start_seconds <= end and begin <= stop_seconds <= end):
-            raise IndexError(f"[{start_seconds}, {stop_seconds}) is outside the stream [{begin}, {end}]")
-        inside = np.nonzero((self._pts_seconds >= start_seconds) & (self._pts_seconds < stop_seconds))[0]
-        return self._batch(inside.tolist())
+    def get_frames_played_in_range(self, start_seconds: float, stop_seconds: float, fps: Optional[float] = None) -> FrameBatch:
+        """The frames on screen at some time in ``[start_seconds, stop_seconds)``: each whose
+        display interval (its pts until the next frame's) meets the range. With ``fps``, the
+        frames on screen at ``start_seconds + k / fps`` instead (frames repeated or dropped)."""
+        start_seconds, stop_seconds = float(start_seconds), float(stop_seconds)
+        begin, end = self._begin_stream_seconds, self._end_stream_seconds
+        if not start_seconds <= stop_seconds:
+            raise ValueError(f"Invalid start seconds: {start_seconds}. It must be less than or equal to stop seconds ({stop_seconds}).")
+        if not begin <= start_seconds < end:
+            raise ValueError(f"Invalid start seconds: {start_seconds}. It must be greater than or equal to {begin} and less than {end}.")
+        if not stop_seconds <= end:
+            raise ValueError(f"Invalid stop seconds: {stop_seconds}. It must be less than or equal to {end}.")
+        if fps is not None:
+            if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
+                raise ValueError(f"fps must be a positive number, got {fps!r}")
+            count = max(int(math.ceil((stop_seconds - start_seconds) * fps - 1e-9)), 0)
+            times = [start_seconds + k / fps for k in range(count)]
+            return self._batch([self._played_at(t) for t in times if t < stop_seconds])
+        if start_seconds == stop_seconds:
+            return self._batch([])
+        first = int(np.searchsorted(self._next_seconds, start_seconds, side="right"))
+        last = int(np.searchsorted(self._pts_seconds, stop_seconds, side="left"))
+        return self._batch(range(first, max(last, first)))
 
-
-def _ints(values) -> List[int]:
-    out = []
-    for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
-            raise ValueError(f"frame indices must be ints, got {type(v).__name__}")
-        out.append(int(v))
-    return out
-
-
-def _floats(values) -> List[float]:
-    return [float(v) for v in values]
+    def get_all_frames(self, fps: Optional[float] = None) -> FrameBatch:
+        """Every frame (with ``fps``, resampled to that rate as ``get_frames_played_in_range``)."""
+        return self.get_frames_played_in_range(self._begin_stream_seconds, self._end_stream_seconds, fps=fps)
 
 
 def _rebuild(source, kwargs):
