@@ -39,7 +39,8 @@ fn notification(bucket: &str, key: &str, size: usize, etag: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
+/// Polls `probe` every 100 ms until it gives a value (or panics after `limit`).
+pub(crate) fn wait_until<T>(what: &str, limit: Duration, mut probe: impl FnMut() -> Option<T>) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = probe() {

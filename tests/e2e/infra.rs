@@ -20,6 +20,17 @@ fn the_kubernetes_manifests_validate_against_the_schemas() {
     let checked = run(&manifests);
     assert!(checked.status.success(), "{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
 
+    // A pod is stopped with SIGTERM after its preStop pause; the drain (shutdown_grace_ms,
+    // 25 s by default) must end before the grace period's SIGKILL.
+    let deployment = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap();
+    let number_after = |key: &str| -> u64 {
+        let at = deployment.find(key).unwrap_or_else(|| panic!("the Deployment sets no {key}"));
+        deployment[at + key.len()..].trim_start().split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+    };
+    let (grace, pause) = (number_after("terminationGracePeriodSeconds:"), number_after("seconds:"));
+    assert!(deployment.contains("preStop:"), "a preStop pause lets the Service stop routing first");
+    assert!(grace >= pause + 25 + 5, "terminationGracePeriodSeconds {grace} must cover the {pause} s preStop, the 25 s drain and a margin");
+
     let broken = scratch_dir("k8s-broken").join("deployment.yaml");
     let text = std::fs::read_to_string(dir.join("deployment.yaml")).unwrap().replace("replicas: 3", "replicas: three");
     std::fs::write(&broken, text).unwrap();

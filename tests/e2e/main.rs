@@ -7,6 +7,7 @@ mod browser;
 mod cli;
 mod clips;
 mod delivery;
+mod drain;
 mod events;
 mod flow;
 mod http;
@@ -17,6 +18,7 @@ mod openapi;
 mod python;
 mod samplers;
 mod server;
+mod sns;
 mod tasks;
 mod tenants;
 

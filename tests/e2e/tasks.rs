@@ -495,43 +495,77 @@ fn analyzing_a_stored_video_gives_it_detections_traced_by_the_tracker() {
     assert_eq!(r.status, 400, "{}", String::from_utf8_lossy(&r.body));
 }
 
-/// Two hosts on one bucket (S3): a task runs on the host that created it only (the other
-/// sees its live lease); that host is killed with SIGKILL after the first intrusion; the
-/// other takes the task over when the 3 s lease runs out and finishes it from the
+/// How the host running a shared task is stopped in [`hand_over`].
+#[derive(PartialEq)]
+enum Stop {
+    /// SIGKILL: nothing runs; the other host waits for the lease to run out.
+    Kill,
+    /// SIGTERM: the host drains, checkpoints the task and releases its lease, exits 0.
+    Term,
+}
+
+/// Two hosts on one bucket (S3) with `lease_ms` task leases: a task runs on the host that
+/// created it only (the other sees its live lease); that host is stopped as `stop` says
+/// after the first intrusion; the other takes the task over and finishes it from the
 /// checkpoint, and the second intrusion is reported once, the first not again.
-#[test]
-fn another_host_takes_over_a_task_whose_host_died() {
+fn hand_over(name: &str, task: &str, lease_ms: u64, stop: Stop) {
     if frameflow_testkit::s3::server().is_none() {
         eprintln!("SKIP: the S3 server (moto) is not installed (scripts/setup.sh)");
         return;
     }
     let video = square_video();
     let receiver = Receiver::start();
-    let host = |settings: &'static str| ServerSetup {
-        extra_manifest: ANALYZERS,
-        settings,
-        media_root: video.parent(),
-        backend: crate::server::Backend::S3,
-        ..ServerSetup::default()
-    };
-    let mut a = ServerProcess::start("tasks-two-hosts-a", host("host_id = \"host-a\"\ntask_lease_ms = 3000\nallowed_hosts = [\"127.0.0.1\"]\n"));
-    let b = ServerProcess::start_sharing("tasks-two-hosts-b", &a, host("host_id = \"host-b\"\ntask_lease_ms = 3000\nallowed_hosts = [\"127.0.0.1\"]\n"));
-    let (status, v) = post(&a, "/task/create", &seed_task("shared-1", "file:square_640x360.mp4", &[receiver.url("/hook")], json!({"Realtime": true})));
+    let settings = |id: &str| format!("host_id = \"{id}\"\ntask_lease_ms = {lease_ms}\nallowed_hosts = [\"127.0.0.1\"]\n");
+    let (settings_a, settings_b) = (settings("host-a"), settings("host-b"));
+    let host = |settings| ServerSetup { extra_manifest: ANALYZERS, settings, media_root: video.parent(), backend: crate::server::Backend::S3, ..ServerSetup::default() };
+    let mut a = ServerProcess::start(&format!("{name}-a"), host(&settings_a));
+    let b = ServerProcess::start_sharing(&format!("{name}-b"), &a, host(&settings_b));
+    let (status, v) = post(&a, "/task/create", &seed_task(task, "file:square_640x360.mp4", &[receiver.url("/hook")], json!({"Realtime": true})));
     assert_eq!(status, 200, "{v}");
     let first = wait_reports(&receiver, 1, Duration::from_secs(30));
     assert_eq!(first.len(), 1, "stderr: {}", a.stderr());
     // Both hosts see it; only A runs it.
-    assert_eq!(query(&b, "shared-1").0, 200);
+    assert_eq!(query(&b, task).0, 200);
     assert!(!b.stderr().contains("resuming a task"), "B must not run a task A holds");
-    a.kill();
-    let done = wait_for(&b, "shared-1", Duration::from_secs(60), |d| d["Status"] == "finished" || d["Status"] == "failed");
+    match stop {
+        Stop::Kill => a.kill(),
+        Stop::Term => {
+            let exit = a.terminate(Duration::from_secs(15)).unwrap_or_else(|| panic!("A did not exit within 15 s of SIGTERM: {}", a.stderr()));
+            assert!(exit.success(), "{exit:?}: {}", a.stderr());
+            assert!(a.stderr().contains("lease released"), "{}", a.stderr());
+            let lease: Value = serde_json::from_slice(&a.store().read(&format!("tenants/default/tasks/{task}/lease.json")).expect("the lease record")).unwrap();
+            assert_eq!((lease["owner"].as_str(), lease["expires_ms"].as_u64()), (Some("host-a"), Some(0)), "released, not left to run out");
+            // B looks every half lease: it resumes the task well before the lease would
+            // have run out on its own.
+            let released = Instant::now();
+            while !b.stderr().contains("resuming a task") {
+                assert!(released.elapsed() < Duration::from_millis(lease_ms * 3 / 4), "B did not resume the released task in time: {}", b.stderr());
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    let done = wait_for(&b, task, Duration::from_secs(60), |d| d["Status"] == "finished" || d["Status"] == "failed");
     assert_eq!(done["Status"], "finished", "{done}; B: {}", b.stderr());
     wait_reports(&receiver, 2, Duration::from_secs(20));
     std::thread::sleep(Duration::from_millis(500));
+    // A report whose delivery state A had not stored yet is sent again by B under the same
+    // Idempotency-Key; never a new one.
     let (reports, copies) = receiver.received_once();
     assert!(copies <= 1, "{copies} copies");
     assert_eq!(reports.len(), 2, "{:?}", reports.iter().map(|(_, r)| &r["FrameIndex"]).collect::<Vec<_>>());
-    check_reports(&reports, "shared-1", json!(1));
+    check_reports(&reports, task, json!(1));
+}
+
+#[test]
+fn another_host_takes_over_a_task_whose_host_died() {
+    hand_over("tasks-two-hosts", "shared-1", 3000, Stop::Kill);
+}
+
+/// A host sent SIGTERM (a Kubernetes rollout) hands its task over at once: with 20 s leases
+/// the other host resumes it within 15 s.
+#[test]
+fn a_host_sent_sigterm_hands_its_task_over_at_once() {
+    hand_over("tasks-sigterm", "handover-1", 20_000, Stop::Term);
 }
 
 /// HLS: the square video's HLS playlist (served by frameflow's own `/hls/index.m3u8`,

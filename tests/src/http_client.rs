@@ -77,7 +77,8 @@ pub fn get(addr: SocketAddr, path: &str) -> HttpResponse {
     request(addr, "GET", path, &[], Body::None)
 }
 
-fn parse(raw: &[u8]) -> HttpResponse {
+/// A whole response as read off a socket (head, then the body: sized, chunked or to the end).
+pub fn parse(raw: &[u8]) -> HttpResponse {
     let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or_else(|| {
         panic!("no complete response head in {} bytes: {:?}", raw.len(), String::from_utf8_lossy(&raw[..raw.len().min(200)]))
     });

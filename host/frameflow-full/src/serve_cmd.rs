@@ -1,5 +1,6 @@
 //! `frameflow serve`: loads the route manifest and the runtime config, and runs the
-//! server's triggers (HTTP, jobs) on a tokio runtime.
+//! server's triggers (HTTP, jobs, object events, tasks) on a tokio runtime until SIGTERM or
+//! Ctrl-C, which drain it.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -13,17 +14,19 @@ pub fn serve(config: &Path, runtime_config: Option<&Path>, listen: SocketAddr, o
     let manifest = Manifest::load(config)?;
     let settings = RuntimeSettings::for_manifest(config, runtime_config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
         let server = Server::load(&manifest, &settings, &options)?;
-        let serving = frameflow_server::serve(server, listen, |addr| {
+        let ready = |addr| {
             // Tests and scripts read this line to learn the port.
             println!("frameflow: listening on http://{addr}");
-        });
-        tokio::select! {
-            result = serving => result,
-            _ = tokio::signal::ctrl_c() => Ok(()),
-        }
-    })
+        };
+        // SIGTERM (Kubernetes) or Ctrl-C drains the server; then it exits 0.
+        frameflow_server::serve(server, listen, ready, frameflow_server::drain::stop_signal()).await
+    });
+    // Blocking work the grace left running (a decode past its deadline) does not hold the
+    // exit: its leases run out and another host does it again.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    served
 }
 
 /// Log lines on stderr through `tracing`: `FRAMEFLOW_LOG`, else `RUST_LOG`, picks the filter

@@ -78,6 +78,10 @@ pub struct ServerConfig {
     /// Analysis tasks (`max_tasks`, `source_timeout_ms`, `source_max_reconnects`,
     /// `face_cascade`; the type map comes from the manifest).
     pub tasks: frameflow_tasks::TaskSettings,
+    /// How long a drain waits for work in flight after SIGTERM (`shutdown_grace_ms`).
+    pub shutdown_grace: Duration,
+    /// SNS messages on `/v1/events/s3` (`sns_verify_signatures`, `sns_hosts`).
+    pub sns: crate::triggers::sns::SnsSettings,
 }
 
 impl ServerConfig {
@@ -157,6 +161,8 @@ impl ServerConfig {
                 Some(addr) => Some(addr.parse().with_context(|| format!("metrics_listen '{addr}' is not an address such as 0.0.0.0:9464"))?),
                 None => None,
             },
+            shutdown_grace: settings.shutdown_grace_ms.map(Duration::from_millis).unwrap_or(crate::drain::DEFAULT_GRACE),
+            sns: crate::triggers::sns::SnsSettings::new(settings.sns_verify_signatures, &settings.sns_hosts).map_err(anyhow::Error::msg)?,
             tenant_defaults: TenantLimits {
                 requests_per_second: settings.tenant_requests_per_second.filter(|r| *r > 0.0),
                 max_running_jobs: settings.tenant_max_running_jobs.filter(|n| *n > 0),

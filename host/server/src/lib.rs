@@ -23,6 +23,8 @@
 //! - `body_spool.rs`: request bodies received in full (memory or an unlinked temporary
 //!   file) under the upload limit, an idle timeout and a minimum rate, before a component
 //!   takes an instance slot.
+//! - `drain.rs`: [`drain::Drain`], the shutdown on SIGTERM: no new work, in-flight work
+//!   finished or handed over within `shutdown_grace_ms`, exit 0.
 //! - `server.rs`: [`Server`] (all of the above loaded) and [`serve`].
 
 #![forbid(unsafe_code)]
@@ -33,6 +35,7 @@ mod app;
 pub mod auth;
 mod body_spool;
 mod config;
+pub mod drain;
 mod manifest;
 pub mod metrics;
 pub mod problem;

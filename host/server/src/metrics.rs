@@ -96,24 +96,29 @@ pub async fn upkeep() {
     }
 }
 
-/// Serves `GET /metrics` (and nothing else) on its own listener, without a key: for a
-/// scraper on an internal network.
-pub async fn serve(listener: tokio::net::TcpListener, runtime: Runtime) {
+/// Serves `GET /metrics`, `/healthz` and `/readyz` (and nothing else) on its own listener,
+/// without a key: for a scraper and the orchestrator's probes on an internal network. It
+/// stays up while the host drains, so `/readyz` says 503 there until the process exits.
+pub async fn serve(listener: tokio::net::TcpListener, http: std::sync::Arc<crate::triggers::HttpTrigger>) {
     use hyper_util::rt::TokioIo;
     loop {
         let Ok((stream, _)) = listener.accept().await else {
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             continue;
         };
-        let runtime = runtime.clone();
+        let http = http.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
-                let response = if req.uri().path() == "/metrics" {
-                    crate::triggers::http::metrics_reply(&runtime)
-                } else {
-                    crate::triggers::http::json_error(404, "not_found", "this address serves /metrics only")
-                };
-                async move { Ok::<_, std::convert::Infallible>(response) }
+                let http = http.clone();
+                async move {
+                    let response = match req.uri().path() {
+                        "/metrics" => crate::triggers::http::metrics_reply(&http.runtime),
+                        "/healthz" => crate::triggers::http::json_reply(200, &serde_json::json!({"status": "ok"})),
+                        "/readyz" => http.ready().await,
+                        _ => crate::triggers::http::json_error(404, "not_found", "this address serves /metrics, /healthz and /readyz only"),
+                    };
+                    Ok::<_, std::convert::Infallible>(response)
+                }
             });
             let _ = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())

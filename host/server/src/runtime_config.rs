@@ -117,6 +117,21 @@ pub struct RuntimeSettings {
     pub chunk_seconds: Option<f64>,
     /// The Haar cascade the face analyzer uses (default: Debian opencv-data's frontal face).
     pub face_cascade: Option<String>,
+    /// After SIGTERM (or Ctrl-C), how long the host waits for requests, job steps, event
+    /// deliveries and tasks in flight before it exits, ms (default 25 000). It stops taking
+    /// work at once; keep it under the orchestrator's grace period (Kubernetes'
+    /// `terminationGracePeriodSeconds` minus its `preStop` pause).
+    pub shutdown_grace_ms: Option<u64>,
+    /// Check the signature of SNS messages posted to `/v1/events/s3` against the
+    /// certificate at their `SigningCertURL` (default true). Unsigned or badly signed
+    /// messages are refused with 403.
+    pub sns_verify_signatures: Option<bool>,
+    /// Hosts whose `SigningCertURL` and `SubscribeURL` frameflow fetches for SNS messages,
+    /// `*` matching within a name (default `["sns.*.amazonaws.com"]`); HTTPS only, except
+    /// for an entry written with `http://` (a stand-in on a private network). The fetch
+    /// also goes through `allowed_hosts`' checks.
+    #[serde(default)]
+    pub sns_hosts: Vec<String>,
     /// API key -> tenant (scope `tenant`). With no keys, no system key and no JWT secret,
     /// every request is tenant `default`.
     #[serde(default)]

@@ -11,6 +11,7 @@ use frameflow_store::ObjectStorage;
 use crate::app::App;
 use crate::auth::{Auth, TenantDirectory};
 use crate::config::{ServerConfig, ServerOptions};
+use crate::drain::Drain;
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeSettings;
 use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger, TasksTrigger, Trigger};
@@ -23,6 +24,7 @@ pub struct Server {
     jobs: Arc<JobsTrigger>,
     objects: Arc<ObjectTrigger>,
     tasks: Arc<TasksTrigger>,
+    drain: Drain,
 }
 
 impl Server {
@@ -30,6 +32,7 @@ impl Server {
     /// or from the cache), binds them to their routes and sets up the triggers.
     pub fn load(manifest: &Manifest, settings: &RuntimeSettings, options: &ServerOptions) -> anyhow::Result<Server> {
         let config = ServerConfig::resolve(settings, options)?;
+        let drain = Drain::new(config.shutdown_grace);
         let storage = Arc::new(
             ObjectStorage::open(&config.store_url, &config.cache_dir.join("downloads"))
                 .with_context(|| format!("opening store {}", config.store_url))?,
@@ -48,7 +51,7 @@ impl Server {
         let directory = Arc::new(TenantDirectory::new(storage.system()));
         let auth = Arc::new(Auth::new(&config.api_keys, config.admin_key.as_deref(), config.jwt_secret.as_deref(), directory));
         let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, auth: auth.clone() });
-        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling);
+        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling, drain.clone());
         let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
         let wake = JobWake::default();
         let jobs = JobsTrigger {
@@ -61,6 +64,7 @@ impl Server {
             wake: wake.clone(),
             tenant_defaults: config.tenant_defaults.clone(),
             last_stepped: Default::default(),
+            drain: drain.clone(),
         };
         let (storage_for_tasks, auth_for_tasks) = (storage.clone(), auth.clone());
         let http = HttpTrigger {
@@ -78,16 +82,20 @@ impl Server {
             stored: Default::default(),
             tasks: tasks.clone(),
             analytics: Arc::new(frameflow_analytics::Analytics::new(runtime.clone(), &config.cache_dir, config.guard.clone(), config.chunk_seconds)),
+            drain: drain.clone(),
+            sns: Arc::new(crate::triggers::sns::Sns::new(config.sns.clone(), &config.guard)),
         };
-        let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks, every: task_lease / 2 });
+        let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks, every: task_lease / 2, drain: drain.clone() });
         crate::metrics::handle();
-        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, tasks })
+        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, tasks, drain })
     }
 }
 
-/// Serves `server` on `listen` until the process is stopped. `ready` is called with the
-/// bound address (port 0 picks a free port) before any work starts.
-pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+/// Serves `server` on `listen` until `stop` resolves (the process's SIGTERM or Ctrl-C:
+/// [`crate::drain::stop_signal`]), then drains (see [`crate::drain`]) and returns `Ok`.
+/// `ready` is called with the bound address (port 0 picks a free port) before any work
+/// starts.
+pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr), stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
     ready(listener.local_addr()?);
     server.http.listen_on(listener);
@@ -95,8 +103,13 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
     if let Some(addr) = server.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
         tracing::info!(%addr, "metrics at http://{addr}/metrics");
-        tokio::spawn(crate::metrics::serve(listener, server.http.runtime.clone()));
+        tokio::spawn(crate::metrics::serve(listener, server.http.clone()));
     }
+    let drain = server.drain.clone();
+    tokio::spawn(async move {
+        stop.await;
+        drain.start();
+    });
     let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects, server.tasks];
-    run_all(triggers).await
+    run_all(triggers, &server.drain).await
 }

@@ -2,7 +2,9 @@
 //! renewed with conditional writes (create-only, if-match), so on a shared store exactly one
 //! host runs each task; when its host dies, another takes the task over once the lease has
 //! run out, from the task's last checkpoint. A host takes its own lease back at once (a
-//! restarted host has the same id).
+//! restarted host has the same id), and a host that drains for a shutdown releases its
+//! leases ([`release`]) so another host takes the tasks over at its next look, without
+//! waiting for them to run out.
 
 use std::time::Duration;
 
@@ -75,6 +77,17 @@ pub async fn renew(tenant: &TenantStore, task: &str, owner: &str, ttl: Duration,
     match tenant.put(&lease_key(task), body(owner, ttl), WriteMode::IfMatch(etag.to_string())).await {
         Ok(meta) => Ok(Some(etag_of(meta))),
         Err(StoreError::PreconditionFailed(_)) | Err(StoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives up a lease held with `etag` (it is kept, run out, so the next [`take`] by any host
+/// succeeds at once); `Ok(false)` when it was no longer ours.
+pub async fn release(tenant: &TenantStore, task: &str, owner: &str, etag: &str) -> Result<bool, StoreError> {
+    let expired = Bytes::from(serde_json::to_vec(&Record { owner: owner.to_string(), expires_ms: 0 }).expect("leases serialize"));
+    match tenant.put(&lease_key(task), expired, WriteMode::IfMatch(etag.to_string())).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::PreconditionFailed(_)) | Err(StoreError::NotFound(_)) => Ok(false),
         Err(e) => Err(e),
     }
 }

@@ -432,6 +432,9 @@ impl TaskManager {
     pub async fn recover(&self, tenant: &TenantStore) -> Result<usize, TaskError> {
         let mut resumed = 0;
         for id in self.ids(tenant).await? {
+            if self.shared.shutting_down.load(Ordering::Relaxed) {
+                break;
+            }
             let running = self.running.lock().expect("tasks lock").contains_key(&(tenant.tenant_name().to_string(), id.clone()));
             if running {
                 continue;
@@ -469,11 +472,26 @@ impl TaskManager {
         Ok(resumed)
     }
 
-    /// Stops every task for a shutdown, leaving them active in the store (to be resumed).
+    /// Stops every task for a shutdown, leaving them active in the store (to be resumed):
+    /// each saves its checkpoint and releases its lease as it stops.
     pub fn shutdown(&self) {
         self.shared.shutting_down.store(true, Ordering::Relaxed);
         for control in self.running.lock().expect("tasks lock").values() {
             control.stop.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// [`Self::shutdown`], then waits up to `within` for the tasks' threads to end; how many
+    /// still run then (their leases run out and another host resumes them).
+    pub async fn drain(&self, within: Duration) -> usize {
+        self.shutdown();
+        let until = std::time::Instant::now() + within;
+        loop {
+            let left = self.running.lock().expect("tasks lock").len();
+            if left == 0 || std::time::Instant::now() >= until {
+                return left;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }

@@ -235,8 +235,16 @@ impl Runner {
             Err(reason) => ("failed", Some(reason)),
         };
         tracing::info!(state, reason = ?reason, "task ended");
-        // A host shutting down leaves the task active, to be resumed.
+        // A host shutting down leaves the task active, its checkpoint saved and its lease
+        // released, so another host resumes it at once.
         if self.control.stop.load(Ordering::Relaxed) && self.shared.shutting_down.load(Ordering::Relaxed) {
+            self.persist();
+            let etag = self.control.lease.lock().expect("lease lock").clone();
+            match self.block_on(crate::lease::release(&self.tenant, &self.spec.id, &self.shared.settings.host_id, &etag)) {
+                Ok(true) => tracing::info!("task checkpointed and its lease released for another host"),
+                Ok(false) => {}
+                Err(e) => tracing::warn!("the task's lease could not be released (it runs out instead): {e}"),
+            }
             return;
         }
         self.update(|s| {

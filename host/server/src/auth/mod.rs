@@ -1,7 +1,8 @@
 //! Who a request acts for: [`Auth`] turns its credentials into a [`Principal`] (tenant and
 //! [`Scope`]), and [`Scope::allows`] decides whether that principal may call the route.
 //!
-//! Credentials, in `Authorization: Bearer …` or `X-API-Key: …`:
+//! Credentials, in `Authorization: Bearer …`, `X-API-Key: …` or as the password of
+//! `Authorization: Basic …` (for senders that only take a URL with credentials, as SNS):
 //! - the system key (`admin_key` in the runtime config, or `FRAMEFLOW_ADMIN_KEY`): scope `system`;
 //! - the runtime config's `[api_keys]` table (key → tenant): scope `tenant`;
 //! - keys made through `/v1/admin` and kept in the store ([`TenantDirectory`]);
@@ -63,12 +64,24 @@ pub struct Auth {
     directory: Arc<TenantDirectory>,
 }
 
-fn credential(headers: &hyper::HeaderMap) -> Option<&str> {
+fn credential(headers: &hyper::HeaderMap) -> Option<String> {
     let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+    let bearer = |a: &str| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer ")).map(str::to_string);
     header("x-api-key")
-        .or_else(|| header("authorization").and_then(|a| a.strip_prefix("Bearer ").or_else(|| a.strip_prefix("bearer "))))
-        .map(str::trim)
+        .map(str::to_string)
+        .or_else(|| header("authorization").and_then(|a| bearer(a).or_else(|| basic_password(a))))
+        .map(|k| k.trim().to_string())
         .filter(|k| !k.is_empty())
+}
+
+/// The password of `Authorization: Basic base64(user:password)`: how a sender that cannot
+/// set headers passes a key, e.g. an SNS subscription to `https://frameflow:KEY@host/...`.
+fn basic_password(authorization: &str) -> Option<String> {
+    use base64::Engine;
+    let encoded = authorization.strip_prefix("Basic ").or_else(|| authorization.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':').map(|(_, password)| password.to_string())
 }
 
 impl Auth {
@@ -111,14 +124,14 @@ impl Auth {
             let Some(jwt) = &self.jwt else {
                 return Err(AuthError::Unauthorized("this host accepts no JWTs (no jwt_secret is configured)".into()));
             };
-            let principal = jwt.verify(key).map_err(AuthError::Unauthorized)?;
+            let principal = jwt.verify(&key).map_err(AuthError::Unauthorized)?;
             let tenant = principal.tenant.as_deref().unwrap_or_default();
             if !self.is_tenant(tenant).await? {
                 return Err(AuthError::Unauthorized(format!("the token's tenant '{tenant}' does not exist")));
             }
             return Ok(principal);
         }
-        let hash = key_hash(key);
+        let hash = key_hash(&key);
         if self.admin_key_hash.as_deref() == Some(hash.as_str()) {
             return Ok(Principal { tenant: None, scope: Scope::System });
         }
@@ -211,6 +224,13 @@ mod tests {
         assert_eq!((p.tenant, p.scope), (None, Scope::System));
         assert!(matches!(a.authenticate(&headers(&[("x-api-key", "wrong")])).await, Err(AuthError::Unauthorized(_))));
         assert!(matches!(a.authenticate(&headers(&[("x-api-key", "a.b.c")])).await, Err(AuthError::Unauthorized(m)) if m.contains("JWT")));
+        // A key as the password of Basic credentials (an SNS subscription URL's user:key@).
+        let basic = |user_key: &str| format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, user_key));
+        let p = a.authenticate(&headers(&[("authorization", &basic("frameflow:k1"))])).await.unwrap();
+        assert_eq!(p.tenant.as_deref(), Some("alice"));
+        assert!(matches!(a.authenticate(&headers(&[("authorization", &basic("k1:wrong"))])).await, Err(AuthError::Unauthorized(_))));
+        assert!(matches!(a.authenticate(&headers(&[("authorization", &basic("no-colon"))])).await, Err(AuthError::Unauthorized(_))));
+        assert!(matches!(a.authenticate(&headers(&[("authorization", "Basic !!!")])).await, Err(AuthError::Unauthorized(_))));
 
         // Keys made in the store work until revoked.
         a.directory().create_tenant("bob", TenantLimits::default()).await.unwrap();

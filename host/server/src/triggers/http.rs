@@ -5,7 +5,8 @@
 //! tenant's request rate (429), the system key's `/v1/admin` routes, the route, the body received in
 //! full under the upload limit and rate rules (`body_spool.rs`), then the component; every
 //! failure becomes a JSON error (`{"error": {"code", "message"}}`), and every 503 says
-//! when to come back (`Retry-After`).
+//! when to come back (`Retry-After`). When the host drains, the listener closes, `/readyz`
+//! answers 503, and each connection ends after the request it is serving.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -26,6 +27,7 @@ use crate::auth::{Auth, Principal, TenantLimits};
 use crate::admin::MAX_ADMIN_BODY;
 use crate::body_spool::{spool, BodyLimits};
 use crate::config::ConnectionLimits;
+use crate::drain::Drain;
 use crate::rate_limit::RateLimiter;
 use crate::routes::Router;
 use crate::triggers::objects::MAX_NOTIFICATION_BYTES;
@@ -59,6 +61,10 @@ pub struct HttpTrigger {
     pub(crate) tasks: Arc<frameflow_tasks::TaskManager>,
     /// Detections and seed 002's analytics routes, the media proxy.
     pub(crate) analytics: Arc<frameflow_analytics::Analytics>,
+    /// The host's drain: `/readyz` fails and connections close once it starts.
+    pub(crate) drain: Drain,
+    /// SNS deliveries to `/v1/events/s3`: signatures and subscription confirmations.
+    pub(crate) sns: Arc<crate::triggers::sns::Sns>,
 }
 
 pub(crate) fn json_error(status: u16, code: &str, message: &str) -> Response<ResponseBody> {
@@ -245,8 +251,12 @@ impl HttpTrigger {
 }
 
 impl HttpTrigger {
-    /// `GET /readyz`: 200 when the store answers a listing within 2 s, else 503 saying why.
-    async fn ready(&self) -> Response<ResponseBody> {
+    /// `GET /readyz`: 200 when the store answers a listing within 2 s, else 503 saying why;
+    /// 503 as soon as the host drains (take it out of the load balancer).
+    pub(crate) async fn ready(&self) -> Response<ResponseBody> {
+        if self.drain.is_draining() {
+            return json_error(503, "draining", "this host is shutting down: it finishes the work in flight and takes none");
+        }
         let listed = async {
             let store = self.storage.tenant("default").map_err(|e| e.to_string())?;
             store.list("", None, 1).await.map_err(|e| e.to_string())
@@ -280,10 +290,7 @@ impl HttpTrigger {
                 };
                 // With credentials, a tenant's key speaks for its own tenant only.
                 let caller = if self.auth.required() { tenant } else { None };
-                match self.events.notification(&body, caller) {
-                    Ok(intake) => json_reply(202, &serde_json::to_value(&intake).expect("intake serializes")),
-                    Err(message) => json_error(400, "bad_request", &message),
-                }
+                self.notification(&body, caller).await
             }
             ("GET", ["failed"]) => match self.events.failed(&store).await {
                 Ok(list) => json_reply(200, &list),
@@ -301,6 +308,59 @@ impl HttpTrigger {
 }
 
 impl HttpTrigger {
+    /// A notification body on `POST /v1/events/s3`: S3 events are queued (202 with what was
+    /// accepted and ignored), S3's test event acknowledged (200), an SNS message verified
+    /// (403 when its signature fails) and then confirmed, unwrapped or logged.
+    async fn notification(&self, body: &[u8], caller: Option<&str>) -> Response<ResponseBody> {
+        use crate::triggers::notification::{open, Envelope};
+        use crate::triggers::sns::SnsError;
+        let queue = |envelope: Result<Envelope, String>| match envelope {
+            Ok(Envelope::Records(event)) => match self.events.records(event, caller) {
+                Ok(intake) => json_reply(202, &serde_json::to_value(&intake).expect("intake serializes")),
+                Err(message) => json_error(400, "bad_request", &message),
+            },
+            Ok(Envelope::TestEvent { bucket }) => {
+                tracing::info!(%bucket, "S3 test event: the bucket's notifications reach this host");
+                json_reply(200, &serde_json::json!({"test_event": true, "bucket": bucket}))
+            }
+            // Only reached for an SNS message's own `Message`: top-level ones are taken below.
+            Ok(Envelope::Sns(_)) => json_error(400, "bad_request", "an SNS message inside an SNS message"),
+            Err(message) => json_error(400, "bad_request", &message),
+        };
+        let message = match open(body) {
+            Ok(Envelope::Sns(message)) => message,
+            other => return queue(other),
+        };
+        let refused = |e: SnsError| {
+            let status = match e {
+                SnsError::Invalid(_) => 400,
+                SnsError::Signature(_) => 403,
+                SnsError::Confirm(_) => 502,
+            };
+            metrics::counter!("frameflow_sns_messages_total", "outcome" => if status == 403 { "bad_signature" } else { "refused" }).increment(1);
+            tracing::warn!(status, topic = %message.topic_arn, "SNS message refused: {e}");
+            json_error(status, if status == 403 { "forbidden" } else { "bad_request" }, &e.to_string())
+        };
+        if let Err(e) = self.sns.verify(&message).await {
+            return refused(e);
+        }
+        metrics::counter!("frameflow_sns_messages_total", "outcome" => "verified").increment(1);
+        match message.kind.as_str() {
+            "Notification" => queue(open(message.message.as_bytes())),
+            "SubscriptionConfirmation" => match self.sns.confirm(&message).await {
+                Ok(()) => {
+                    tracing::info!(topic = %message.topic_arn, "SNS subscription confirmed");
+                    json_reply(200, &serde_json::json!({"confirmed": message.topic_arn}))
+                }
+                Err(e) => refused(e),
+            },
+            _ => {
+                tracing::info!(topic = %message.topic_arn, "SNS subscription ended (UnsubscribeConfirmation)");
+                json_reply(200, &serde_json::json!({"unsubscribed": message.topic_arn}))
+            }
+        }
+    }
+
     /// The route a path is counted under in the metrics: the host's own routes, the
     /// manifest's route pattern, or `unmatched` (a bounded set of labels).
     fn route_label(&self, path: &str) -> &str {
@@ -465,7 +525,7 @@ pub(crate) fn metrics_reply(runtime: &frameflow_runtime::Runtime) -> Response<Re
 }
 
 /// A JSON answer; an error status's body is a problem (`crate::problem`), typed as one.
-fn json_reply(status: u16, value: &serde_json::Value) -> Response<ResponseBody> {
+pub(crate) fn json_reply(status: u16, value: &serde_json::Value) -> Response<ResponseBody> {
     let body = serde_json::to_vec(value).expect("JSON values serialize");
     let content_type = if status >= 400 { crate::problem::PROBLEM_JSON } else { "application/json" };
     Response::builder()
@@ -493,8 +553,13 @@ impl super::Trigger for HttpTrigger {
 async fn accept_loop(server: Arc<HttpTrigger>, listener: TcpListener) -> anyhow::Result<()> {
     let limits = server.connections.clone();
     let open = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    let drain = server.drain.clone();
     loop {
-        let (stream, _) = match listener.accept().await {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = drain.started() => break,
+        };
+        let (stream, _) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of file descriptors and the like: wait and keep serving.
@@ -509,22 +574,36 @@ async fn accept_loop(server: Arc<HttpTrigger>, listener: TcpListener) -> anyhow:
         };
         let server = server.clone();
         let header_timeout = limits.header_timeout;
+        let (drain, working) = (drain.clone(), drain.working());
         tokio::spawn(async move {
-            let _connection = connection;
+            let (_connection, _working) = (connection, working);
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
                 async move { Ok::<_, std::convert::Infallible>(server.handle(req).await) }
             });
-            let _ = hyper::server::conn::http1::Builder::new()
+            let connection = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
                 .timer(hyper_util::rt::TokioTimer::new())
                 // Also closes keep-alive connections that stay idle this long: hyper
                 // starts the timer as soon as it waits for the next request's head.
                 .header_read_timeout(header_timeout)
-                .serve_connection(TokioIo::new(stream), service)
-                .await;
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                _ = drain.started() => {
+                    // The request being served is answered (`connection: close`); an idle
+                    // keep-alive connection closes now.
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.as_mut().await;
+                }
+            }
         });
     }
+    // No new connections from here: the socket closes, so clients and load balancers
+    // see the host gone rather than a queue that is never served.
+    drop(listener);
+    Ok(())
 }
 
 /// The HTTP status for a component that gave no answer: its time or the host's capacity

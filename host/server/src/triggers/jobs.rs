@@ -7,7 +7,8 @@
 //! starved. Runnable jobs are listed again every pass, so new jobs join at once. When no
 //! tenant had work the trigger sleeps until a request may have created some ([`JobWake`])
 //! or a poll interval passes (another host may have left a lease to expire). Steps run
-//! one at a time per process: a chunk already keeps the cores busy.
+//! one at a time per process: a chunk already keeps the cores busy. When the host drains,
+//! no new step starts; the running one finishes (its writes are stored, its claim marked).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -17,6 +18,8 @@ use std::time::Duration;
 
 use frameflow_runtime::JobWorker;
 use frameflow_store::ObjectStorage;
+
+use crate::drain::Drain;
 use tokio::sync::Notify;
 use tracing::Instrument;
 
@@ -50,12 +53,13 @@ pub struct JobsTrigger {
     pub(crate) tenant_defaults: crate::auth::TenantLimits,
     /// The job stepped last, per tenant and job component: where its next turn starts.
     pub(crate) last_stepped: Mutex<HashMap<(String, String), String>>,
+    pub(crate) drain: Drain,
 }
 
 impl JobsTrigger {
-    /// Runs passes until one finds no work anywhere.
-    async fn drain(&self) {
-        while self.pass().await {}
+    /// Runs passes until one finds no work anywhere (or the host drains).
+    async fn run_passes(&self) {
+        while !self.drain.is_draining() && self.pass().await {}
     }
 
     /// One pass: at most one step per tenant and job component. Whether any step worked.
@@ -83,6 +87,10 @@ impl JobsTrigger {
                 let last = self.last_stepped.lock().expect("scheduler lock").get(&turn).cloned();
                 let first = last.and_then(|l| jobs.iter().position(|j| *j > l)).unwrap_or(0);
                 for job in jobs[first..].iter().chain(&jobs[..first]) {
+                    if self.drain.is_draining() {
+                        return worked;
+                    }
+                    let _working = self.drain.working();
                     span.record("job", job.as_str());
                     let started = std::time::Instant::now();
                     let stepped = worker.step(store.clone(), job, &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
@@ -128,10 +136,14 @@ impl super::Trigger for JobsTrigger {
             if self.workers.is_empty() {
                 return Ok(());
             }
-            loop {
-                self.drain().await;
-                let _ = tokio::time::timeout(POLL, self.wake.0.notified()).await;
+            while !self.drain.is_draining() {
+                self.run_passes().await;
+                tokio::select! {
+                    _ = tokio::time::timeout(POLL, self.wake.0.notified()) => {}
+                    _ = self.drain.started() => {}
+                }
             }
+            Ok(())
         })
     }
 }

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use sha2::Digest;
 
+use crate::drain::Drain;
 use crate::manifest::ObjectTriggerSpec;
 
 /// Tries per event before it goes to the dead-letter list, and the pause before each retry.
@@ -122,6 +123,8 @@ pub struct ObjectTrigger {
     rules: Vec<ObjectRule>,
     storage: Arc<ObjectStorage>,
     polling: Option<Polling>,
+    /// Deliveries in progress count as work in flight; polling stops when it starts.
+    drain: Drain,
 }
 
 /// Counts an event by what became of it (`frameflow_events_total{outcome}`).
@@ -160,11 +163,12 @@ fn decode_key(raw: &str) -> Option<String> {
 }
 
 impl ObjectTrigger {
-    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>, polling: Option<Polling>) -> Arc<ObjectTrigger> {
+    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>, polling: Option<Polling>, drain: Drain) -> Arc<ObjectTrigger> {
         let trigger = Arc::new(ObjectTrigger {
             rules,
             storage: storage.clone(),
             polling,
+            drain,
         });
         if !trigger.rules.is_empty() && storage.is_local() {
             // The embedded store sends no notifications: it tells the trigger of each write.
@@ -205,17 +209,15 @@ impl ObjectTrigger {
             return 0;
         };
         for &rule in &matching {
-            let (trigger, store, event) = (self.clone(), store.clone(), event.clone());
-            tokio::spawn(async move { trigger.deliver(rule, store, event, false).await });
+            self.spawn_delivery(rule, store.clone(), event.clone());
         }
         matching.len() as u64
     }
 
-    /// Parses an S3 event notification and queues its records. `tenant`: the caller's, when
-    /// API keys are in use (records of other tenants are ignored).
-    pub fn notification(self: &Arc<Self>, body: &[u8], tenant: Option<&str>) -> Result<Intake, String> {
-        let parsed: aws_lambda_events::s3::S3Event =
-            serde_json::from_slice(body).map_err(|e| format!("not an S3 event notification ({{\"Records\": [...]}}): {e}"))?;
+    /// Queues the records of an S3 event notification (opened by
+    /// [`super::notification::open`]). `tenant`: the caller's, when API keys are in use
+    /// (records of other tenants are ignored).
+    pub fn records(self: &Arc<Self>, parsed: aws_lambda_events::s3::S3Event, tenant: Option<&str>) -> Result<Intake, String> {
         let mut intake = Intake::default();
         for record in parsed.records {
             let bucket = record.s3.bucket.name.unwrap_or_default();
@@ -298,8 +300,7 @@ impl ObjectTrigger {
                     sequencer: None,
                 };
                 if self.rules[rule].matches(&event) {
-                    let (trigger, store) = (self.clone(), store.clone());
-                    tokio::spawn(async move { trigger.deliver(rule, store, event, false).await });
+                    self.spawn_delivery(rule, store.clone(), event);
                     queued += 1;
                 }
             }
@@ -313,6 +314,16 @@ impl ObjectTrigger {
             store.put(&cursor_key, serde_json::to_vec(&saved).expect("cursors serialize").into(), WriteMode::Overwrite).await?;
         }
         Ok(queued)
+    }
+
+    /// Delivers `event` to rule `rule` in the background, counted as work in flight so a
+    /// drain lets it end.
+    fn spawn_delivery(self: &Arc<Self>, rule: usize, store: TenantStore, event: ObjectEvent) {
+        let (trigger, working) = (self.clone(), self.drain.working());
+        tokio::spawn(async move {
+            let _working = working;
+            trigger.deliver(rule, store, event, false).await
+        });
     }
 
     /// Claims the event for this delivery: `false` when another delivery has it or has
@@ -443,7 +454,7 @@ impl ObjectTrigger {
     }
 }
 
-fn rfc3339_now() -> String {
+pub(crate) fn rfc3339_now() -> String {
     // Seconds since the epoch as a UTC timestamp, without a date crate.
     let secs = now_ms() / 1000;
     let (days, rem) = (secs / 86_400, secs % 86_400);
@@ -475,7 +486,7 @@ impl super::Trigger for ObjectTrigger {
     fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
         Box::pin(async move {
             let Some(polling) = self.polling.clone().filter(|_| !self.rules.is_empty()) else { return Ok(()) };
-            loop {
+            while !self.drain.is_draining() {
                 for tenant in &polling.auth.tenants().await {
                     for rule in 0..self.rules.len() {
                         if let Err(e) = self.poll(tenant, rule).await {
@@ -484,8 +495,12 @@ impl super::Trigger for ObjectTrigger {
                         }
                     }
                 }
-                tokio::time::sleep(polling.every).await;
+                tokio::select! {
+                    _ = tokio::time::sleep(polling.every) => {}
+                    _ = self.drain.started() => {}
+                }
             }
+            Ok(())
         })
     }
 }
