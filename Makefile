@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-memory bench-python build components
+.PHONY: setup run test compat bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-memory bench-python build components
 
 setup:
 	./scripts/setup.sh
@@ -27,6 +27,12 @@ test: setup
 	$(CARGO) test --workspace --locked
 	# the components' own unit tests, natively: query parsing, names, sampling strategies
 	$(CARGO) test --locked --manifest-path components/Cargo.toml -p frameflow-guest -p frameflow-frames -p frameflow-jobs -p frameflow-sampling -p frameflow-analysis --lib
+
+# Not part of `make test`: the Python package against torchcodec, each compatibility test
+# (clients/python/tests/test_compat.py) on both, in a venv with the pinned torch and
+# torchcodec; writes both pass counts into BENCHMARKS.md ("Compatibility").
+compat: setup
+	./scripts/compat.sh
 
 # Not part of `make test`: frameflow against its peers, side by side, the soak run (32 and
 # 128 clients, 10 minutes each) and the containment run; all write BENCHMARKS.md.

@@ -596,9 +596,15 @@ class VideoDecoder:
         if fps is not None:
             if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
                 raise ValueError(f"fps must be a positive number, got {fps!r}")
-            count = max(int(math.ceil((stop_seconds - start_seconds) * fps - 1e-9)), 0)
-            times = [start_seconds + k / fps for k in range(count)]
-            return self._batch([self._played_at(t) for t in times if t < stop_seconds])
+            # torchcodec's resampling: round((stop - start) * fps) times start + k / fps, each
+            # the frame on screen then, timed as the new rate's frames.
+            count = max(int(round((stop_seconds - start_seconds) * fps)), 0)
+            times = np.array([start_seconds + k / fps for k in range(count)], dtype=np.float64)
+            batch = self._batch([self._played_at(t) for t in times])
+            durations = np.full(count, 1.0 / fps)
+            if _torch is not None:
+                return FrameBatch(batch.data, _torch.from_numpy(times), _torch.from_numpy(durations))
+            return FrameBatch(batch.data, times, durations)
         if start_seconds == stop_seconds:
             return self._batch([])
         first = int(np.searchsorted(self._next_seconds, start_seconds, side="right"))
