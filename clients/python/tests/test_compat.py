@@ -324,6 +324,57 @@ def test_resampling_to_another_frame_rate(lib, video):
     assert len(d.get_all_frames(fps=5)) == 12
 
 
+# --- bad input ---------------------------------------------------------------------------------
+
+
+def test_bad_numbers_raise_torchcodecs_types(lib, video):
+    d = lib.VideoDecoder(video)
+    with pytest.raises(RuntimeError):
+        d.get_frame_at(2.5)
+    assert np.array_equal(arr(d.get_frame_at(True).data), arr(d[1])), "a bool is an int"
+    assert len(d.get_frames_at(5)) == 1 and len(d.get_frames_played_at(1.0)) == 1, "one index or time alone"
+    for t in (math.inf, -math.inf, math.nan):
+        with pytest.raises(IndexError):
+            d.get_frame_played_at(t)
+    for t in (math.nan, math.inf):
+        with pytest.raises(RuntimeError):
+            d.get_frames_played_at([t])
+    with pytest.raises(ValueError):
+        d.get_frames_played_in_range(math.nan, 1)
+    with pytest.raises(ValueError):
+        d.get_frames_played_in_range(0, math.inf)
+    for fps in (0, -1):
+        with pytest.raises(RuntimeError):
+            d.get_frames_played_in_range(0, 1, fps=fps)
+    with pytest.raises(TypeError):
+        d.get_frames_in_range(2.5, 5)
+    with pytest.raises(TypeError):
+        d[1.5:3]
+    with pytest.raises(RuntimeError):
+        lib.samplers.clips_at_regular_timestamps(d, seconds_between_clip_starts=math.nan)
+
+
+def test_files_that_are_not_videos(lib, video, tmp_path):
+    with pytest.raises(RuntimeError):
+        lib.VideoDecoder(tmp_path / "missing.mp4")
+    with pytest.raises(RuntimeError):
+        lib.VideoDecoder(tmp_path)
+    with pytest.raises(ValueError):
+        lib.VideoDecoder(b"")
+    for data in (b"\x00" * 5000, video.read_bytes()[:3000]):
+        with pytest.raises(RuntimeError):
+            lib.VideoDecoder(data)
+
+
+@needs_torch
+def test_a_zero_dimensional_tensor_is_a_time(lib, video):
+    import torch
+
+    d = lib.VideoDecoder(video)
+    assert d.get_frame_played_at(torch.tensor(1.01)).pts_seconds == pytest.approx(1.0)
+    assert d.get_frame_played_at(np.float32(1.01)).pts_seconds == pytest.approx(1.0)
+
+
 # --- sources -----------------------------------------------------------------------------------
 
 

@@ -227,3 +227,30 @@ def test_automatic_threads_share_gops_among_decoders_with_the_same_frames(video)
         assert got[k].tobytes() == reference_frame(video, i), f"frame {i}"
     with pytest.raises(IndexError):
         team.get_frames_at([3, 60])
+
+
+def test_getters_raise_torchcodecs_types_on_any_input(video):
+    """Fuzzed arguments: a frame, or one of the exception types torchcodec raises; never a
+    crash, a hang or another type."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    d = VideoDecoder(video)
+    allowed = (IndexError, ValueError, TypeError, RuntimeError)
+    numbers = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
+                        st.text(max_size=3))
+    calls = [lambda v: d[v], d.get_frame_at, d.get_frame_played_at, lambda v: d.get_frames_at([v]),
+             lambda v: d.get_frames_played_at([v]), lambda v: d.get_frames_in_range(v, None),
+             lambda v: d.get_frames_played_in_range(v, 1.0), lambda v: d.get_frames_played_in_range(0.0, v),
+             lambda v: d.get_frames_in_range(0, 10, v), lambda v: d[0:10:v] if v is None or isinstance(v, int) else d[v:1],
+             lambda v: samplers.clips_at_random_indices(d, num_clips=2, sampling_range_start=v, seed=1),
+             lambda v: samplers.clips_at_regular_timestamps(d, seconds_between_clip_starts=0.5, sampling_range_end=v)]
+
+    @hypothesis.settings(max_examples=60, deadline=None)
+    @hypothesis.given(st.sampled_from(range(len(calls))), numbers)
+    def check(which, value):
+        try:
+            calls[which](value)
+        except allowed:
+            pass
+
+    check()

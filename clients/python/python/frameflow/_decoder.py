@@ -156,6 +156,11 @@ class VideoStreamMetadata:
 _NO_STREAM = "No valid stream found"
 
 
+class SourceNotFoundError(FileNotFoundError, RuntimeError):
+    """A path that does not exist: a ``FileNotFoundError``, and a ``RuntimeError`` as
+    torchcodec raises for it."""
+
+
 def _read_all(source) -> bytes:
     """Every byte of a binary file-like object, from its start, through ``read(size)`` (and
     ``seek(offset, whence)`` where it can): the methods torchcodec asks such an object for."""
@@ -202,9 +207,9 @@ def _is_integral(v) -> bool:
 def _as_list(values, what: str) -> list:
     """A list from a list, tuple, NumPy array or torch tensor."""
     if _torch is not None and isinstance(values, _torch.Tensor):
-        return values.tolist()
+        return values.reshape(-1).tolist()
     if isinstance(values, np.ndarray):
-        return values.tolist()
+        return values.reshape(-1).tolist()
     if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
         raise ValueError(f"{what} must be a list, a tuple, a NumPy array or a tensor, got {type(values).__name__}")
     return list(values)
@@ -252,8 +257,8 @@ class VideoDecoder:
             raise ValueError(f"frameflow decodes on the CPU; device {str(device)!r} is not supported")
         if num_ffmpeg_threads is None:
             raise ValueError(f"num_ffmpeg_threads = {num_ffmpeg_threads} should be an int.")
-        if not _is_integral(num_ffmpeg_threads) or num_ffmpeg_threads < 0:
-            raise ValueError(f"num_ffmpeg_threads must be an int >= 0, got {num_ffmpeg_threads!r}")
+        if not _is_integral(num_ffmpeg_threads):
+            raise RuntimeError(f"num_ffmpeg_threads must be an int, got {type(num_ffmpeg_threads).__name__}")
         if stream_index is not None and not _is_integral(stream_index):
             raise TypeError(f"stream_index must be an int, got {type(stream_index).__name__}")
         for name, side in (("width", width), ("height", height)):
@@ -269,7 +274,7 @@ class VideoDecoder:
         self._source = source
         self._stream_index = None if stream_index is None else int(stream_index)
         self._dimension_order = dimension_order
-        self._threads = int(num_ffmpeg_threads)
+        self._threads = max(int(num_ffmpeg_threads), 0)  # negative: FFmpeg's automatic count, as 0
         self._seek_mode = seek_mode
         self._temp = None
         self._out_size = None
@@ -278,7 +283,10 @@ class VideoDecoder:
 
     def _materialize(self, source: Source) -> str:
         if isinstance(source, (str, Path)):
-            return os.fspath(source)
+            path = os.fspath(source)
+            if "://" not in path and not os.path.exists(path):
+                raise SourceNotFoundError(2, "no such file", path)
+            return path
         if isinstance(source, (bytes, bytearray, memoryview)):
             data = bytes(source)
         elif _torch is not None and isinstance(source, _torch.Tensor):
@@ -296,6 +304,8 @@ class VideoDecoder:
                 f"Unknown source type: {type(source)}. Supported types are str, Path, bytes, Tensor and file-like "
                 "objects with read(self, size: int) -> bytes and seek(self, offset: int, whence: int) -> int methods."
             )
+        if not data:
+            raise ValueError("the source holds no bytes")
         # FFmpeg reads (and seeks in) a file: the bytes go to a private temporary one.
         temp = tempfile.NamedTemporaryFile(prefix="frameflow-", suffix=".video", delete=False)
         temp.write(data)
@@ -409,8 +419,8 @@ class VideoDecoder:
 
     def _index(self, index) -> int:
         """A frame index as torchcodec checks it (negative counts from the end)."""
-        if not _is_integral(index):
-            raise TypeError(f"a frame index must be an int, got {type(index).__name__}")
+        if not isinstance(index, numbers.Integral):
+            raise RuntimeError(f"Expected a value of type 'int' for the frame index, got {type(index).__name__} ({index!r})")
         n = len(self)
         i = int(index)
         if i < 0:
@@ -469,7 +479,7 @@ class VideoDecoder:
         return range(start, stop, step)
 
     def __getitem__(self, key):
-        if isinstance(key, numbers.Integral) and not isinstance(key, bool):
+        if isinstance(key, numbers.Integral):
             return _as_output(self._decode([self._index(key)])[0])
         if isinstance(key, slice):
             return self._batch(self._range(key.start, key.stop, key.step)).data
@@ -496,12 +506,16 @@ class VideoDecoder:
             raise ValueError("give the frames by index or by pts, not both")
         if pts is not None:
             return self._batch([self._core_here().index_of_pts(int(p)) for p in _as_list(pts, "pts")])
-        if (_torch is not None and isinstance(indices, _torch.Tensor)) or isinstance(indices, np.ndarray):
+        if _torch is not None and isinstance(indices, _torch.Tensor):
             # torchcodec casts index tensors to integers.
-            indices = np.asarray(indices.tolist(), dtype=np.float64).astype(np.int64).tolist()
+            indices = np.asarray(indices.tolist(), dtype=np.float64).astype(np.int64).reshape(-1).tolist()
+        elif isinstance(indices, numbers.Integral):
+            indices = [indices]  # one index, as torchcodec takes it
+        elif isinstance(indices, (str, bytes)) or not hasattr(indices, "__iter__"):
+            raise TypeError(f"indices must be a list, a NumPy array or a tensor of ints, got {type(indices).__name__}")
         values = _as_list(indices, "indices")
         for v in values:
-            if not _is_integral(v):
+            if not isinstance(v, numbers.Integral):
                 raise RuntimeError(f"Expected a value of type int for frame indices, got {type(v).__name__} ({v!r})")
         return self._batch([self._index(v) for v in values])
 
@@ -559,7 +573,7 @@ class VideoDecoder:
         return min(int(np.searchsorted(self._next_seconds, seconds, side="right")), len(self) - 1)
 
     def get_frame_played_at(self, seconds: float) -> Frame:
-        if not isinstance(seconds, numbers.Real):
+        if isinstance(seconds, (str, bytes)) or not hasattr(seconds, "__float__"):
             raise TypeError(f"seconds must be a number, got {type(seconds).__name__}")
         seconds = float(seconds)
         begin, end = self._begin_stream_seconds, self._end_stream_seconds
@@ -569,6 +583,8 @@ class VideoDecoder:
 
     def get_frames_played_at(self, seconds) -> FrameBatch:
         """The frames on screen at each of ``seconds`` (a list, array or tensor)."""
+        if isinstance(seconds, numbers.Real):
+            seconds = [seconds]  # one time, as torchcodec takes it
         try:
             values = [float(v) for v in _as_list(seconds, "seconds")]
         except (TypeError, ValueError) as e:
@@ -595,7 +611,7 @@ class VideoDecoder:
             raise ValueError(f"Invalid stop seconds: {stop_seconds}. It must be less than or equal to {end}.")
         if fps is not None:
             if not (isinstance(fps, numbers.Real) and math.isfinite(fps) and fps > 0):
-                raise ValueError(f"fps must be a positive number, got {fps!r}")
+                raise RuntimeError(f"fps must be a positive number, got {fps!r}")
             # torchcodec's resampling: round((stop - start) * fps) times start + k / fps, each
             # the frame on screen then, timed as the new rate's frames.
             count = max(int(round((stop_seconds - start_seconds) * fps)), 0)

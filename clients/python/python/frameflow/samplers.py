@@ -174,6 +174,12 @@ def _time_plan(decoder, kind, num_clips, seconds_between_clip_starts, num_frames
         seconds_between_frames = 1 / m.average_fps
     elif seconds_between_frames <= 0:
         raise ValueError(f"seconds_between_frames ({seconds_between_frames}) must be > 0")
+    if seconds_between_clip_starts is not None and not math.isfinite(seconds_between_clip_starts):
+        raise RuntimeError(f"step must be finite but got {seconds_between_clip_starts}")  # torch.arange's error
+    for name, v in (("seconds_between_frames", seconds_between_frames),
+                    ("sampling_range_start", sampling_range_start), ("sampling_range_end", sampling_range_end)):
+        if v is not None and not math.isfinite(v):
+            raise ValueError(f"{name} ({v}) must be a finite number")
     begin, end_stream = m.begin_stream_seconds, m.end_stream_seconds
     start, end = sampling_range_start, sampling_range_end
     if start is None:
