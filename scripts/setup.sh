@@ -55,6 +55,11 @@ if [ ! -x "$TOOLS/venv/bin/schemathesis" ]; then
   # hypothesis pinned: newer ones changed an internal API schemathesis 3.39 uses.
   "$TOOLS/venv/bin/pip" install -q 'schemathesis==3.39.16' 'hypothesis==6.122.0'
 fi
+# The AWS wiring (infra/aws/events.yaml) is checked with cfn-lint (tests/e2e/infra.rs).
+if [ ! -x "$TOOLS/venv/bin/cfn-lint" ]; then
+  echo "setup: installing cfn-lint into $TOOLS/venv" >&2
+  "$TOOLS/venv/bin/pip" install -q 'cfn-lint==1.32.0'
+fi
 HLS_VERSION=1.5.20
 HLS_SHA256=3791f532701590ec10ecb4a2abf6ea63c65ae9ce91de4cc6f6553ba4629605ce
 if [ ! -f "$TOOLS/hls.js-$HLS_VERSION/hls.min.js" ]; then

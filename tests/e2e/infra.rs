@@ -36,3 +36,22 @@ fn the_kubernetes_manifests_validate_against_the_schemas() {
     std::fs::write(&broken, text).unwrap();
     assert!(!run(&[broken]).status.success(), "a Deployment with replicas: three must fail validation");
 }
+
+/// `infra/aws/events.yaml` (the queue, dead-letter queue, topic and policies) passes
+/// cfn-lint, and the bucket's notification configuration beside it is JSON naming both.
+#[test]
+fn the_aws_wiring_passes_cfn_lint() {
+    let tool = python_tool("cfn-lint");
+    if !tool.exists() {
+        eprintln!("SKIP: no cfn-lint at {} (run scripts/setup.sh)", tool.display());
+        return;
+    }
+    let dir = workspace_root().join("infra/aws");
+    let checked = Command::new(&tool).arg(dir.join("events.yaml")).output().expect("run cfn-lint");
+    assert!(checked.status.success(), "{}{}", String::from_utf8_lossy(&checked.stdout), String::from_utf8_lossy(&checked.stderr));
+    let broken = scratch_dir("cfn-broken").join("events.yaml");
+    std::fs::write(&broken, std::fs::read_to_string(dir.join("events.yaml")).unwrap().replace("maxReceiveCount: 5", "maxReceiveCount: five")).unwrap();
+    assert!(!Command::new(&tool).arg(&broken).output().unwrap().status.success(), "a redrive count of 'five' must fail");
+    let notifications: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.join("bucket-notifications.json")).unwrap()).unwrap();
+    assert!(notifications["QueueConfigurations"].is_array() && notifications["TopicConfigurations"].is_array());
+}

@@ -16,6 +16,7 @@ mod jobs;
 mod limits;
 mod openapi;
 mod python;
+mod queue;
 mod samplers;
 mod server;
 mod sns;

@@ -42,6 +42,46 @@ pub struct Triggers {
     pub http: Vec<HttpTrigger>,
     #[serde(default)]
     pub object: Vec<ObjectTriggerSpec>,
+    #[serde(default)]
+    pub queue: Vec<QueueTriggerSpec>,
+}
+
+/// `[[trigger.queue]]`: an SQS queue the host reads (long polling) for object events: S3
+/// event notifications sent to the queue by S3 itself, or by an SNS topic subscribed to it.
+/// Their records go through the `[[trigger.object]]` rules (prefix, suffix, event names) as
+/// a notification on `POST /v1/events/s3` would; a message is deleted once its effect is
+/// stored; a failing one comes back after `visibility_timeout_s`, and past the queue's
+/// redrive policy SQS moves it to the dead-letter queue (frameflow lists it in
+/// `/v1/events/failed` too).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueueTriggerSpec {
+    /// The queue's URL (`https://sqs.REGION.amazonaws.com/ACCOUNT/NAME`, or a stand-in's).
+    pub url: String,
+    /// Only the object triggers of this event handler component take the queue's events
+    /// (default: every object trigger).
+    #[serde(default)]
+    pub component: Option<String>,
+    /// How long a received message stays hidden from other consumers, seconds (default 60):
+    /// more than one event's handling takes.
+    #[serde(default = "default_visibility")]
+    pub visibility_timeout_s: u32,
+    /// Messages per receive, 1..=10 (default 10).
+    #[serde(default = "default_max_messages")]
+    pub max_messages: u32,
+    /// Long-poll wait per receive, 0..=20 seconds (default 20).
+    #[serde(default = "default_wait")]
+    pub wait_s: u32,
+}
+
+fn default_visibility() -> u32 {
+    60
+}
+fn default_max_messages() -> u32 {
+    10
+}
+fn default_wait() -> u32 {
+    20
 }
 
 /// `[[trigger.object]]`: object events under a tenant's `prefix` ending in `suffix`, whose
@@ -126,6 +166,21 @@ impl Manifest {
                 bail!("{}: an object trigger names component '{}', which has no [component.{}] table", path.display(), trigger.component, trigger.component);
             }
         }
+        for queue in &manifest.trigger.queue {
+            let where_ = format!("{}: the queue trigger '{}'", path.display(), queue.url);
+            let url = url::Url::parse(&queue.url).map_err(|e| anyhow::anyhow!("{where_}: the url is not a URL: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+                bail!("{where_}: the url must be an http(s) queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/uploads");
+            }
+            if let Some(component) = &queue.component {
+                if !manifest.trigger.object.iter().any(|o| &o.component == component) {
+                    bail!("{where_} names component '{component}', which no [[trigger.object]] uses: the queue's events go through the object triggers");
+                }
+            }
+            if !(1..=10).contains(&queue.max_messages) || queue.wait_s > 20 || queue.visibility_timeout_s > 43_200 {
+                bail!("{where_}: max_messages must be 1..=10, wait_s 0..=20 and visibility_timeout_s at most 43200 (SQS's limits)");
+            }
+        }
         for trigger in &manifest.trigger.http {
             if !manifest.component.contains_key(&trigger.component) {
                 bail!(
@@ -176,6 +231,15 @@ mod tests {
         .unwrap();
         let m = Manifest::load(&path).unwrap();
         assert_eq!(m.resolve("x.wasm"), dir.join("x.wasm"));
+        let queue = |table: &str| {
+            std::fs::write(&path, format!("spin_manifest_version = 2\n[[trigger.queue]]\n{table}\n")).unwrap();
+            Manifest::load(&path).map(|m| m.trigger.queue.len()).map_err(|e| format!("{e:#}"))
+        };
+        assert_eq!(queue("url = \"https://sqs.us-east-1.amazonaws.com/1/q\"").unwrap(), 1);
+        assert!(queue("url = \"not a url\"").unwrap_err().contains("not a URL"));
+        assert!(queue("url = \"https://sqs.us-east-1.amazonaws.com/1/q\"\nmax_messages = 11").unwrap_err().contains("1..=10"));
+        assert!(queue("url = \"https://sqs.us-east-1.amazonaws.com/1/q\"\ncomponent = \"jobs\"").unwrap_err().contains("no [[trigger.object]]"));
+        assert!(queue("url = \"https://q\"\nvisibility = 3").unwrap_err().contains("unknown field"));
         std::fs::write(&path, "spin_manifest_version = 2\n[frameflow]\nstore = \"file://st\"\n").unwrap();
         let err = Manifest::load(&path).unwrap_err().to_string();
         assert!(err.contains("'store' in [frameflow] is a runtime setting"), "{err}");

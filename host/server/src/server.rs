@@ -14,7 +14,7 @@ use crate::config::{ServerConfig, ServerOptions};
 use crate::drain::Drain;
 use crate::manifest::Manifest;
 use crate::runtime_config::RuntimeSettings;
-use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger, TasksTrigger, Trigger};
+use crate::triggers::{run_all, HttpTrigger, JobWake, JobsTrigger, ObjectTrigger, QueueTrigger, TasksTrigger, Trigger};
 
 /// A loaded application and the triggers that start its work.
 pub struct Server {
@@ -23,6 +23,7 @@ pub struct Server {
     http: Arc<HttpTrigger>,
     jobs: Arc<JobsTrigger>,
     objects: Arc<ObjectTrigger>,
+    queues: Arc<QueueTrigger>,
     tasks: Arc<TasksTrigger>,
     drain: Drain,
 }
@@ -51,9 +52,10 @@ impl Server {
         let directory = Arc::new(TenantDirectory::new(storage.system()));
         let auth = Arc::new(Auth::new(&config.api_keys, config.admin_key.as_deref(), config.jwt_secret.as_deref(), directory));
         let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, auth: auth.clone() });
-        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling, drain.clone());
-        let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
         let wake = JobWake::default();
+        let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling, drain.clone(), wake.clone());
+        let queues = QueueTrigger::new(&manifest.trigger.queue, objects.clone(), drain.clone());
+        let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
         let jobs = JobsTrigger {
             workers: app.job_workers(),
             storage: storage.clone(),
@@ -87,7 +89,7 @@ impl Server {
         };
         let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks, every: task_lease / 2, drain: drain.clone() });
         crate::metrics::handle();
-        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, tasks, drain })
+        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, queues, tasks, drain })
     }
 }
 
@@ -97,19 +99,20 @@ impl Server {
 /// starts.
 pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr), stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
-    ready(listener.local_addr()?);
-    server.http.listen_on(listener);
     tokio::spawn(crate::metrics::upkeep());
+    // The probe address first: once `ready` says the host listens, both answer.
     if let Some(addr) = server.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
-        tracing::info!(%addr, "metrics at http://{addr}/metrics");
+        tracing::info!(%addr, "metrics and probes at http://{addr}/metrics, /healthz, /readyz");
         tokio::spawn(crate::metrics::serve(listener, server.http.clone()));
     }
+    ready(listener.local_addr()?);
+    server.http.listen_on(listener);
     let drain = server.drain.clone();
     tokio::spawn(async move {
         stop.await;
         drain.start();
     });
-    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects, server.tasks];
+    let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects, server.queues, server.tasks];
     run_all(triggers, &server.drain).await
 }

@@ -1,6 +1,7 @@
 //! [`Trigger`]: what starts work for components. One trait for every source of work —
 //! HTTP requests (`http.rs`, [`HttpTrigger`]), background job steps (`jobs.rs`,
-//! [`JobsTrigger`]), object-storage events (`objects.rs`, [`ObjectTrigger`]) and analysis
+//! [`JobsTrigger`]), object-storage events (`objects.rs`, [`ObjectTrigger`]; from SQS
+//! queues, `queue.rs`, [`QueueTrigger`]) and analysis
 //! tasks resumed at start (`tasks.rs`, [`TasksTrigger`]) — so the server runs a list of
 //! triggers. Each is built with the host's [`Drain`] and ends its loop when the drain
 //! starts; [`run_all`] then waits for the work they hold, within the grace.
@@ -9,6 +10,7 @@ pub mod http;
 pub mod jobs;
 pub mod notification;
 pub mod objects;
+pub mod queue;
 pub mod sns;
 pub mod tasks;
 
@@ -21,6 +23,7 @@ use crate::drain::Drain;
 pub use http::HttpTrigger;
 pub use jobs::{JobWake, JobsTrigger};
 pub use objects::ObjectTrigger;
+pub use queue::QueueTrigger;
 pub use tasks::TasksTrigger;
 
 /// A source of work that runs until the process stops.

@@ -101,6 +101,37 @@ struct DeadLetter {
     failed_ms: u64,
 }
 
+/// Why a delivery did not happen; `dead_letter`: the handler will never take the event, and
+/// it is kept in the tenant's dead-letter list (a queue deletes such a message).
+#[derive(Debug)]
+pub(crate) struct Undelivered {
+    pub error: String,
+    pub dead_letter: bool,
+}
+
+/// What [`ObjectTrigger::claim`] found.
+enum Claim {
+    /// This delivery runs the handler.
+    Ours,
+    /// Handled already (or given up on, for pushed events).
+    Done,
+    /// Another delivery holds it now.
+    Busy,
+}
+
+/// How one delivery of an event runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    /// Pushed (a notification, the store's write hook, a poll): tried with backoff here,
+    /// then a dead letter.
+    Pushed,
+    /// A dead letter run again: takes the marker whatever it says.
+    Retry,
+    /// From a queue, which redelivers what is not deleted: one try, a `failed` marker is
+    /// taken over, a dead letter only on the queue's last try.
+    Queued { last_try: bool },
+}
+
 /// How often to list the watched prefixes for new or changed objects, and for which tenants
 /// (for stores that cannot push notifications).
 #[derive(Clone)]
@@ -125,6 +156,8 @@ pub struct ObjectTrigger {
     polling: Option<Polling>,
     /// Deliveries in progress count as work in flight; polling stops when it starts.
     drain: Drain,
+    /// Told after an event was handled: the handler may have started a job.
+    jobs: super::JobWake,
 }
 
 /// Counts an event by what became of it (`frameflow_events_total{outcome}`).
@@ -163,12 +196,13 @@ fn decode_key(raw: &str) -> Option<String> {
 }
 
 impl ObjectTrigger {
-    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>, polling: Option<Polling>, drain: Drain) -> Arc<ObjectTrigger> {
+    pub fn new(rules: Vec<ObjectRule>, storage: Arc<ObjectStorage>, polling: Option<Polling>, drain: Drain, jobs: super::JobWake) -> Arc<ObjectTrigger> {
         let trigger = Arc::new(ObjectTrigger {
             rules,
             storage: storage.clone(),
             polling,
             drain,
+            jobs,
         });
         if !trigger.rules.is_empty() && storage.is_local() {
             // The embedded store sends no notifications: it tells the trigger of each write.
@@ -218,7 +252,22 @@ impl ObjectTrigger {
     /// [`super::notification::open`]). `tenant`: the caller's, when API keys are in use
     /// (records of other tenants are ignored).
     pub fn records(self: &Arc<Self>, parsed: aws_lambda_events::s3::S3Event, tenant: Option<&str>) -> Result<Intake, String> {
-        let mut intake = Intake::default();
+        let (events, ignored) = self.located(parsed, tenant)?;
+        let mut intake = Intake { accepted: 0, ignored };
+        for (owner, event) in events {
+            match self.accept(&owner, event) {
+                0 => intake.ignored += 1,
+                n => intake.accepted += n,
+            }
+        }
+        Ok(intake)
+    }
+
+    /// The records of a notification as events of the tenants whose keys they name, and how
+    /// many were ignored (another bucket, outside the deployment's prefix, another tenant's
+    /// when `tenant` is given).
+    pub(crate) fn located(&self, parsed: aws_lambda_events::s3::S3Event, tenant: Option<&str>) -> Result<(Vec<(String, ObjectEvent)>, u64), String> {
+        let (mut events, mut ignored) = (Vec::new(), 0);
         for record in parsed.records {
             let bucket = record.s3.bucket.name.unwrap_or_default();
             // A local store has no bucket: whatever a notification calls it, its events are
@@ -231,7 +280,7 @@ impl ObjectTrigger {
             let located = self.storage.locate(&bucket, &key).filter(|(t, _)| tenant.is_none_or(|caller| caller == t));
             let Some((owner, key)) = located else {
                 count("ignored");
-                intake.ignored += 1;
+                ignored += 1;
                 continue;
             };
             let etag = record.s3.object.e_tag.filter(|e| !e.is_empty()).map(|e| e.trim_matches('"').to_string());
@@ -248,12 +297,28 @@ impl ObjectTrigger {
                 time: record.event_time.to_rfc3339(),
                 sequencer,
             };
-            match self.accept(&owner, event) {
-                0 => intake.ignored += 1,
-                n => intake.accepted += n,
-            }
+            events.push((owner, event));
         }
-        Ok(intake)
+        Ok((events, ignored))
+    }
+
+    /// Delivers `event` of `tenant` to every matching rule (of `component` only, when
+    /// given) and waits for the outcome: how many rules took it, or why one failed. For a
+    /// queue: one try per receipt (the queue redelivers), a dead letter only on the last
+    /// (`last_try`: the queue then moves the message to its dead-letter queue) or when the
+    /// handler says it will never work (then the message can go).
+    pub(crate) async fn deliver_queued(&self, tenant: &str, event: ObjectEvent, component: Option<&str>, last_try: bool) -> Result<u64, Undelivered> {
+        let matching: Vec<usize> =
+            (0..self.rules.len()).filter(|&i| self.rules[i].matches(&event) && component.is_none_or(|c| c == self.rules[i].spec.component)).collect();
+        if matching.is_empty() {
+            count("ignored");
+            return Ok(0);
+        }
+        let store = self.storage.tenant(tenant).map_err(|e| Undelivered { error: e.to_string(), dead_letter: false })?;
+        for &rule in &matching {
+            self.deliver(rule, store.clone(), event.clone(), Mode::Queued { last_try }).await?;
+        }
+        Ok(matching.len() as u64)
     }
 
     /// One poll of rule `rule`'s prefix for `tenant`: every object modified since the
@@ -322,45 +387,51 @@ impl ObjectTrigger {
         let (trigger, working) = (self.clone(), self.drain.working());
         tokio::spawn(async move {
             let _working = working;
-            trigger.deliver(rule, store, event, false).await
+            trigger.deliver(rule, store, event, Mode::Pushed).await
         });
     }
 
-    /// Claims the event for this delivery: `false` when another delivery has it or has
-    /// handled it. `forced`: a retry of a dead letter, which takes the marker whatever it says.
-    async fn claim(&self, store: &TenantStore, marker_key: &str, forced: bool) -> Result<bool, StoreError> {
+    /// Claims the event for this delivery (a retried dead letter takes the marker whatever
+    /// it says, a queued delivery takes one that says `failed`).
+    async fn claim(&self, store: &TenantStore, marker_key: &str, mode: Mode) -> Result<Claim, StoreError> {
         let claim = |until_ms| serde_json::to_vec(&Marker { state: "processing".into(), until_ms, result: None }).expect("markers serialize");
         let until = now_ms() + CLAIM_MS;
         match store.put(marker_key, claim(until).into(), WriteMode::Create).await {
-            Ok(_) => return Ok(true),
+            Ok(_) => return Ok(Claim::Ours),
             Err(StoreError::PreconditionFailed(_)) => {}
             Err(e) => return Err(e),
         }
         let meta = store.head(marker_key).await?;
         let current: Option<Marker> = serde_json::from_slice(&store.get(marker_key).await?).ok();
         let takeover = match &current {
-            _ if forced => true,
-            Some(m) if m.state == "processing" => m.until_ms < now_ms(),
+            _ if mode == Mode::Retry => true,
+            Some(m) if m.state == "processing" && m.until_ms >= now_ms() => return Ok(Claim::Busy),
+            Some(m) if m.state == "processing" => true,
+            Some(m) if m.state == "failed" => matches!(mode, Mode::Queued { .. }),
             Some(_) => false,
             None => true,
         };
         if !takeover {
-            return Ok(false);
+            return Ok(Claim::Done);
         }
         match store.put(marker_key, claim(until).into(), WriteMode::IfMatch(meta.etag.unwrap_or_default())).await {
-            Ok(_) => Ok(true),
-            Err(StoreError::PreconditionFailed(_)) => Ok(false),
+            Ok(_) => Ok(Claim::Ours),
+            Err(StoreError::PreconditionFailed(_)) => Ok(Claim::Busy),
             Err(e) => Err(e),
         }
     }
 
-    async fn deliver(&self, rule: usize, store: TenantStore, event: ObjectEvent, forced: bool) -> Result<String, String> {
+    async fn deliver(&self, rule: usize, store: TenantStore, event: ObjectEvent, mode: Mode) -> Result<String, Undelivered> {
         let rule = &self.rules[rule];
-        count(if forced { "retried" } else { "received" });
+        count(if mode == Mode::Retry { "retried" } else { "received" });
         let marker_key = format!("events/seen/{}-{}", rule.id, event.id);
-        match self.claim(&store, &marker_key, forced).await {
-            Ok(true) => {}
-            Ok(false) => {
+        match self.claim(&store, &marker_key, mode).await {
+            Ok(Claim::Ours) => {}
+            // A queue's message stays until the delivery holding it has stored its effect.
+            Ok(Claim::Busy) if matches!(mode, Mode::Queued { .. }) => {
+                return Err(Undelivered { error: "another delivery of this event is in progress".into(), dead_letter: false });
+            }
+            Ok(Claim::Busy | Claim::Done) => {
                 count("duplicate");
                 tracing::debug!(key = %event.key, component = %rule.spec.component, "event already delivered");
                 return Ok("already delivered".into());
@@ -368,21 +439,24 @@ impl ObjectTrigger {
             Err(e) => {
                 // Without a claim nothing runs; the source will deliver again (or the poller).
                 tracing::warn!(key = %event.key, "cannot claim event: {e}");
-                return Err(e.to_string());
+                return Err(Undelivered { error: e.to_string(), dead_letter: false });
             }
         }
         let mut attempts = 0u32;
-        let outcome = loop {
+        // A queue retries by itself (after the visibility timeout): one try per receipt.
+        let backoff: &[Duration] = if matches!(mode, Mode::Queued { .. }) { &[] } else { &BACKOFF };
+        let (outcome, permanent) = loop {
             attempts += 1;
             match rule.handler.handle(store.clone(), &event, &rule.settings).await {
-                Ok(done) => break Ok(done),
-                Err(EventFailure::Retry(why)) if (attempts as usize) <= BACKOFF.len() => {
+                Ok(done) => break (Ok(done), false),
+                Err(EventFailure::Retry(why)) if (attempts as usize) <= backoff.len() => {
                     tracing::info!(key = %event.key, component = %rule.spec.component, attempts, "event handler will be retried: {why}");
-                    tokio::time::sleep(BACKOFF[attempts as usize - 1]).await;
+                    tokio::time::sleep(backoff[attempts as usize - 1]).await;
                 }
-                Err(failure) => break Err(failure.to_string()),
+                Err(failure) => break (Err(failure.to_string()), matches!(failure, EventFailure::Rejected(_))),
             }
         };
+        let mut dead_letter = false;
         let state = if outcome.is_ok() { "done" } else { "failed" };
         let marker = Marker { state: state.into(), until_ms: 0, result: Some(outcome.clone().unwrap_or_else(|e| e)) };
         let _ = store.put(&marker_key, serde_json::to_vec(&marker).expect("markers serialize").into(), WriteMode::Overwrite).await;
@@ -390,6 +464,13 @@ impl ObjectTrigger {
             Ok(done) => {
                 count("handled");
                 tracing::info!(key = %event.key, component = %rule.spec.component, "event handled: {done}");
+                // The handler may have started a job: the job trigger looks now, not at its
+                // next poll.
+                self.jobs.wake();
+            }
+            Err(error) if matches!(mode, Mode::Queued { last_try: false }) && !permanent => {
+                count("requeued");
+                tracing::info!(key = %event.key, component = %rule.spec.component, "event failed; the queue delivers it again: {error}");
             }
             Err(error) => {
                 count("dead_letter");
@@ -404,10 +485,10 @@ impl ObjectTrigger {
                     failed_ms: now_ms(),
                 };
                 let bytes = serde_json::to_vec(&letter).expect("dead letters serialize");
-                let _ = store.put(&format!("events/failed/{}.json", letter.id), bytes.into(), WriteMode::Overwrite).await;
+                dead_letter = store.put(&format!("events/failed/{}.json", letter.id), bytes.into(), WriteMode::Overwrite).await.is_ok();
             }
         }
-        outcome
+        outcome.map_err(|error| Undelivered { error, dead_letter: dead_letter && permanent })
     }
 
     /// The tenant's dead letters, oldest key first.
@@ -446,7 +527,7 @@ impl ObjectTrigger {
             Err(e) => return Err(e),
         };
         let Some(rule) = self.rules.iter().position(|r| r.id == letter.rule) else { return Ok(None) };
-        let outcome = self.deliver(rule, store.clone(), letter.event, true).await;
+        let outcome = self.deliver(rule, store.clone(), letter.event, Mode::Retry).await.map_err(|u| u.error);
         if outcome.is_ok() {
             store.delete(&key).await?;
         }

@@ -1,0 +1,273 @@
+//! [`QueueTrigger`]: SQS queues as a source of object events (`[[trigger.queue]]`), read
+//! with the AWS SDK by long polling. A message's body is an S3 event notification (sent to
+//! the queue by S3), an SNS envelope around one (an SNS topic subscribed to the queue), or
+//! S3's `s3:TestEvent`; opened by [`super::notification::open`] like a body posted to
+//! `/v1/events/s3`, its records go through the `[[trigger.object]]` rules.
+//!
+//! A message is deleted only after its effect is stored (every matching rule's delivery
+//! done, or a duplicate of one done). A failing one is left: it comes back after the
+//! visibility timeout, and once `ApproximateReceiveCount` reaches the queue's redrive
+//! `maxReceiveCount` its failure is kept in the tenant's dead-letter list and SQS moves the
+//! message to the dead-letter queue. A handler that says it will never work is
+//! dead-lettered at once and the message deleted. Malformed bodies are left for the
+//! redrive policy. No signature is checked on SNS envelopes here: the queue's access policy
+//! decides who may send.
+//!
+//! Draining: receiving stops, messages being handled finish, those received but not
+//! started are made visible again at once.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+
+use crate::drain::Drain;
+use crate::manifest::QueueTriggerSpec;
+use crate::triggers::notification::{open, Envelope};
+use crate::triggers::objects::MAX_NOTIFICATION_BYTES;
+use crate::triggers::ObjectTrigger;
+
+/// Pause after a receive that failed (the queue's service unreachable), doubled up to 30 s.
+const RECEIVE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// One `[[trigger.queue]]` with its client.
+struct Queue {
+    spec: QueueTriggerSpec,
+    client: aws_sdk_sqs::Client,
+}
+
+/// The queue trigger of this host.
+pub struct QueueTrigger {
+    specs: Vec<QueueTriggerSpec>,
+    objects: Arc<ObjectTrigger>,
+    drain: Drain,
+}
+
+/// What became of one message.
+#[derive(Debug, PartialEq)]
+enum Handled {
+    /// Its effect is stored (or there was nothing to do): delete it.
+    Done,
+    /// Not now: leave it to come back (and, past the redrive policy, to the DLQ).
+    Again(String),
+}
+
+fn count(outcome: &'static str) {
+    metrics::counter!("frameflow_queue_messages_total", "outcome" => outcome).increment(1);
+}
+
+/// The region a queue URL names (`sqs.REGION.amazonaws.com`), else the environment's.
+fn region_of(url: &url::Url) -> String {
+    let named = url.host_str().and_then(|h| h.strip_prefix("sqs.")).and_then(|h| h.split('.').next()).filter(|r| !r.is_empty() && *r != "amazonaws");
+    named
+        .map(str::to_string)
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".into())
+}
+
+/// An SQS client for the queue at `url`: its endpoint is the URL's origin (the regional
+/// endpoint on AWS, a stand-in's address elsewhere), credentials from the default chain
+/// (environment, profile, web identity for EKS, ECS/EC2 roles).
+async fn client_for(url: &str) -> anyhow::Result<aws_sdk_sqs::Client> {
+    use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
+    let parsed = url::Url::parse(url)?;
+    let origin = parsed.origin().ascii_serialization();
+    let http = aws_smithy_http_client::Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(http)
+        .region(aws_config::Region::new(region_of(&parsed)))
+        .endpoint_url(origin)
+        .load()
+        .await;
+    Ok(aws_sdk_sqs::Client::new(&config))
+}
+
+impl QueueTrigger {
+    /// The manifest's queues; their clients are made when the trigger runs.
+    pub fn new(specs: &[QueueTriggerSpec], objects: Arc<ObjectTrigger>, drain: Drain) -> Arc<QueueTrigger> {
+        Arc::new(QueueTrigger { specs: specs.to_vec(), objects, drain })
+    }
+
+    /// The queue's redrive `maxReceiveCount`, when it has a redrive policy.
+    async fn max_receives(queue: &Queue) -> Option<u32> {
+        let attributes = queue.client.get_queue_attributes().queue_url(&queue.spec.url).attribute_names(QueueAttributeName::RedrivePolicy).send().await;
+        let policy = match attributes {
+            Ok(out) => out.attributes().and_then(|a| a.get(&QueueAttributeName::RedrivePolicy)).cloned(),
+            Err(e) => {
+                tracing::warn!(queue = %queue.spec.url, "the queue's attributes cannot be read: {}", aws_sdk_sqs::error::DisplayErrorContext(&e));
+                None
+            }
+        }?;
+        let policy: serde_json::Value = serde_json::from_str(&policy).ok()?;
+        let max = &policy["maxReceiveCount"];
+        max.as_u64().or_else(|| max.as_str().and_then(|s| s.parse().ok())).map(|n| n as u32)
+    }
+
+    /// Receives and handles messages of one queue until the drain starts.
+    async fn consume(self: Arc<Self>, queue: Arc<Queue>) {
+        let max_receives = Self::max_receives(&queue).await;
+        if max_receives.is_none() {
+            tracing::warn!(queue = %queue.spec.url, "the queue has no redrive policy: a message that keeps failing comes back until it expires");
+        }
+        tracing::info!(queue = %queue.spec.url, max_receives, "reading object events from the queue");
+        let mut backoff = RECEIVE_BACKOFF;
+        while !self.drain.is_draining() {
+            let receive = queue
+                .client
+                .receive_message()
+                .queue_url(&queue.spec.url)
+                .max_number_of_messages(queue.spec.max_messages as i32)
+                .wait_time_seconds(queue.spec.wait_s as i32)
+                .visibility_timeout(queue.spec.visibility_timeout_s as i32)
+                .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+                .send();
+            let received = tokio::select! {
+                received = receive => received,
+                _ = self.drain.started() => break,
+            };
+            let messages = match received {
+                Ok(out) => {
+                    backoff = RECEIVE_BACKOFF;
+                    out.messages.unwrap_or_default()
+                }
+                Err(e) => {
+                    tracing::warn!(queue = %queue.spec.url, "receiving from the queue failed: {}", aws_sdk_sqs::error::DisplayErrorContext(&e));
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff) => {}
+                        _ = self.drain.started() => break,
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(30));
+                    continue;
+                }
+            };
+            let mut handling = tokio::task::JoinSet::new();
+            for message in messages {
+                if self.drain.is_draining() {
+                    // Received, not started: another host may take it at once.
+                    if let Some(receipt) = message.receipt_handle() {
+                        let returned = queue.client.change_message_visibility().queue_url(&queue.spec.url).receipt_handle(receipt).visibility_timeout(0).send().await;
+                        if let Err(e) = returned {
+                            tracing::warn!("an unstarted message could not be returned (it comes back after its timeout): {}", aws_sdk_sqs::error::DisplayErrorContext(&e));
+                        }
+                    }
+                    count("returned");
+                    continue;
+                }
+                let (trigger, queue, working) = (self.clone(), queue.clone(), self.drain.working());
+                handling.spawn(async move {
+                    let _working = working;
+                    trigger.settle(&queue, message, max_receives).await;
+                });
+            }
+            while handling.join_next().await.is_some() {}
+        }
+    }
+
+    /// Handles one message and deletes it when done.
+    async fn settle(&self, queue: &Queue, message: Message, max_receives: Option<u32>) {
+        let receives = message
+            .attributes()
+            .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+            .and_then(|n| n.parse::<u32>().ok())
+            .unwrap_or(1);
+        let last_try = max_receives.is_some_and(|max| receives >= max);
+        let span = tracing::info_span!("queue_message", queue = %queue.spec.url, id = message.message_id().unwrap_or(""), receives);
+        let handled = {
+            use tracing::Instrument;
+            self.handle(queue, message.body().unwrap_or(""), last_try).instrument(span.clone()).await
+        };
+        match handled {
+            Handled::Done => {
+                let Some(receipt) = message.receipt_handle() else { return };
+                match queue.client.delete_message().queue_url(&queue.spec.url).receipt_handle(receipt).send().await {
+                    Ok(_) => count("deleted"),
+                    // Its effect is stored: a second delivery finds the event's marker done.
+                    Err(e) => span.in_scope(|| tracing::warn!("a handled message could not be deleted: {}", aws_sdk_sqs::error::DisplayErrorContext(&e))),
+                }
+            }
+            Handled::Again(why) => {
+                count(if last_try { "dead_letter" } else { "kept" });
+                span.in_scope(|| tracing::warn!(last_try, "the message stays on the queue: {why}"));
+            }
+        }
+    }
+
+    async fn handle(&self, queue: &Queue, body: &str, last_try: bool) -> Handled {
+        if body.len() > MAX_NOTIFICATION_BYTES {
+            count("malformed");
+            return Handled::Again(format!("the body is over {MAX_NOTIFICATION_BYTES} bytes"));
+        }
+        let opened = match open(body.as_bytes()) {
+            Ok(Envelope::Sns(sns)) => open(sns.message.as_bytes()),
+            other => other,
+        };
+        let event = match opened {
+            Ok(Envelope::Records(event)) => event,
+            Ok(Envelope::TestEvent { bucket }) => {
+                tracing::info!(%bucket, "S3 test event: the bucket's notifications reach this queue");
+                return Handled::Done;
+            }
+            Ok(Envelope::Sns(_)) => {
+                count("malformed");
+                return Handled::Again("an SNS message inside an SNS message".into());
+            }
+            Err(why) => {
+                count("malformed");
+                return Handled::Again(why);
+            }
+        };
+        let (events, ignored) = match self.objects.located(event, None) {
+            Ok(found) => found,
+            Err(why) => {
+                count("malformed");
+                return Handled::Again(why);
+            }
+        };
+        if ignored > 0 {
+            tracing::debug!(ignored, "records of another bucket, prefix or tenant ignored");
+        }
+        for (tenant, event) in events {
+            match self.objects.deliver_queued(&tenant, event, queue.spec.component.as_deref(), last_try).await {
+                Ok(_) => {}
+                // Kept in the tenant's dead-letter list for good: the message can go.
+                Err(failed) if failed.dead_letter => {}
+                Err(failed) => return Handled::Again(failed.error),
+            }
+        }
+        Handled::Done
+    }
+}
+
+impl super::Trigger for QueueTrigger {
+    fn kind(&self) -> &'static str {
+        "queue"
+    }
+
+    fn run(self: Arc<Self>) -> Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send>> {
+        Box::pin(async move {
+            let mut consumers = tokio::task::JoinSet::new();
+            for spec in &self.specs {
+                let client = client_for(&spec.url).await?;
+                consumers.spawn(self.clone().consume(Arc::new(Queue { spec: spec.clone(), client })));
+            }
+            while consumers.join_next().await.is_some() {}
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_region_comes_from_the_queue_url() {
+        let url = |s: &str| url::Url::parse(s).unwrap();
+        assert_eq!(region_of(&url("https://sqs.eu-west-3.amazonaws.com/123456789012/uploads")), "eu-west-3");
+        let elsewhere = region_of(&url("http://127.0.0.1:5000/123456789012/uploads"));
+        assert!(!elsewhere.is_empty());
+    }
+}
