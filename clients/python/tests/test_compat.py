@@ -251,6 +251,35 @@ def test_dimension_order(lib, video):
         lib.VideoDecoder(video, seek_mode="fast")
 
 
+def _compiled(fn, *args):
+    import torch
+
+    saved = torch._dynamo.config.capture_scalar_outputs
+    torch._dynamo.config.capture_scalar_outputs = True
+    try:
+        return torch.compile(fn, fullgraph=True, backend="eager")(*args)
+    finally:
+        torch._dynamo.config.capture_scalar_outputs = saved
+        torch._dynamo.reset()
+
+
+@needs_torch
+def test_torch_compile_traces_get_frame_at_into_one_graph(lib, video):
+    d = lib.VideoDecoder(video)
+    one, three = _compiled(lambda decoder: (decoder.get_frame_at(1), decoder.get_frame_at(3)), d)
+    assert np.array_equal(arr(one.data), arr(d[1])) and one.pts_seconds == pytest.approx(1 / FPS)
+    assert np.array_equal(arr(three.data), arr(d[3]))
+
+
+@needs_torch
+def test_torch_compile_traces_batches_and_indexing_too(video):
+    # frameflow only: torchcodec 0.17's FrameBatch check breaks the graph.
+    d = _frameflow().VideoDecoder(video)
+    two, seven = _compiled(lambda decoder: (decoder.get_frames_at([3, 5]), decoder[7]), d)
+    assert np.array_equal(arr(two.data), arr(d.get_frames_at([3, 5]).data))
+    assert np.array_equal(arr(seven), arr(d[7]))
+
+
 # --- by time -----------------------------------------------------------------------------------
 
 

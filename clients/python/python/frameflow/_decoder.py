@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import itertools
 import json
 import math
 import numbers
 import os
 import tempfile
+import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +34,15 @@ except ImportError:  # pragma: no cover - depends on the environment
     _torch = None
 
 Source = Union[str, Path, bytes, Any]
+
+# Decoders by id, for the torch custom ops below (torch.compile traces a call to an op; the
+# op finds its decoder here).
+_DECODERS: "weakref.WeakValueDictionary[int, VideoDecoder]" = weakref.WeakValueDictionary()
+_NEXT_ID = itertools.count(1)
+
+
+def _compiling() -> bool:
+    return _torch is not None and _torch.compiler.is_compiling()
 
 
 def _as_output(array: np.ndarray):
@@ -280,6 +291,8 @@ class VideoDecoder:
         self._out_size = None
         self._path = self._materialize(source)
         self._open()
+        self._id = next(_NEXT_ID)
+        _DECODERS[self._id] = self
 
     def _materialize(self, source: Source) -> str:
         if isinstance(source, (str, Path)):
@@ -480,6 +493,8 @@ class VideoDecoder:
 
     def __getitem__(self, key):
         if isinstance(key, numbers.Integral):
+            if _compiling():
+                return _torch.ops.frameflow.frames_at(self._id, [int(key)])[0][0]
             return _as_output(self._decode([self._index(key)])[0])
         if isinstance(key, slice):
             return self._batch(self._range(key.start, key.stop, key.step)).data
@@ -497,6 +512,9 @@ class VideoDecoder:
         return _torch.from_numpy(keys) if _torch is not None else keys
 
     def get_frame_at(self, index: int) -> Frame:
+        if _compiling():
+            data, pts, duration = _torch.ops.frameflow.frames_at(self._id, [int(index)])
+            return Frame(data[0], pts[0].item(), duration[0].item())
         return self._frame(self._index(index))
 
     def get_frames_at(self, indices=None, *, pts: Optional[Sequence[int]] = None) -> FrameBatch:
@@ -504,6 +522,8 @@ class VideoDecoder:
         each, in one pass), or by exact ``pts`` (frameflow)."""
         if (indices is None) == (pts is None):
             raise ValueError("give the frames by index or by pts, not both")
+        if _compiling() and isinstance(indices, (list, tuple)):
+            return FrameBatch(*_torch.ops.frameflow.frames_at(self._id, [int(i) for i in indices]))
         if pts is not None:
             return self._batch([self._core_here().index_of_pts(int(p)) for p in _as_list(pts, "pts")])
         if _torch is not None and isinstance(indices, _torch.Tensor):
@@ -634,3 +654,24 @@ class VideoDecoder:
 
 def _rebuild(source, kwargs):
     return VideoDecoder(source, **kwargs)
+
+
+if _torch is not None:
+    # torch.compile support: frames by index as a torch custom op (what torchcodec does), so a
+    # compiled function calling get_frame_at / get_frames_at / decoder[i] traces into one
+    # graph instead of breaking at the native decode.
+
+    @_torch.library.custom_op("frameflow::frames_at", mutates_args=())
+    def _frames_at_op(decoder_id: int, indices: List[int]) -> tuple[_torch.Tensor, _torch.Tensor, _torch.Tensor]:
+        batch = _DECODERS[decoder_id].get_frames_at(list(indices))
+        return batch.data.clone(), batch.pts_seconds.clone(), batch.duration_seconds.clone()
+
+    @_frames_at_op.register_fake
+    def _frames_at_fake(decoder_id, indices):
+        decoder = _DECODERS[decoder_id]
+        height, width = decoder._output_size()
+        data = _torch.empty((len(indices), height, width, 3), dtype=_torch.uint8)
+        if decoder._dimension_order == "NCHW":
+            data = data.permute(0, 3, 1, 2)
+        times = _torch.empty((len(indices),), dtype=_torch.float64)
+        return data.clone(), times, times.clone()
