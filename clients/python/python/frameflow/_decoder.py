@@ -328,16 +328,12 @@ class VideoDecoder:
 
     def _open(self) -> None:
         self._pid = os.getpid()
-        header = json.loads(_core.header_json(self._path))
-        streams = header["streams"]
-        if self._stream_index is not None:
-            if not 0 <= self._stream_index < len(streams) or streams[self._stream_index]["media_type"] != "video":
-                kind = streams[self._stream_index]["media_type"] if 0 <= self._stream_index < len(streams) else "missing"
-                raise ValueError(f"{_NO_STREAM} for stream_index={self._stream_index}: the file has {len(streams)} streams "
-                                 f"and this one is {'not there' if kind == 'missing' else 'a ' + kind + ' stream'}.")
-        elif header["best_video_stream"] is None:
-            raise ValueError(f"{_NO_STREAM}: the file has no video stream.")
-        self._core = _core.CoreVideo(self._path, self._stream_index, self._threads)
+        try:
+            self._core = _core.CoreVideo(self._path, self._stream_index, self._threads)
+        except RuntimeError as e:
+            if "is not a video stream" in str(e) or str(e).endswith("no video stream"):
+                raise ValueError(f"{_NO_STREAM}: {e}") from e
+            raise
         info = json.loads(self._core.info_json())
         self._info = info
         self._pts = np.asarray(self._core.pts(), dtype=np.int64)
@@ -365,12 +361,34 @@ class VideoDecoder:
             end = float(((self._pts + ticks).astype(np.float64) * num / den).max())
         else:
             begin, end = 0.0, 0.0
-        stream = streams[info["stream_index"]]
+        self.stream_index = info["stream_index"]
+        self._average_fps = n / (end - begin) if end > begin else None
+        # The header's facts are read when `metadata` is first asked for (another open of the
+        # container: not paid by decoders that only decode).
+        self._metadata = None
+        self._num_frames = n
+        self._begin_stream_seconds = begin
+        self._end_stream_seconds = end
+
+    @property
+    def metadata(self) -> VideoStreamMetadata:
+        """The stream's metadata (torchcodec's ``VideoStreamMetadata``)."""
+        if self._metadata is None:
+            self._metadata = self._read_metadata()
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: VideoStreamMetadata) -> None:
+        self._metadata = value
+
+    def _read_metadata(self) -> VideoStreamMetadata:
+        info = self._info
+        stream = json.loads(_core.header_json(self._path))["streams"][info["stream_index"]]
         fps = stream.get("r_frame_rate")
         fps_from_header = fps[0] / fps[1] if fps else None
         sar = stream.get("sample_aspect_ratio")
-        self.stream_index = info["stream_index"]
-        self.metadata = VideoStreamMetadata(
+        n, begin, end = self._num_frames, self._begin_stream_seconds, self._end_stream_seconds
+        return VideoStreamMetadata(
             duration_seconds_from_header=stream.get("duration_seconds"),
             begin_stream_seconds_from_header=stream.get("start_seconds"),
             bit_rate=stream.get("bit_rate"),
@@ -394,12 +412,9 @@ class VideoDecoder:
             begin_stream_seconds=begin,
             end_stream_seconds=end,
             num_frames=n,
-            average_fps=n / (end - begin) if end > begin else fps_from_header,
+            average_fps=self._average_fps if self._average_fps is not None else fps_from_header,
             key_frame_indices=list(info["keyframes"]),
         )
-        self._num_frames = n
-        self._begin_stream_seconds = begin
-        self._end_stream_seconds = end
 
     # --- lifetime -----------------------------------------------------------------------
 

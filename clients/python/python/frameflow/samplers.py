@@ -139,14 +139,15 @@ def _index_plan(decoder, strategy, num_clips, num_frames_per_clip, num_indices_b
     flow = modality != "rgb"
     start, end = _index_range(int(num_frames_per_clip), int(num_indices_between_frames), int(sampling_range_start),
                               None if sampling_range_end is None else int(sampling_range_end), len(decoder), flow)
-    m = decoder.metadata
+    # The decoder's scan, not `metadata` (whose header facts cost another open).
+    fps = decoder._average_fps if decoder._average_fps is not None else decoder.metadata.average_fps
+    begin, end_stream = decoder._begin_stream_seconds, decoder._end_stream_seconds
     params = dict(num_clips=int(num_clips), frames_per_clip=int(num_frames_per_clip), frame_step=int(num_indices_between_frames),
                   sampling_range_start=start, sampling_range_end=end, policy=policy)
     if flow:
         params["modality"] = modality
     try:
-        planned = _core.plan_clips(strategy, m.num_frames, m.average_fps, m.begin_stream_seconds, m.duration_seconds,
-                                   json.dumps(params), seed)
+        planned = _core.plan_clips(strategy, len(decoder), fps, begin, end_stream - begin, json.dumps(params), seed)
     except ValueError as e:
         if str(e).startswith("'policy'"):
             raise ValueError(_BEYOND) from e
