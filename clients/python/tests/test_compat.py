@@ -272,8 +272,8 @@ def test_torch_compile_traces_get_frame_at_into_one_graph(lib, video):
 
 
 @needs_torch
-def test_torch_compile_traces_batches_and_indexing_too(video):
-    # frameflow only: torchcodec 0.17's FrameBatch check breaks the graph.
+@pytest.mark.parametrize("backend", ["frameflow"])  # only: torchcodec 0.17's FrameBatch check breaks its graph
+def test_torch_compile_traces_batches_and_indexing_too(backend, video):
     d = _frameflow().VideoDecoder(video)
     two, seven = _compiled(lambda decoder: (decoder.get_frames_at([3, 5]), decoder[7]), d)
     assert np.array_equal(arr(two.data), arr(d.get_frames_at([3, 5]).data))
