@@ -55,6 +55,12 @@ if [ ! -x "$TOOLS/venv/bin/schemathesis" ]; then
   # hypothesis pinned: newer ones changed an internal API schemathesis 3.39 uses.
   "$TOOLS/venv/bin/pip" install -q 'schemathesis==3.39.16' 'hypothesis==6.122.0'
 fi
+# cargo-lambda (its PyPI wheel): the Lambda Runtime API emulator frameflow-lambda is tested
+# under (tests/e2e/lambda.rs, `cargo lambda watch --only-lambda-apis`, `cargo lambda invoke`).
+if [ ! -x "$TOOLS/venv/bin/cargo-lambda" ]; then
+  echo "setup: installing cargo-lambda into $TOOLS/venv" >&2
+  "$TOOLS/venv/bin/pip" install -q 'cargo-lambda==1.9.0'
+fi
 # The AWS wiring (infra/aws/events.yaml) is checked with cfn-lint (tests/e2e/infra.rs).
 if [ ! -x "$TOOLS/venv/bin/cfn-lint" ]; then
   echo "setup: installing cfn-lint into $TOOLS/venv" >&2

@@ -13,6 +13,7 @@ mod flow;
 mod http;
 mod infra;
 mod jobs;
+mod lambda;
 mod limits;
 mod openapi;
 mod python;

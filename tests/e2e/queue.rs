@@ -18,7 +18,8 @@ use crate::events::wait_until;
 use crate::server::{Backend, ServerProcess, ServerSetup, JOBS_ROUTES};
 
 /// boto3 against moto: `setup BUCKET` makes the queues and the bucket's notification and
-/// prints their URLs; `put BUCKET KEY FILE` uploads; `send URL BODY` sends a raw message;
+/// prints their URLs; `mkbucket BUCKET`; `put BUCKET KEY FILE` uploads; `dump BUCKET PREFIX
+/// DIR` downloads every object under a prefix; `send URL BODY` sends a raw message;
 /// `count URL` prints the messages on a queue (visible + in flight); `bodies URL` prints
 /// the bodies of a queue's messages.
 const SQS_TOOL: &str = r#"
@@ -39,6 +40,20 @@ if command == "setup":
 elif command == "put":
     bucket, key, path = args
     s3.upload_file(path, bucket, key)
+elif command == "mkbucket":
+    bucket, = args
+    try:
+        s3.create_bucket(Bucket=bucket)
+    except s3.exceptions.BucketAlreadyOwnedByYou:
+        pass
+elif command == "dump":
+    import os
+    bucket, prefix, into = args
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for o in page.get("Contents", []):
+            path = os.path.join(into, o["Key"][len(prefix):].lstrip("/"))
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            s3.download_file(bucket, o["Key"], path)
 elif command == "send":
     url, body = args
     sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -52,13 +67,24 @@ elif command == "bodies":
     print(json.dumps([m["Body"] for m in got.get("Messages", [])]))
 "#;
 
-struct Sqs {
+/// boto3 against the test kit's moto server (`SQS_TOOL`).
+pub(crate) struct Sqs {
     python: PathBuf,
     endpoint: String,
 }
 
 impl Sqs {
-    fn run(&self, args: &[&str]) -> String {
+    /// `None` (with a SKIP line) without moto or boto3.
+    pub(crate) fn new() -> Option<Sqs> {
+        let s3 = frameflow_testkit::s3::server()?;
+        let Some(python) = frameflow_testkit::python_with("boto3") else {
+            eprintln!("SKIP: no boto3 in the tools venv (run scripts/setup.sh)");
+            return None;
+        };
+        Some(Sqs { python, endpoint: s3.endpoint.clone() })
+    }
+
+    pub(crate) fn run(&self, args: &[&str]) -> String {
         let out = Command::new(&self.python).args(["-c", SQS_TOOL, &self.endpoint]).args(args).output().expect("run boto3");
         assert!(out.status.success(), "boto3 {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap().trim().to_string()
@@ -79,12 +105,8 @@ fn queue_manifest(url: &str) -> String {
 
 #[test]
 fn a_bucket_notifying_an_sqs_queue_runs_its_events_once_and_dead_letters_what_fails() {
-    let Some(s3) = frameflow_testkit::s3::server() else { return };
-    let Some(python) = frameflow_testkit::python_with("boto3") else {
-        eprintln!("SKIP: no boto3 in the tools venv (run scripts/setup.sh)");
-        return;
-    };
-    let sqs = Sqs { python, endpoint: s3.endpoint.clone() };
+    let Some(sqs) = Sqs::new() else { return };
+    let s3 = frameflow_testkit::s3::server().expect("Sqs::new checked");
     // The bucket first (the server's), then the wiring, then the server reading the queue.
     let bucket = s3.bucket("queue-events");
     let scratch = frameflow_testkit::scratch_dir("servers/queue-events-s3");

@@ -116,3 +116,38 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
     let triggers: Vec<Arc<dyn Trigger>> = vec![server.http, server.jobs, server.objects, server.queues, server.tasks];
     run_all(triggers, &server.drain).await
 }
+
+/// One invocation's worth of work, for a function runtime that loads the same application
+/// (manifest, components, runtime config) and is handed events instead of serving them:
+/// `frameflow-lambda` (`host/lambda`).
+impl Server {
+    /// The records of an S3 event delivered through the object triggers, waiting for their
+    /// effect: how many deliveries ran, or why one failed (the caller retries the event;
+    /// a second delivery of one already handled finds its marker and does nothing).
+    pub async fn object_event(&self, event: aws_lambda_events::s3::S3Event) -> Result<u64, String> {
+        let (events, ignored) = self.objects.located(event, None)?;
+        if ignored > 0 {
+            tracing::info!(ignored, "records of another bucket or outside the deployment's prefix ignored");
+        }
+        let mut delivered = 0;
+        for (tenant, event) in events {
+            delivered += self.objects.deliver_queued(&tenant, event, None, false).await.map_err(|failed| failed.error)?;
+        }
+        Ok(delivered)
+    }
+
+    /// A queue message's body, as `[[trigger.queue]]` handles it: `Ok` when the message may
+    /// be deleted, else why it must come back.
+    pub async fn queue_message(&self, body: &str) -> Result<(), String> {
+        match crate::triggers::queue::handle_body(&self.objects, body, None, false).await {
+            crate::triggers::queue::Handled::Done => Ok(()),
+            crate::triggers::queue::Handled::Again(why) => Err(why),
+        }
+    }
+
+    /// Runs job steps (every tenant's, round-robin) until none is left or `until` passes;
+    /// how many steps worked.
+    pub async fn run_jobs(&self, until: std::time::Instant) -> u64 {
+        self.jobs.run_until(until).await
+    }
+}

@@ -62,6 +62,16 @@ impl JobsTrigger {
         while !self.drain.is_draining() && self.pass().await {}
     }
 
+    /// Runs passes until one finds no work or `until` passes (a function invocation's time);
+    /// how many passes worked.
+    pub(crate) async fn run_until(&self, until: std::time::Instant) -> u64 {
+        let mut worked = 0;
+        while std::time::Instant::now() < until && !self.drain.is_draining() && self.pass().await {
+            worked += 1;
+        }
+        worked
+    }
+
     /// One pass: at most one step per tenant and job component. Whether any step worked.
     async fn pass(&self) -> bool {
         let mut worked = false;

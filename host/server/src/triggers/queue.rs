@@ -47,7 +47,7 @@ pub struct QueueTrigger {
 
 /// What became of one message.
 #[derive(Debug, PartialEq)]
-enum Handled {
+pub(crate) enum Handled {
     /// Its effect is stored (or there was nothing to do): delete it.
     Done,
     /// Not now: leave it to come back (and, past the redrive policy, to the DLQ).
@@ -177,7 +177,7 @@ impl QueueTrigger {
         let span = tracing::info_span!("queue_message", queue = %queue.spec.url, id = message.message_id().unwrap_or(""), receives);
         let handled = {
             use tracing::Instrument;
-            self.handle(queue, message.body().unwrap_or(""), last_try).instrument(span.clone()).await
+            handle_body(&self.objects, message.body().unwrap_or(""), queue.spec.component.as_deref(), last_try).instrument(span.clone()).await
         };
         match handled {
             Handled::Done => {
@@ -194,51 +194,54 @@ impl QueueTrigger {
             }
         }
     }
+}
 
-    async fn handle(&self, queue: &Queue, body: &str, last_try: bool) -> Handled {
-        if body.len() > MAX_NOTIFICATION_BYTES {
-            count("malformed");
-            return Handled::Again(format!("the body is over {MAX_NOTIFICATION_BYTES} bytes"));
-        }
-        let opened = match open(body.as_bytes()) {
-            Ok(Envelope::Sns(sns)) => open(sns.message.as_bytes()),
-            other => other,
-        };
-        let event = match opened {
-            Ok(Envelope::Records(event)) => event,
-            Ok(Envelope::TestEvent { bucket }) => {
-                tracing::info!(%bucket, "S3 test event: the bucket's notifications reach this queue");
-                return Handled::Done;
-            }
-            Ok(Envelope::Sns(_)) => {
-                count("malformed");
-                return Handled::Again("an SNS message inside an SNS message".into());
-            }
-            Err(why) => {
-                count("malformed");
-                return Handled::Again(why);
-            }
-        };
-        let (events, ignored) = match self.objects.located(event, None) {
-            Ok(found) => found,
-            Err(why) => {
-                count("malformed");
-                return Handled::Again(why);
-            }
-        };
-        if ignored > 0 {
-            tracing::debug!(ignored, "records of another bucket, prefix or tenant ignored");
-        }
-        for (tenant, event) in events {
-            match self.objects.deliver_queued(&tenant, event, queue.spec.component.as_deref(), last_try).await {
-                Ok(_) => {}
-                // Kept in the tenant's dead-letter list for good: the message can go.
-                Err(failed) if failed.dead_letter => {}
-                Err(failed) => return Handled::Again(failed.error),
-            }
-        }
-        Handled::Done
+/// Handles one queue message's body: its events delivered through the object triggers (of
+/// `component` only, when given). For the queue trigger and for a Lambda function's SQS
+/// events alike.
+pub(crate) async fn handle_body(objects: &ObjectTrigger, body: &str, component: Option<&str>, last_try: bool) -> Handled {
+    if body.len() > MAX_NOTIFICATION_BYTES {
+        count("malformed");
+        return Handled::Again(format!("the body is over {MAX_NOTIFICATION_BYTES} bytes"));
     }
+    let opened = match open(body.as_bytes()) {
+        Ok(Envelope::Sns(sns)) => open(sns.message.as_bytes()),
+        other => other,
+    };
+    let event = match opened {
+        Ok(Envelope::Records(event)) => event,
+        Ok(Envelope::TestEvent { bucket }) => {
+            tracing::info!(%bucket, "S3 test event: the bucket's notifications reach this queue");
+            return Handled::Done;
+        }
+        Ok(Envelope::Sns(_)) => {
+            count("malformed");
+            return Handled::Again("an SNS message inside an SNS message".into());
+        }
+        Err(why) => {
+            count("malformed");
+            return Handled::Again(why);
+        }
+    };
+    let (events, ignored) = match objects.located(event, None) {
+        Ok(found) => found,
+        Err(why) => {
+            count("malformed");
+            return Handled::Again(why);
+        }
+    };
+    if ignored > 0 {
+        tracing::debug!(ignored, "records of another bucket, prefix or tenant ignored");
+    }
+    for (tenant, event) in events {
+        match objects.deliver_queued(&tenant, event, component, last_try).await {
+            Ok(_) => {}
+            // Kept in the tenant's dead-letter list for good: the message can go.
+            Err(failed) if failed.dead_letter => {}
+            Err(failed) => return Handled::Again(failed.error),
+        }
+    }
+    Handled::Done
 }
 
 impl super::Trigger for QueueTrigger {
