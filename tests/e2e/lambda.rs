@@ -5,7 +5,8 @@
 //! runs its job's chunks before the invocation returns, outputs byte-identical to
 //! `frameflow serve`'s for the same event; an SQS batch reports only its malformed message
 //! as a failure (`SqsBatchResponse`); a second invocation of the same S3 event does nothing
-//! twice. Cold and warm invocation times are printed.
+//! twice; a function URL request (payload 2.0) for a frame is answered by the frames
+//! component with the server's PNG, bit for bit. Cold and warm invocation times are printed.
 
 use std::collections::BTreeMap;
 use std::net::TcpListener;
@@ -99,7 +100,11 @@ fn a_lambda_function_handles_s3_and_sqs_events_as_the_server_does() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let components = frameflow_test_components::dir().display().to_string();
-    std::fs::write(dir.join("frameflow.toml"), format!("spin_manifest_version = 2\n{}{EVENT_MANIFEST}", JOBS_ROUTES.replace("{components}", &components))).unwrap();
+    let frames_routes = format!(
+        "[[trigger.http]]\nroute = \"/v1/videos/...\"\ncomponent = \"frames\"\n[component.frames]\nsource = \"{}\"\n",
+        frameflow_test_components::frames().display()
+    );
+    std::fs::write(dir.join("frameflow.toml"), format!("spin_manifest_version = 2\n{frames_routes}{}{EVENT_MANIFEST}", JOBS_ROUTES.replace("{components}", &components))).unwrap();
     std::fs::write(dir.join("runtime-config.toml"), format!("store = \"s3://{BUCKET}/deployment\"\ncache_dir = \"{}\"\n", dir.join("cache").display())).unwrap();
 
     // The emulator (it reads the workspace's Cargo.toml), then the function against it.
@@ -164,6 +169,16 @@ fn a_lambda_function_handles_s3_and_sqs_events_as_the_server_does() {
     keys.sort();
     assert_eq!(keys, ["incoming/lambda.mp4", "incoming/second.mp4"]);
 
+    // A function URL request: the frames component answers, the PNG base64-encoded; an
+    // unknown route is the listener's 404.
+    let (frame, _) = invoke(&cargo_lambda, port, "http-frame.json");
+    assert_eq!((frame["statusCode"].as_u64(), frame["isBase64Encoded"].as_bool()), (Some(200), Some(true)), "{}", frame.to_string().chars().take(400).collect::<String>());
+    assert_eq!(frame["headers"]["content-type"], "image/png");
+    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, frame["body"].as_str().unwrap()).unwrap();
+    let (missing, _) = invoke(&cargo_lambda, port, "http-unknown.json");
+    assert_eq!(missing["statusCode"], 404, "{missing}");
+    assert_eq!(serde_json::from_str::<Value>(missing["body"].as_str().unwrap()).unwrap()["code"], "not_found");
+
     // frameflow serve, handed the same S3 event for the same video: the same outputs.
     let server = ServerProcess::start("lambda-peer", ServerSetup { extra_manifest: &format!("{JOBS_ROUTES}{EVENT_MANIFEST}"), backend: Backend::S3, ..ServerSetup::default() });
     let peer_bucket = std::fs::read_to_string(server.dir.join("bucket")).unwrap();
@@ -177,6 +192,10 @@ fn a_lambda_function_handles_s3_and_sqs_events_as_the_server_does() {
     wait_until("the server's job to finish", Duration::from_secs(180), || {
         (frameflow_testkit::http_client::get(server.addr, &format!("/v1/jobs/{id}")).json()["state"] == "succeeded").then_some(())
     });
+    // The same frame from the server, bit for bit (video ids come from the key).
+    let served_png = frameflow_testkit::http_client::get(server.addr, "/v1/videos/6819741b426d5351/frame?index=100&format=png");
+    assert_eq!(served_png.status, 200, "the event file's video id is the key's: {}", String::from_utf8_lossy(&served_png.body));
+    assert!(served_png.body == png, "the function URL's frame differs from the server's");
     let served = dir.join("dump-serve");
     sqs.run(&["dump", &peer_bucket, "deployment/tenants/default", served.to_str().unwrap()]);
     let (_, served_clips) = job_clips(&served);

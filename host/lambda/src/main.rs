@@ -12,16 +12,22 @@
 //!   (an S3 event, an SNS envelope, S3's test event) handled as `[[trigger.queue]]` would,
 //!   with partial batch failures (`SqsBatchResponse`) so only failed messages come back.
 //!
-//! Then the job steps the events created run until none is left or the invocation's time
+//! - an HTTP request from a function URL or an API Gateway HTTP API (payload format 2.0):
+//!   answered by the same routes, credentials and components as the server's listener
+//!   (binary bodies base64-encoded, as the format asks).
+//!
+//! After events, the job steps they created run until none is left or the invocation's time
 //! is nearly up (another invocation, or a `frameflow serve` host, takes the rest over from
 //! the store). The store must be S3; the compile cache defaults to `/tmp/frameflow`.
-//! API Gateway / function URL requests are not served yet.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
+use aws_lambda_events::apigw::{ApiGatewayV2httpRequest, ApiGatewayV2httpResponse};
+use aws_lambda_events::encodings::Body;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use base64::Engine;
 use frameflow_server::triggers::notification::{open, Envelope};
 use frameflow_server::{Manifest, RuntimeSettings, Server, ServerOptions};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
@@ -57,7 +63,45 @@ fn until(deadline_ms: u64) -> Instant {
     Instant::now() + Duration::from_millis(left_ms).saturating_sub(MARGIN)
 }
 
+/// A function URL / HTTP API request (payload format 2.0) as the HTTP trigger takes it.
+fn http_request(event: ApiGatewayV2httpRequest) -> Result<hyper::Request<bytes::Bytes>, Error> {
+    let path = event.raw_path.filter(|p| !p.is_empty()).unwrap_or_else(|| "/".into());
+    let uri = match event.raw_query_string.filter(|q| !q.is_empty()) {
+        Some(query) => format!("{path}?{query}"),
+        None => path,
+    };
+    let body = match event.body {
+        None => bytes::Bytes::new(),
+        Some(text) if event.is_base64_encoded => base64::engine::general_purpose::STANDARD.decode(text.as_bytes()).map_err(|e| format!("the body is not base64: {e}"))?.into(),
+        Some(text) => text.into(),
+    };
+    let mut request = hyper::Request::builder().method(event.request_context.http.method).uri(uri).body(body)?;
+    *request.headers_mut() = event.headers;
+    if let Some(cookies) = event.cookies.filter(|c| !c.is_empty()) {
+        request.headers_mut().insert(hyper::header::COOKIE, cookies.join("; ").parse()?);
+    }
+    Ok(request)
+}
+
+/// The HTTP trigger's answer in payload format 2.0: text as it is, anything else base64.
+fn http_response(response: hyper::Response<bytes::Bytes>) -> ApiGatewayV2httpResponse {
+    let (parts, bytes) = response.into_parts();
+    let content_type = parts.headers.get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let textual = content_type.starts_with("text/") || content_type.contains("json") || content_type.contains("xml");
+    let (body, is_base64_encoded) = match String::from_utf8(bytes.to_vec()) {
+        _ if bytes.is_empty() => (None, false),
+        Ok(text) if textual => (Some(Body::Text(text)), false),
+        _ => (Some(Body::Binary(bytes.to_vec())), true),
+    };
+    ApiGatewayV2httpResponse { status_code: parts.status.as_u16() as i64, headers: parts.headers, body, is_base64_encoded, ..Default::default() }
+}
+
 async fn invocation(server: &Server, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    if event.payload["requestContext"]["http"].is_object() {
+        let request: ApiGatewayV2httpRequest = serde_json::from_value(event.payload).map_err(|e| format!("not an HTTP API (2.0) request: {e}"))?;
+        let answer = server.http_request(http_request(request)?).await;
+        return Ok(serde_json::to_value(http_response(answer))?);
+    }
     let until = until(event.context.deadline);
     let source = event.payload["Records"][0]["eventSource"].as_str().unwrap_or_default().to_string();
     let answer = match source.as_str() {

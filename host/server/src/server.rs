@@ -145,6 +145,27 @@ impl Server {
         }
     }
 
+    /// One HTTP request answered in full, through the same routes, credentials, limits and
+    /// components as the listener's (a Lambda function URL or API Gateway request).
+    pub async fn http_request(&self, req: hyper::Request<bytes::Bytes>) -> hyper::Response<bytes::Bytes> {
+        use http_body_util::BodyExt;
+        let response = self.http.handle(req.map(|bytes| http_body_util::Full::new(bytes).map_err(|never| match never {}).boxed())).await;
+        let (parts, body) = response.into_parts();
+        match body.collect().await {
+            Ok(body) => hyper::Response::from_parts(parts, body.to_bytes()),
+            Err(e) => {
+                // A streamed answer that broke off: the function cannot send half of it.
+                tracing::warn!("a response broke off: {e}");
+                let problem = crate::problem::body(502, "response_broken", &format!("the response broke off: {e}")).to_string();
+                hyper::Response::builder()
+                    .status(502)
+                    .header("content-type", crate::problem::PROBLEM_JSON)
+                    .body(bytes::Bytes::from(problem))
+                    .expect("static response parts are valid")
+            }
+        }
+    }
+
     /// Runs job steps (every tenant's, round-robin) until none is left or `until` passes;
     /// how many steps worked.
     pub async fn run_jobs(&self, until: std::time::Instant) -> u64 {

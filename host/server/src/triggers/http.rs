@@ -17,7 +17,6 @@ use bytes::Bytes;
 use frameflow_runtime::{GuestError, ResponseBody};
 use frameflow_store::ObjectStorage;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
@@ -32,6 +31,22 @@ use crate::rate_limit::RateLimiter;
 use crate::routes::Router;
 use crate::triggers::objects::MAX_NOTIFICATION_BYTES;
 use crate::triggers::{JobWake, ObjectTrigger};
+
+/// Why a request body could not be read to its end (the connection broke, ...): one
+/// concrete type, so the body limits' `Into<Box<dyn Error>>` bounds resolve.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BodyError(Box<dyn std::error::Error + Send + Sync>);
+
+impl BodyError {
+    pub fn new(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> BodyError {
+        BodyError(e.into())
+    }
+}
+
+/// A request body as the trigger takes it: hyper's from a connection, or the whole body a
+/// function runtime was handed (`Server::http_request`), boxed to one type.
+pub type RequestBody = http_body_util::combinators::BoxBody<Bytes, BodyError>;
 
 /// Seconds a client is told to wait after a 503.
 const RETRY_AFTER_SECONDS: &str = "1";
@@ -83,7 +98,7 @@ impl HttpTrigger {
     }
 
     /// The caller, allowed to call this route; else the 401/403/503 that says why not.
-    async fn principal_of(&self, req: &Request<Incoming>) -> Result<Principal, Response<ResponseBody>> {
+    async fn principal_of(&self, req: &Request<RequestBody>) -> Result<Principal, Response<ResponseBody>> {
         let principal = self.auth.authenticate(req.headers()).await.map_err(|e| {
             let (status, code) = e.status();
             let mut response = json_error(status, code, &e.to_string());
@@ -99,7 +114,7 @@ impl HttpTrigger {
     /// Handles one request; never fails (errors are responses). Runs in a `request` span
     /// (method, path, tenant, component, instantiate time) and logs its status and time at
     /// debug level.
-    pub async fn handle(&self, req: Request<Incoming>) -> Response<ResponseBody> {
+    pub async fn handle(&self, req: Request<RequestBody>) -> Response<ResponseBody> {
         use tracing::Instrument;
         let (video, job) = ids_in_path(req.uri().path());
         let span = tracing::info_span!(
@@ -130,7 +145,7 @@ impl HttpTrigger {
         response
     }
 
-    async fn answer(&self, req: Request<Incoming>) -> Response<ResponseBody> {
+    async fn answer(&self, req: Request<RequestBody>) -> Response<ResponseBody> {
         let path = req.uri().path().to_string();
         // Health probes carry no key (Kubernetes' liveness and readiness checks).
         match path.as_str() {
@@ -271,7 +286,7 @@ impl HttpTrigger {
     /// The host's own event routes: `POST /v1/events/s3` (an S3 event notification; 202
     /// with what was accepted and ignored), `GET /v1/events/failed` (the caller's dead
     /// letters), `POST /v1/events/failed/{id}/retry`.
-    async fn events_route(&self, req: Request<Incoming>, rest: &str, tenant: Option<&str>) -> Response<ResponseBody> {
+    async fn events_route(&self, req: Request<RequestBody>, rest: &str, tenant: Option<&str>) -> Response<ResponseBody> {
         let method = req.method().clone();
         let store = match self.storage.tenant(tenant.unwrap_or("default")) {
             Ok(t) => t,
@@ -388,7 +403,7 @@ impl HttpTrigger {
 
     /// The task routes (`/task/*`, `/v1/tasks…`): the body read whole (at most
     /// [`frameflow_tasks::api::MAX_TASK_BODY`]), answered by the task manager.
-    async fn tasks_route(&self, req: Request<Incoming>, tenant: &str) -> Response<ResponseBody> {
+    async fn tasks_route(&self, req: Request<RequestBody>, tenant: &str) -> Response<ResponseBody> {
         use frameflow_tasks::api::{TaskReply, MAX_TASK_BODY};
         let (method, path, query) = (req.method().to_string(), req.uri().path().to_string(), req.uri().query().unwrap_or("").to_string());
         let store = match self.storage.tenant(tenant) {
@@ -423,7 +438,7 @@ impl HttpTrigger {
 
     /// Detections and seed 002's analytics routes: a `PUT` of detections is received whole
     /// (the upload limit, spooled to disk when large) and parsed off the reactor.
-    async fn analytics_route(&self, req: Request<Incoming>, tenant: &str) -> Response<ResponseBody> {
+    async fn analytics_route(&self, req: Request<RequestBody>, tenant: &str) -> Response<ResponseBody> {
         let (method, path, query) = (req.method().to_string(), req.uri().path().to_string(), req.uri().query().unwrap_or("").to_string());
         let store = match self.storage.tenant(tenant) {
             Ok(t) => t,
@@ -449,7 +464,7 @@ impl HttpTrigger {
 
     /// `/v1/admin/…` for the system key (the scope was checked): the body read whole, at
     /// most [`MAX_ADMIN_BODY`] bytes.
-    async fn admin_route(&self, req: Request<Incoming>, rest: &str) -> Response<ResponseBody> {
+    async fn admin_route(&self, req: Request<RequestBody>, rest: &str) -> Response<ResponseBody> {
         let method = req.method().clone();
         let body = match http_body_util::Limited::new(req.into_body(), MAX_ADMIN_BODY).collect().await {
             Ok(b) => b.to_bytes(),
@@ -579,7 +594,10 @@ async fn accept_loop(server: Arc<HttpTrigger>, listener: TcpListener) -> anyhow:
             let (_connection, _working) = (connection, working);
             let service = hyper::service::service_fn(move |req| {
                 let server = server.clone();
-                async move { Ok::<_, std::convert::Infallible>(server.handle(req).await) }
+                async move {
+                    let req = req.map(|body: hyper::body::Incoming| body.map_err(BodyError::new).boxed());
+                    Ok::<_, std::convert::Infallible>(server.handle(req).await)
+                }
             });
             let connection = hyper::server::conn::http1::Builder::new()
                 .keep_alive(true)
