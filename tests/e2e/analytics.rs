@@ -127,6 +127,12 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     assert_eq!(r.status, 400);
     let r = put(b"{\"detections\": [{\"frame\": 1}]}");
     assert_eq!(r.status, 400, "a detection without its fields");
+    // A blank body is not "no detections": it would replace the stored set with nothing.
+    for blank in [&b""[..], b"  \n\t\r\n "] {
+        let r = put(blank);
+        assert_eq!((r.status, r.header("content-type")), (400, Some("application/problem+json")), "{blank:?}");
+        assert!(r.json()["detail"].as_str().unwrap().contains("the request body is empty"), "{:?}", r.json());
+    }
     let page = get(&server, &format!("/v1/videos/{id}/detections?trace_id=2&limit=10")).json();
     assert_eq!(page["detections"].as_array().unwrap().len(), 10);
     assert_eq!(page["next"], 10);

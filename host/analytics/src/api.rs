@@ -3,7 +3,7 @@
 //!
 //! | route | does |
 //! |---|---|
-//! | `PUT /v1/videos/{id}/detections` | JSON Lines or `{"detections": [...]}`: replaces the video's detections at once (checked first: a bad one refuses the whole upload, naming it; boxes clipped to the frame, and counted) |
+//! | `PUT /v1/videos/{id}/detections` | JSON Lines or `{"detections": [...]}`: replaces the video's detections at once (checked first: a bad one refuses the whole upload, naming it, and a blank body is refused; boxes clipped to the frame, and counted) |
 //! | `GET /v1/videos/{id}/detections?from_frame&to_frame&trace_id&identity&kind&after&limit` | a page of them, `next` when there are more |
 //! | `GET /api/v1/file/{id}/trace/{t}/representative-face` | seed 002: the trace's top 10 by area × confidence, the least blurry of them |
 //! | `GET /api/v1/file/{id}/trace/{t}/thumbnail` | that face, 320×320 JPEG, `Cache-Control: public, max-age=86400` |

@@ -74,6 +74,10 @@ pub enum UploadError {
     Bad { at: u64, message: String },
     #[error("the body is not detections: {0}")]
     Syntax(String),
+    /// Nothing but whitespace: refused rather than read as "no detections", which would
+    /// replace the stored set with nothing (`{"detections": []}` says that on purpose).
+    #[error("the request body is empty: send JSON Lines or {{\"detections\": [...]}} ({{\"detections\": []}} clears them)")]
+    Empty,
     #[error("{0}")]
     Internal(String),
 }
@@ -137,7 +141,7 @@ impl DetectionIn {
 }
 
 /// Calls `each` with every detection of `body` in order: JSON Lines, or `{"detections":
-/// [...]}` read element by element.
+/// [...]}` read element by element; [`UploadError::Empty`] for a blank body.
 pub fn for_each(body: impl BufRead, mut each: impl FnMut(DetectionIn) -> Result<(), UploadError>) -> Result<u64, UploadError> {
     let mut body = body;
     // The first non-blank byte tells the form apart: `{"detections"` or a JSON line.
@@ -156,7 +160,7 @@ pub fn for_each(body: impl BufRead, mut each: impl FnMut(DetectionIn) -> Result<
         }
     };
     if first.is_none() {
-        return Ok(0);
+        return Err(UploadError::Empty);
     }
     // Peek: a document is an object whose first key is "detections".
     let mut head = Vec::new();
@@ -305,5 +309,13 @@ mod tests {
         }
         assert!(serde_json::from_str::<DetectionIn>(&line(0, 1.0, 1.0, 0.5).replace("0.5", "NaN")).is_err(), "NaN is not JSON");
         assert!(for_each("{not json".as_bytes(), |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn a_blank_body_is_refused_and_an_empty_list_is_not() {
+        for blank in ["", " ", "\n\n", " \t\r\n "] {
+            assert!(matches!(for_each(blank.as_bytes(), |_| Ok(())), Err(UploadError::Empty)), "{blank:?}");
+        }
+        assert_eq!(for_each(r#"{"detections": []}"#.as_bytes(), |_| Ok(())).unwrap(), 0, "clearing them is said on purpose");
     }
 }
