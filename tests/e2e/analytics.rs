@@ -127,6 +127,11 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     assert_eq!(r.status, 400);
     let r = put(b"{\"detections\": [{\"frame\": 1}]}");
     assert_eq!(r.status, 400, "a detection without its fields");
+    // identity.name is bounded as kind is.
+    let long = "n".repeat(257);
+    let r = put(detection(3, 1, [1.0, 1.0, 10.0, 10.0], 0.5, Some(("aaaa-1", &long))).as_bytes());
+    assert_eq!(r.status, 400, "a 257-character identity.name");
+    assert!(r.json()["detail"].as_str().unwrap().contains("detection 1: identity.name is at most 256 characters"), "{:?}", r.json());
     // A blank body is not "no detections": it would replace the stored set with nothing.
     for blank in [&b""[..], b"  \n\t\r\n "] {
         let r = put(blank);

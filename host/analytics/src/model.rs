@@ -82,6 +82,9 @@ pub enum UploadError {
     Internal(String),
 }
 
+/// The longest `identity.name`, in characters.
+pub const MAX_NAME: usize = 256;
+
 /// What the video allows.
 #[derive(Clone, Copy, Debug)]
 pub struct Frame {
@@ -120,6 +123,13 @@ impl DetectionIn {
         if let Some(id) = &self.identity {
             if id.uuid.is_empty() || id.uuid.len() > 128 {
                 return Err(bad("identity.uuid is 1-128 characters".into()));
+            }
+            // Names are people's (any script): counted in characters, bounded like the rest.
+            if id.name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
+                return Err(bad(format!("identity.name is at most {MAX_NAME} characters")));
+            }
+            if id.source.as_ref().is_some_and(|s| s.len() > 64) {
+                return Err(bad("identity.source is at most 64 characters".into()));
             }
         }
         Ok((
@@ -309,6 +319,19 @@ mod tests {
         }
         assert!(serde_json::from_str::<DetectionIn>(&line(0, 1.0, 1.0, 0.5).replace("0.5", "NaN")).is_err(), "NaN is not JSON");
         assert!(for_each("{not json".as_bytes(), |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn identity_names_and_sources_are_bounded() {
+        let with = |name: &str, source: &str| {
+            let mut d: DetectionIn = serde_json::from_str(&line(0, 10.0, 40.0, 0.9)).unwrap();
+            d.identity = Some(Identity { uuid: "u-1".into(), name: Some(name.into()), source: Some(source.into()) });
+            d.check(1, VIDEO).map(|_| ())
+        };
+        assert!(with(&"é".repeat(MAX_NAME), "tmdb").is_ok(), "characters, not bytes");
+        let err = with(&"n".repeat(MAX_NAME + 1), "tmdb").unwrap_err();
+        assert!(matches!(&err, UploadError::Bad { at: 1, message } if message == "identity.name is at most 256 characters"), "{err}");
+        assert!(with("Audrey", &"s".repeat(65)).is_err());
     }
 
     #[test]
