@@ -182,6 +182,9 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     assert_eq!(first["representative_face_a"]["frame_number"], 37);
     assert_eq!(first["representative_face_a"]["thumbnail_url"], format!("/api/v1/file/{id}/trace/1/thumbnail"));
     assert_eq!(get(&server, &format!("/api/v1/file/{id}/identities/aaaa-1/co-occur-with/nobody")).status, 404);
+    // An identity is not with itself.
+    let r = get(&server, &format!("/api/v1/file/{id}/identities/aaaa-1/co-occur-with/aaaa-1"));
+    assert_eq!((r.status, r.json()["code"].as_str(), r.json()["success"].as_bool()), (404, Some("never_together"), Some(false)), "{:?}", r.json());
 
     // The representative frame: the two main identities' first co-occurrence, in the first half.
     let v = get(&server, &format!("/api/v1/file/{id}/representative-frame")).json();

@@ -327,7 +327,8 @@ impl Analytics {
             .await?;
         let ((name_a, _, trace_a), (name_b, _, trace_b), together) = found;
         let Some((first, frames)) = together else {
-            return Err(problem(404, "never_together", format!("identities '{a}' and '{b}' never appear together in this file")));
+            let detail = if a == b { format!("identity '{a}' does not co-occur with itself: name another identity") } else { format!("identities '{a}' and '{b}' never appear together in this file") };
+            return Err(problem(404, "never_together", detail));
         };
         let face_a = self.face_summary(tenant, id, trace_a).await?;
         let face_b = self.face_summary(tenant, id, trace_b).await?;
