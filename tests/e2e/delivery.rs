@@ -84,6 +84,11 @@ fn the_stored_video_streams_with_ranges(backend: Backend) {
 
     // Validators.
     assert_eq!(get(addr, &path, &[("if-none-match", &etag)]).status, 304);
+    // If-None-Match compares weakly (RFC 9110 §13.1.2), as on the frame routes.
+    let weak = format!("\"another-version\", W/{etag}");
+    let r = get(addr, &path, &[("if-none-match", &weak)]);
+    assert_eq!((r.status, r.header("etag")), (304, Some(etag.as_str())), "{weak}");
+    assert_eq!(get(addr, &path, &[("if-none-match", "W/\"another-version\"")]).status, 200);
     let r = get(addr, &path, &[("range", "bytes=0-9"), ("if-range", &etag)]);
     assert_eq!(r.status, 206, "If-Range with the current ETag keeps the range");
     let r = get(addr, &path, &[("range", "bytes=0-9"), ("if-range", "\"another-version\"")]);

@@ -10,7 +10,7 @@
 use frameflow_guest::bindings::frameflow::media::types::{Canvas, Crop, FrameSelector, ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::store::objects;
-use frameflow_guest::{registry, ApiError, ApiResult, Held, Query, Reply};
+use frameflow_guest::{client_has, registry, ApiError, ApiResult, Held, Query, Reply};
 
 /// The query parameters of `/video`: a frame or time range (a stream copy of it, see
 /// `clips::video_range`); seed 002's `mode` and `audio` are accepted and change nothing.
@@ -119,7 +119,8 @@ pub fn video(id: &str, query: &Query, conditions: &Conditions<'_>) -> ApiResult<
         ("etag".into(), etag.clone()),
         ("cache-control".into(), "public, max-age=86400".into()),
     ];
-    if conditions.if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+    // Weak comparison, as for every If-None-Match (If-Range below stays strong).
+    if conditions.if_none_match.is_some_and(|tags| client_has(tags, &etag)) {
         return Ok(Reply { status: 304, headers, body: vec![], held: None });
     }
     let media_type = match media_type_by_name(&record.key) {
