@@ -252,4 +252,9 @@ fn a_storyboard_tiles_the_frames_its_vtt_names(backend: Backend) {
     }
     assert_eq!(get(addr, &format!("/v1/videos/{id}/storyboard.jpg?tiles=0"), &[]).status, 400);
     assert_eq!(get(addr, &format!("/v1/videos/{id}/storyboard.jpg?width=5000"), &[]).status, 400);
+    // A sheet over a JPEG's 65535 px a side (640x480 tiles, 256 down: 640x122880) is refused
+    // before anything is decoded, and so is its VTT.
+    for route in ["storyboard.jpg", "storyboard.vtt"] {
+        error(&get(addr, &format!("/v1/videos/{id}/{route}?tiles=256&columns=1&width=640"), &[]), 413, "65535");
+    }
 }
