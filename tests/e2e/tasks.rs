@@ -260,6 +260,37 @@ fn a_killed_host_resumes_its_task_without_repeating_a_report() {
 }
 
 #[test]
+fn a_task_deleted_while_it_runs_and_reports_leaves_nothing() {
+    let video = square_video();
+    // Every delivery fails: each report is retried for ~3.5 s, then its outcome recorded.
+    let receiver = Receiver::start();
+    receiver.answer(500);
+    let server = ServerProcess::start("tasks-delete-race", setup("allowed_hosts = [\"127.0.0.1\"]\n", video.parent()));
+    let urls = vec![receiver.url("/down")];
+    // In real time: the runner is still reading and reporting when the task is deleted.
+    let (status, v) = post(&server, "/task/create", &seed_task("gone", "file:square_640x360.mp4", &urls, json!({"Realtime": true})));
+    assert_eq!(status, 200, "{v}");
+    let start = Instant::now();
+    loop {
+        let events = request(server.addr, "GET", "/v1/tasks/gone/events", &[], Body::None).json();
+        if events["events"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no report: {events}; stderr: {}", server.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The first report is stored and its delivery in flight (retried for seconds).
+    let (status, v) = post(&server, "/task/delete", &json!({"TaskID": "gone"}));
+    assert_eq!((status, &v["Code"]), (200, &json!(0)), "{v}");
+    let left = || -> Vec<String> { server.store().keys("").into_iter().filter(|k| k.contains("tasks/gone/")).collect() };
+    assert!(left().is_empty(), "a deleted task leaves nothing: {:?}", left());
+    // Nor later, once the deliveries in flight have given up.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(left().is_empty(), "a deleted task leaves nothing, even its reports' deliveries: {:?}", left());
+    assert_eq!(query(&server, "gone").0, 404);
+}
+
+#[test]
 fn a_tenants_own_analyzer_runs_a_task_through_the_upload_path() {
     let video = square_video();
     let extra = format!("{}{ANALYZERS}", crate::server::JOBS_ROUTES);
