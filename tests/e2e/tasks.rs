@@ -1,5 +1,5 @@
 //! Analysis tasks (seed 004) end to end: a generated video of a square that enters an area
-//! twice, served by a real HTTP file server (byte ranges) and GStreamer's RTSP server on
+//! twice, served by a real HTTP file server (byte ranges, and without them) and GStreamer's RTSP server on
 //! loopback; tasks created through seed 004's `/task/*` routes with two report URLs; the
 //! reports a webhook receiver gets, checked against the square's known path; bad tasks
 //! refused with the field named; a task on the cloud-metadata address refused; a host
@@ -257,6 +257,49 @@ fn a_killed_host_resumes_its_task_without_repeating_a_report() {
     assert_eq!(r.status, 204);
     let left: Vec<String> = server.store().keys("").into_iter().filter(|k| k.contains("tasks/resume-1/")).collect();
     assert!(left.is_empty(), "a deleted task leaves nothing: {left:?}");
+}
+
+#[test]
+fn a_task_over_a_server_without_ranges_reports_as_over_one_with() {
+    let video = square_video();
+    let dir = video.parent().unwrap();
+    // The same video with its index (moov) after the frames, which the demuxer reads
+    // first (skipping ahead and back is `frameflow_sources::http`'s unit test: this file
+    // fits in one read-ahead window).
+    let moov_last = dir.join("square_moov_last.mp4");
+    if !moov_last.exists() {
+        let tmp = dir.join(format!("square_moov_last.tmp{}.mp4", std::process::id()));
+        let status = std::process::Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(&video).args(["-c", "copy"]).arg(&tmp).status().unwrap();
+        assert!(status.success());
+        std::fs::rename(&tmp, &moov_last).unwrap();
+    }
+    let bytes = std::fs::read(&moov_last).unwrap();
+    let at = |atom: &[u8]| bytes.windows(4).position(|w| w == atom).unwrap();
+    assert!(at(b"moov") > at(b"mdat"), "the index is at the end");
+
+    let plain = FileServer::without_ranges(dir);
+    let receiver = Receiver::start();
+    let server = ServerProcess::start("tasks-plain-http", setup("allowed_hosts = [\"127.0.0.1\"]\nmax_tasks = 2\n", None));
+    let tasks = [("plain-faststart", "square_640x360.mp4"), ("plain-moov-last", "square_moov_last.mp4")];
+    for (id, name) in tasks {
+        let (status, v) = post(&server, "/task/create", &seed_task(id, &plain.url(name), &[receiver.url(&format!("/{id}"))], json!({})));
+        assert_eq!((status, &v["Code"]), (200, &json!(0)), "{v}");
+    }
+    for (id, _) in tasks {
+        let done = wait_for(&server, id, Duration::from_secs(90), |d| d["Status"] != "running" && d["Status"] != "starting");
+        assert_eq!(done["Status"], "finished", "{done}; stderr: {}", server.stderr());
+        assert_eq!(done["ProcessedFrames"], SQUARE_FRAMES, "{done}");
+    }
+    wait_reports(&receiver, 4, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let reports = receiver.received();
+    for (id, _) in tasks {
+        let mine: Vec<(String, Value)> = reports.iter().filter(|(p, _)| *p == format!("/{id}")).cloned().collect();
+        assert_eq!(mine.len(), 2, "{id}: exactly two intrusions, as over a ranged server: {:?}", mine.iter().map(|(_, r)| &r["FrameIndex"]).collect::<Vec<_>>());
+        check_reports(&mine, id, json!(1));
+    }
+    // Per task, one connection to probe and one read in order: not downloaded again and again.
+    assert!(plain.requests() <= 4, "{} connections", plain.requests());
 }
 
 #[test]

@@ -133,8 +133,9 @@ async fn stored_video(tenant: &TenantStore, id: &str) -> Result<PathBuf, InputEr
 }
 
 /// The input a task's address names, checked: `rtsp(s)://` (its host resolved through the
-/// guard and pinned to the checked address), `http(s)://` (checked; opened with ranged
-/// reads when `open`), `video:{id}`, `file:{path under the media root}`.
+/// guard and pinned to the checked address), `http(s)://` (checked; opened when `open`,
+/// with ranged reads, or in order from a server without them), `video:{id}`, `file:{path
+/// under the media root}`.
 pub async fn resolve_input(shared: &Shared, tenant: &TenantStore, spec: &TaskSpec, open: bool) -> Result<Input, InputError> {
     let address = spec.source.address.trim();
     let refused = |e: frameflow_sources::GuardError| InputError::Refused(e.to_string());
