@@ -97,11 +97,17 @@ impl Server {
 /// starts.
 pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(SocketAddr), stop: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    // The probe address is bound before the host says it is up: a probe right after `ready`
+    // must find it.
+    let probes = match server.metrics_listen {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?),
+        None => None,
+    };
     ready(listener.local_addr()?);
     server.http.listen_on(listener);
     tokio::spawn(crate::metrics::upkeep());
-    if let Some(addr) = server.metrics_listen {
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
+    if let Some(listener) = probes {
+        let addr = listener.local_addr()?;
         tracing::info!(%addr, "metrics at http://{addr}/metrics");
         tokio::spawn(crate::metrics::serve(listener, server.http.clone()));
     }
