@@ -196,14 +196,16 @@ paths = {
                   [ID, q("tiles", {"type": "integer", "minimum": 1, "maximum": 256}, "Tiles (default up to 100)."),
                    q("width", {"type": "integer", "minimum": 16, "maximum": 640}, "Tile width (default 160)."),
                    q("columns", {"type": "integer", "minimum": 1, "maximum": 64}, "Tiles across (default 10).")],
-                  {"200": ok("The sprite.", {"image/jpeg": {}}), "304": ok("Not modified.")}),
+                  {"200": ok("The sprite.", {"image/jpeg": {}}), "304": ok("Not modified."),
+                   "413": error("The sheet would be over 65535 px on a side (a JPEG's limit).")}),
     },
     "/v1/videos/{id}/storyboard.vtt": {
         "get": op("The storyboard's WebVTT cues with #xywh= fragments", "delivery",
                   [ID, q("tiles", {"type": "integer", "minimum": 1, "maximum": 256}, "As storyboard.jpg."),
                    q("width", {"type": "integer", "minimum": 16, "maximum": 640}, "As storyboard.jpg."),
                    q("columns", {"type": "integer", "minimum": 1, "maximum": 64}, "As storyboard.jpg.")],
-                  {"200": ok("WebVTT.", {"text/vtt": {}}), "304": ok("Not modified.")}),
+                  {"200": ok("WebVTT.", {"text/vtt": {}}), "304": ok("Not modified."),
+                   "413": error("Its sprite would be over 65535 px on a side.")}),
     },
     "/v1/videos/{id}/hls/index.m3u8": {
         "get": op("HLS VOD playlist (H.264/HEVC)", "delivery", [ID],

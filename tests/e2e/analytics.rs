@@ -127,6 +127,17 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     assert_eq!(r.status, 400);
     let r = put(b"{\"detections\": [{\"frame\": 1}]}");
     assert_eq!(r.status, 400, "a detection without its fields");
+    // identity.name is bounded as kind is.
+    let long = "n".repeat(257);
+    let r = put(detection(3, 1, [1.0, 1.0, 10.0, 10.0], 0.5, Some(("aaaa-1", &long))).as_bytes());
+    assert_eq!(r.status, 400, "a 257-character identity.name");
+    assert!(r.json()["detail"].as_str().unwrap().contains("detection 1: identity.name is at most 256 characters"), "{:?}", r.json());
+    // A blank body is not "no detections": it would replace the stored set with nothing.
+    for blank in [&b""[..], b"  \n\t\r\n "] {
+        let r = put(blank);
+        assert_eq!((r.status, r.header("content-type")), (400, Some("application/problem+json")), "{blank:?}");
+        assert!(r.json()["detail"].as_str().unwrap().contains("the request body is empty"), "{:?}", r.json());
+    }
     let page = get(&server, &format!("/v1/videos/{id}/detections?trace_id=2&limit=10")).json();
     assert_eq!(page["detections"].as_array().unwrap().len(), 10);
     assert_eq!(page["next"], 10);
@@ -171,6 +182,9 @@ fn representative_faces_cooccurrence_and_frames_from_uploaded_detections() {
     assert_eq!(first["representative_face_a"]["frame_number"], 37);
     assert_eq!(first["representative_face_a"]["thumbnail_url"], format!("/api/v1/file/{id}/trace/1/thumbnail"));
     assert_eq!(get(&server, &format!("/api/v1/file/{id}/identities/aaaa-1/co-occur-with/nobody")).status, 404);
+    // An identity is not with itself.
+    let r = get(&server, &format!("/api/v1/file/{id}/identities/aaaa-1/co-occur-with/aaaa-1"));
+    assert_eq!((r.status, r.json()["code"].as_str(), r.json()["success"].as_bool()), (404, Some("never_together"), Some(false)), "{:?}", r.json());
 
     // The representative frame: the two main identities' first co-occurrence, in the first half.
     let v = get(&server, &format!("/api/v1/file/{id}/representative-frame")).json();

@@ -155,6 +155,10 @@ fn ranges_copy_and_hls_segments_put_every_frame_back(backend: Backend) {
     std::fs::write(&file, &joined).unwrap();
     assert_eq!(patterns(&file), (0..pv.frames).collect::<Vec<u32>>(), "every frame once, in order");
     assert_eq!(get(addr, &format!("/v1/videos/{mkv}/hls/99.ts")).status, 404);
+    // One name per segment, the playlist's: other spellings of 1 are not it.
+    for other in ["+1.ts", "01.ts", "00001.ts", "1.0.ts", " 1.ts"] {
+        assert_eq!(get(addr, &format!("/v1/videos/{mkv}/hls/{}", other.replace(' ', "%20"))).status, 404, "{other}");
+    }
     let vp8 = upload(addr, &pattern_video("vp8.webm").path, "vp8.webm");
     error(&get(addr, &format!("/v1/videos/{vp8}/hls/index.m3u8")), 422, "vp8");
     error(&get(addr, &format!("/v1/videos/{vp8}/video?start_frame=0&end_frame=9")), 422, "vp8");

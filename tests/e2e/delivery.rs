@@ -84,6 +84,11 @@ fn the_stored_video_streams_with_ranges(backend: Backend) {
 
     // Validators.
     assert_eq!(get(addr, &path, &[("if-none-match", &etag)]).status, 304);
+    // If-None-Match compares weakly (RFC 9110 §13.1.2), as on the frame routes.
+    let weak = format!("\"another-version\", W/{etag}");
+    let r = get(addr, &path, &[("if-none-match", &weak)]);
+    assert_eq!((r.status, r.header("etag")), (304, Some(etag.as_str())), "{weak}");
+    assert_eq!(get(addr, &path, &[("if-none-match", "W/\"another-version\"")]).status, 200);
     let r = get(addr, &path, &[("range", "bytes=0-9"), ("if-range", &etag)]);
     assert_eq!(r.status, 206, "If-Range with the current ETag keeps the range");
     let r = get(addr, &path, &[("range", "bytes=0-9"), ("if-range", "\"another-version\"")]);
@@ -247,4 +252,9 @@ fn a_storyboard_tiles_the_frames_its_vtt_names(backend: Backend) {
     }
     assert_eq!(get(addr, &format!("/v1/videos/{id}/storyboard.jpg?tiles=0"), &[]).status, 400);
     assert_eq!(get(addr, &format!("/v1/videos/{id}/storyboard.jpg?width=5000"), &[]).status, 400);
+    // A sheet over a JPEG's 65535 px a side (640x480 tiles, 256 down: 640x122880) is refused
+    // before anything is decoded, and so is its VTT.
+    for route in ["storyboard.jpg", "storyboard.vtt"] {
+        error(&get(addr, &format!("/v1/videos/{id}/{route}?tiles=256&columns=1&width=640"), &[]), 413, "65535");
+    }
 }

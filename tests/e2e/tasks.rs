@@ -1,5 +1,5 @@
 //! Analysis tasks (seed 004) end to end: a generated video of a square that enters an area
-//! twice, served by a real HTTP file server (byte ranges) and GStreamer's RTSP server on
+//! twice, served by a real HTTP file server (byte ranges, and without them) and GStreamer's RTSP server on
 //! loopback; tasks created through seed 004's `/task/*` routes with two report URLs; the
 //! reports a webhook receiver gets, checked against the square's known path; bad tasks
 //! refused with the field named; a task on the cloud-metadata address refused; a host
@@ -257,6 +257,80 @@ fn a_killed_host_resumes_its_task_without_repeating_a_report() {
     assert_eq!(r.status, 204);
     let left: Vec<String> = server.store().keys("").into_iter().filter(|k| k.contains("tasks/resume-1/")).collect();
     assert!(left.is_empty(), "a deleted task leaves nothing: {left:?}");
+}
+
+#[test]
+fn a_task_over_a_server_without_ranges_reports_as_over_one_with() {
+    let video = square_video();
+    let dir = video.parent().unwrap();
+    // The same video with its index (moov) after the frames, which the demuxer reads
+    // first (skipping ahead and back is `frameflow_sources::http`'s unit test: this file
+    // fits in one read-ahead window).
+    let moov_last = dir.join("square_moov_last.mp4");
+    if !moov_last.exists() {
+        let tmp = dir.join(format!("square_moov_last.tmp{}.mp4", std::process::id()));
+        let status = std::process::Command::new("ffmpeg").args(["-v", "error", "-y", "-i"]).arg(&video).args(["-c", "copy"]).arg(&tmp).status().unwrap();
+        assert!(status.success());
+        std::fs::rename(&tmp, &moov_last).unwrap();
+    }
+    let bytes = std::fs::read(&moov_last).unwrap();
+    let at = |atom: &[u8]| bytes.windows(4).position(|w| w == atom).unwrap();
+    assert!(at(b"moov") > at(b"mdat"), "the index is at the end");
+
+    let plain = FileServer::without_ranges(dir);
+    let receiver = Receiver::start();
+    let server = ServerProcess::start("tasks-plain-http", setup("allowed_hosts = [\"127.0.0.1\"]\nmax_tasks = 2\n", None));
+    let tasks = [("plain-faststart", "square_640x360.mp4"), ("plain-moov-last", "square_moov_last.mp4")];
+    for (id, name) in tasks {
+        let (status, v) = post(&server, "/task/create", &seed_task(id, &plain.url(name), &[receiver.url(&format!("/{id}"))], json!({})));
+        assert_eq!((status, &v["Code"]), (200, &json!(0)), "{v}");
+    }
+    for (id, _) in tasks {
+        let done = wait_for(&server, id, Duration::from_secs(90), |d| d["Status"] != "running" && d["Status"] != "starting");
+        assert_eq!(done["Status"], "finished", "{done}; stderr: {}", server.stderr());
+        assert_eq!(done["ProcessedFrames"], SQUARE_FRAMES, "{done}");
+    }
+    wait_reports(&receiver, 4, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(500));
+    let reports = receiver.received();
+    for (id, _) in tasks {
+        let mine: Vec<(String, Value)> = reports.iter().filter(|(p, _)| *p == format!("/{id}")).cloned().collect();
+        assert_eq!(mine.len(), 2, "{id}: exactly two intrusions, as over a ranged server: {:?}", mine.iter().map(|(_, r)| &r["FrameIndex"]).collect::<Vec<_>>());
+        check_reports(&mine, id, json!(1));
+    }
+    // Per task, one connection to probe and one read in order: not downloaded again and again.
+    assert!(plain.requests() <= 4, "{} connections", plain.requests());
+}
+
+#[test]
+fn a_task_deleted_while_it_runs_and_reports_leaves_nothing() {
+    let video = square_video();
+    // Every delivery fails: each report is retried for ~3.5 s, then its outcome recorded.
+    let receiver = Receiver::start();
+    receiver.answer(500);
+    let server = ServerProcess::start("tasks-delete-race", setup("allowed_hosts = [\"127.0.0.1\"]\n", video.parent()));
+    let urls = vec![receiver.url("/down")];
+    // In real time: the runner is still reading and reporting when the task is deleted.
+    let (status, v) = post(&server, "/task/create", &seed_task("gone", "file:square_640x360.mp4", &urls, json!({"Realtime": true})));
+    assert_eq!(status, 200, "{v}");
+    let start = Instant::now();
+    loop {
+        let events = request(server.addr, "GET", "/v1/tasks/gone/events", &[], Body::None).json();
+        if events["events"].as_array().is_some_and(|e| !e.is_empty()) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no report: {events}; stderr: {}", server.stderr());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The first report is stored and its delivery in flight (retried for seconds).
+    let (status, v) = post(&server, "/task/delete", &json!({"TaskID": "gone"}));
+    assert_eq!((status, &v["Code"]), (200, &json!(0)), "{v}");
+    let left = || -> Vec<String> { server.store().keys("").into_iter().filter(|k| k.contains("tasks/gone/")).collect() };
+    assert!(left().is_empty(), "a deleted task leaves nothing: {:?}", left());
+    // Nor later, once the deliveries in flight have given up.
+    std::thread::sleep(Duration::from_secs(5));
+    assert!(left().is_empty(), "a deleted task leaves nothing, even its reports' deliveries: {:?}", left());
+    assert_eq!(query(&server, "gone").0, 404);
 }
 
 #[test]

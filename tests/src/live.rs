@@ -2,7 +2,8 @@
 //! - [`square_video`]: a generated video of a white square moving across a black frame,
 //!   whose position on every frame is known ([`square_x`]), so a test knows exactly when
 //!   it enters and leaves an area;
-//! - [`FileServer`]: an HTTP file server that answers byte ranges (as any CDN does);
+//! - [`FileServer`]: an HTTP file server that answers byte ranges (as any CDN does), or
+//!   not ([`FileServer::without_ranges`], as Python's `http.server`);
 //! - [`Receiver`]: a webhook receiver that keeps every POST's path and body;
 //! - [`RtspServer`]: GStreamer's RTSP server (`tests/servers/rtsp_server.py`, Debian's
 //!   `python3-gi` and `gir1.2-gst-rtsp-server-1.0`) serving a file as a live stream.
@@ -11,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -74,24 +76,42 @@ fn read_request(stream: &mut TcpStream) -> Option<(String, String, Vec<(String, 
     Some((method, path, headers, body))
 }
 
-/// Serves the files of a directory over HTTP/1.1 with `Range` support, one connection per
-/// request; stops with the process.
+/// Serves the files of a directory over HTTP/1.1 with `Range` support (or without, as
+/// Python's `http.server` does), one connection per request; stops with the process.
 pub struct FileServer {
     pub addr: SocketAddr,
+    requests: Arc<AtomicUsize>,
 }
 
 impl FileServer {
     pub fn start(dir: &Path) -> FileServer {
+        FileServer::serve(dir, true)
+    }
+
+    /// A server that answers every GET with the whole file (200, no `Accept-Ranges`).
+    pub fn without_ranges(dir: &Path) -> FileServer {
+        FileServer::serve(dir, false)
+    }
+
+    fn serve(dir: &Path, ranges: bool) -> FileServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a file server");
         let addr = listener.local_addr().unwrap();
         let dir = dir.to_path_buf();
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counted = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
+                counted.fetch_add(1, Ordering::Relaxed);
                 let dir = dir.clone();
-                std::thread::spawn(move || serve_file(stream, &dir));
+                std::thread::spawn(move || serve_file(stream, &dir, ranges));
             }
         });
-        FileServer { addr }
+        FileServer { addr, requests }
+    }
+
+    /// The connections (one request each) it has taken.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::Relaxed)
     }
 
     pub fn url(&self, name: &str) -> String {
@@ -99,7 +119,7 @@ impl FileServer {
     }
 }
 
-fn serve_file(mut stream: TcpStream, dir: &Path) {
+fn serve_file(mut stream: TcpStream, dir: &Path, ranges: bool) {
     let Some((_method, path, headers, _)) = read_request(&mut stream) else { return };
     let name = path.trim_start_matches('/');
     let Ok(bytes) = (!name.contains("..")).then(|| std::fs::read(dir.join(name))).unwrap_or(Err(std::io::ErrorKind::NotFound.into())) else {
@@ -107,7 +127,7 @@ fn serve_file(mut stream: TcpStream, dir: &Path) {
         return;
     };
     let total = bytes.len() as u64;
-    let range = headers.iter().find(|(k, _)| k == "range").and_then(|(_, v)| {
+    let range = headers.iter().filter(|_| ranges).find(|(k, _)| k == "range").and_then(|(_, v)| {
         let (a, b) = v.strip_prefix("bytes=")?.split_once('-')?;
         let start: u64 = a.parse().ok()?;
         let end: u64 = if b.is_empty() { total - 1 } else { b.parse::<u64>().ok()?.min(total - 1) };
@@ -115,7 +135,8 @@ fn serve_file(mut stream: TcpStream, dir: &Path) {
     });
     let head = match range {
         Some((s, e)) => format!("HTTP/1.1 206 Partial Content\r\ncontent-range: bytes {s}-{e}/{total}\r\ncontent-length: {}\r\ncontent-type: video/mp4\r\nconnection: close\r\n\r\n", e - s + 1),
-        None => format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\naccept-ranges: bytes\r\ncontent-type: video/mp4\r\nconnection: close\r\n\r\n"),
+        None if ranges => format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\naccept-ranges: bytes\r\ncontent-type: video/mp4\r\nconnection: close\r\n\r\n"),
+        None => format!("HTTP/1.1 200 OK\r\ncontent-length: {total}\r\ncontent-type: video/mp4\r\nconnection: close\r\n\r\n"),
     };
     let (s, e) = range.unwrap_or((0, total.saturating_sub(1)));
     let _ = stream.write_all(head.as_bytes());

@@ -248,13 +248,18 @@ pub fn hls_playlist(id: &str) -> ApiResult<Reply> {
     Ok(Reply::cacheable(m3u8.into_bytes(), "application/vnd.apple.mpegurl", vec![], None))
 }
 
+/// The number of the segment named `name`, spelled only as the playlist writes it (no
+/// sign, no leading zero): one segment, one URL, one entry in a cache.
+fn segment_number(name: &str) -> Option<usize> {
+    let digits = name.strip_suffix(".ts")?;
+    let n: usize = digits.parse().ok()?;
+    (n.to_string() == digits).then_some(n)
+}
+
 /// `GET /v1/videos/{id}/hls/{n}.ts`: segment `n`, a stream copy keeping the video's own
 /// timestamps (players place segments on one timeline).
 pub fn hls_segment(id: &str, name: &str) -> ApiResult<Reply> {
-    let n: usize = name
-        .strip_suffix(".ts")
-        .and_then(|n| n.parse().ok())
-        .ok_or_else(|| ApiError::not_found(format!("no segment '{name}': segments are named 0.ts, 1.ts, ...")))?;
+    let n = segment_number(name).ok_or_else(|| ApiError::not_found(format!("no segment '{name}': segments are named 0.ts, 1.ts, ...")))?;
     let record = registry::load(id)?;
     let video = Video::open(&record.key)?;
     let segments = hls_segments(&video)?;
@@ -283,5 +288,13 @@ mod tests {
         // One key frame: one segment, the whole video.
         assert_eq!(segments(&[(0, 0.0)], 30, 1.2), vec![Segment { first: 0, last: 29, seconds: 1.2 }]);
         assert!(segments(&[], 30, 1.2).is_empty());
+    }
+
+    #[test]
+    fn a_segment_has_one_name() {
+        assert_eq!((segment_number("0.ts"), segment_number("1.ts"), segment_number("120.ts")), (Some(0), Some(1), Some(120)));
+        for other in ["+1.ts", "01.ts", "00001.ts", "00.ts", "-1.ts", "1", "1.TS", ".ts", " 1.ts"] {
+            assert_eq!(segment_number(other), None, "{other}");
+        }
     }
 }

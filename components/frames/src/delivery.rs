@@ -10,7 +10,7 @@
 use frameflow_guest::bindings::frameflow::media::types::{Canvas, Crop, FrameSelector, ImageFormat, RenderOptions};
 use frameflow_guest::bindings::frameflow::media::video::Video;
 use frameflow_guest::bindings::frameflow::store::objects;
-use frameflow_guest::{registry, ApiError, ApiResult, Held, Query, Reply};
+use frameflow_guest::{client_has, registry, ApiError, ApiResult, Held, Query, Reply};
 
 /// The query parameters of `/video`: a frame or time range (a stream copy of it, see
 /// `clips::video_range`); seed 002's `mode` and `audio` are accepted and change nothing.
@@ -23,6 +23,8 @@ pub const STORYBOARD_PARAMS: &[&str] = &["tiles", "width", "columns"];
 const CANDIDATES: u64 = 8;
 /// Width candidates are compared at.
 const SHARPNESS_WIDTH: u32 = 320;
+/// The largest side of a storyboard sheet: a JPEG's header holds 16-bit sizes.
+const MAX_SHEET_SIDE: u64 = 65_535;
 
 /// The request headers delivery looks at.
 pub struct Conditions<'a> {
@@ -119,7 +121,8 @@ pub fn video(id: &str, query: &Query, conditions: &Conditions<'_>) -> ApiResult<
         ("etag".into(), etag.clone()),
         ("cache-control".into(), "public, max-age=86400".into()),
     ];
-    if conditions.if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == etag || t.trim() == "*")) {
+    // Weak comparison, as for every If-None-Match (If-Range below stays strong).
+    if conditions.if_none_match.is_some_and(|tags| client_has(tags, &etag)) {
         return Ok(Reply { status: 304, headers, body: vec![], held: None });
     }
     let media_type = match media_type_by_name(&record.key) {
@@ -305,7 +308,8 @@ pub struct Storyboard {
 }
 
 /// `tiles` (default up to 100, one per frame at most), `width` of a tile (default 160),
-/// `columns` (default 10): the frame in the middle of each of `tiles` equal parts.
+/// `columns` (default 10): the frame in the middle of each of `tiles` equal parts. A sheet
+/// over [`MAX_SHEET_SIDE`] on a side is refused (413) here, before anything is decoded.
 pub fn storyboard_layout(video: &Video, query: &Query) -> ApiResult<Storyboard> {
     let info = video.info();
     if info.frame_count == 0 {
@@ -315,7 +319,19 @@ pub fn storyboard_layout(video: &Video, query: &Query) -> ApiResult<Storyboard> 
     let width = query.number::<u32>("width", 16..=640)?.unwrap_or(160);
     let columns = query.number::<u32>("columns", 1..=64)?.unwrap_or(10).min(tiles as u32);
     let (dw, dh) = if info.rotation.rem_euclid(180) == 90 { (info.height, info.width) } else { (info.width, info.height) };
-    let height = ((width as u64 * dh as u64 + dw as u64 / 2) / dw.max(1) as u64).max(1) as u32;
+    let height = ((width as u64 * dh as u64 + dw as u64 / 2) / dw.max(1) as u64).max(1);
+    let sheet = (width as u64 * columns as u64, height * tiles.div_ceil(columns as u64));
+    if sheet.0 > MAX_SHEET_SIDE || sheet.1 > MAX_SHEET_SIDE {
+        return Err(ApiError::new(
+            413,
+            "too_large",
+            format!(
+                "{tiles} tiles of {width}x{height}, {columns} across, make a {}x{} sheet: a JPEG is at most {MAX_SHEET_SIDE} px a side (ask fewer tiles, more columns or a smaller width)",
+                sheet.0, sheet.1
+            ),
+        ));
+    }
+    let height = height as u32;
     let frames = (0..tiles).map(|k| ((2 * k + 1) * info.frame_count / (2 * tiles)).min(info.frame_count - 1)).collect();
     let (start, length) = (info.start_seconds, info.duration_seconds);
     let spans = (0..tiles).map(|k| (start + length * k as f64 / tiles as f64, start + length * (k + 1) as f64 / tiles as f64)).collect();

@@ -146,7 +146,7 @@ impl Reply {
         held: Option<Held>,
     ) -> Reply {
         headers.extend(validators(&etag));
-        if if_none_match.is_some_and(|tags| tags.split(',').any(|t| t.trim() == "*") || names(tags, &etag)) {
+        if if_none_match.is_some_and(|tags| client_has(tags, &etag)) {
             return Reply { status: 304, headers, body: vec![], held: None };
         }
         headers.push(("content-type".into(), content_type.into()));
@@ -166,6 +166,12 @@ fn validators(etag: &str) -> Vec<(String, String)> {
 /// Whether an `If-None-Match` list names `etag` (weak comparison, as RFC 9110 asks of it).
 fn names(tags: &str, etag: &str) -> bool {
     tags.split(',').any(|t| t.trim().trim_start_matches("W/") == etag)
+}
+
+/// Whether a client sending `If-None-Match: tags` already has the existing representation
+/// tagged `etag` (304): `*`, or the tag named, weakly (`W/"…"` matches `"…"`).
+pub fn client_has(tags: &str, etag: &str) -> bool {
+    tags.split(',').any(|t| t.trim() == "*") || names(tags, etag)
 }
 
 /// The reason phrase of the statuses the API answers with.
@@ -397,6 +403,9 @@ mod tests {
         assert!(Reply::not_modified(etag, None).is_none());
         // `*` is for the work that makes the body to decide (it matches an existing representation only).
         assert!(Reply::not_modified(etag, Some("*")).is_none());
+        // What a route whose representation exists asks.
+        assert!(client_has("W/\"00000000000000aa\"", etag) && client_has("\"x\", *", etag));
+        assert!(!client_has("W/\"00000000000000ab\"", etag));
     }
 }
 

@@ -19,5 +19,5 @@ pub mod registry;
 
 pub use frameflow_selector::FrameSelector;
 pub use choices::{flow_algorithm, random_u64, FLOW_ALGORITHMS};
-pub use http::{fnv64, header, percent_decode, read_body, read_json_body, send, ApiError, ApiResult, Held, Query, Reply, RequestLine, MAX_JSON_BODY};
+pub use http::{client_has, fnv64, header, percent_decode, read_body, read_json_body, send, ApiError, ApiResult, Held, Query, Reply, RequestLine, MAX_JSON_BODY};
 pub use keys::{index_key, reserved_prefix, RESERVED_PREFIXES};

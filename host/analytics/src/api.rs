@@ -3,7 +3,7 @@
 //!
 //! | route | does |
 //! |---|---|
-//! | `PUT /v1/videos/{id}/detections` | JSON Lines or `{"detections": [...]}`: replaces the video's detections at once (checked first: a bad one refuses the whole upload, naming it; boxes clipped to the frame, and counted) |
+//! | `PUT /v1/videos/{id}/detections` | JSON Lines or `{"detections": [...]}`: replaces the video's detections at once (checked first: a bad one refuses the whole upload, naming it, and a blank body is refused; boxes clipped to the frame, and counted) |
 //! | `GET /v1/videos/{id}/detections?from_frame&to_frame&trace_id&identity&kind&after&limit` | a page of them, `next` when there are more |
 //! | `GET /api/v1/file/{id}/trace/{t}/representative-face` | seed 002: the trace's top 10 by area × confidence, the least blurry of them |
 //! | `GET /api/v1/file/{id}/trace/{t}/thumbnail` | that face, 320×320 JPEG, `Cache-Control: public, max-age=86400` |
@@ -327,7 +327,8 @@ impl Analytics {
             .await?;
         let ((name_a, _, trace_a), (name_b, _, trace_b), together) = found;
         let Some((first, frames)) = together else {
-            return Err(problem(404, "never_together", format!("identities '{a}' and '{b}' never appear together in this file")));
+            let detail = if a == b { format!("identity '{a}' does not co-occur with itself: name another identity") } else { format!("identities '{a}' and '{b}' never appear together in this file") };
+            return Err(problem(404, "never_together", detail));
         };
         let face_a = self.face_summary(tenant, id, trace_a).await?;
         let face_b = self.face_summary(tenant, id, trace_b).await?;

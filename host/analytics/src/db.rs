@@ -209,8 +209,12 @@ impl DetectionsDb {
             .optional()
     }
 
-    /// The first frame in `frames` where both identities appear, and on how many they do.
+    /// The first frame in `frames` where both identities appear, and on how many they do;
+    /// `None` for an identity with itself (every frame it is on would intersect with itself).
     pub fn cooccurrence(&self, a: &str, b: &str, frames: Range<u64>) -> Result<Option<(u64, u64)>> {
+        if a == b {
+            return Ok(None);
+        }
         let (first, count): (Option<i64>, i64) = self.conn.query_row(
             "SELECT MIN(frame), COUNT(*) FROM (SELECT DISTINCT frame FROM detections WHERE identity = ?1 AND frame >= ?3 AND frame < ?4
                INTERSECT SELECT DISTINCT frame FROM detections WHERE identity = ?2 AND frame >= ?3 AND frame < ?4)",

@@ -74,9 +74,16 @@ pub enum UploadError {
     Bad { at: u64, message: String },
     #[error("the body is not detections: {0}")]
     Syntax(String),
+    /// Nothing but whitespace: refused rather than read as "no detections", which would
+    /// replace the stored set with nothing (`{"detections": []}` says that on purpose).
+    #[error("the request body is empty: send JSON Lines or {{\"detections\": [...]}} ({{\"detections\": []}} clears them)")]
+    Empty,
     #[error("{0}")]
     Internal(String),
 }
+
+/// The longest `identity.name`, in characters.
+pub const MAX_NAME: usize = 256;
 
 /// What the video allows.
 #[derive(Clone, Copy, Debug)]
@@ -117,6 +124,13 @@ impl DetectionIn {
             if id.uuid.is_empty() || id.uuid.len() > 128 {
                 return Err(bad("identity.uuid is 1-128 characters".into()));
             }
+            // Names are people's (any script): counted in characters, bounded like the rest.
+            if id.name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME) {
+                return Err(bad(format!("identity.name is at most {MAX_NAME} characters")));
+            }
+            if id.source.as_ref().is_some_and(|s| s.len() > 64) {
+                return Err(bad("identity.source is at most 64 characters".into()));
+            }
         }
         Ok((
             Detection {
@@ -137,7 +151,7 @@ impl DetectionIn {
 }
 
 /// Calls `each` with every detection of `body` in order: JSON Lines, or `{"detections":
-/// [...]}` read element by element.
+/// [...]}` read element by element; [`UploadError::Empty`] for a blank body.
 pub fn for_each(body: impl BufRead, mut each: impl FnMut(DetectionIn) -> Result<(), UploadError>) -> Result<u64, UploadError> {
     let mut body = body;
     // The first non-blank byte tells the form apart: `{"detections"` or a JSON line.
@@ -156,7 +170,7 @@ pub fn for_each(body: impl BufRead, mut each: impl FnMut(DetectionIn) -> Result<
         }
     };
     if first.is_none() {
-        return Ok(0);
+        return Err(UploadError::Empty);
     }
     // Peek: a document is an object whose first key is "detections".
     let mut head = Vec::new();
@@ -305,5 +319,26 @@ mod tests {
         }
         assert!(serde_json::from_str::<DetectionIn>(&line(0, 1.0, 1.0, 0.5).replace("0.5", "NaN")).is_err(), "NaN is not JSON");
         assert!(for_each("{not json".as_bytes(), |_| Ok(())).is_err());
+    }
+
+    #[test]
+    fn identity_names_and_sources_are_bounded() {
+        let with = |name: &str, source: &str| {
+            let mut d: DetectionIn = serde_json::from_str(&line(0, 10.0, 40.0, 0.9)).unwrap();
+            d.identity = Some(Identity { uuid: "u-1".into(), name: Some(name.into()), source: Some(source.into()) });
+            d.check(1, VIDEO).map(|_| ())
+        };
+        assert!(with(&"é".repeat(MAX_NAME), "tmdb").is_ok(), "characters, not bytes");
+        let err = with(&"n".repeat(MAX_NAME + 1), "tmdb").unwrap_err();
+        assert!(matches!(&err, UploadError::Bad { at: 1, message } if message == "identity.name is at most 256 characters"), "{err}");
+        assert!(with("Audrey", &"s".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn a_blank_body_is_refused_and_an_empty_list_is_not() {
+        for blank in ["", " ", "\n\n", " \t\r\n "] {
+            assert!(matches!(for_each(blank.as_bytes(), |_| Ok(())), Err(UploadError::Empty)), "{blank:?}");
+        }
+        assert_eq!(for_each(r#"{"detections": []}"#.as_bytes(), |_| Ok(())).unwrap(), 0, "clearing them is said on purpose");
     }
 }

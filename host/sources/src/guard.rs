@@ -157,6 +157,16 @@ impl OutboundGuard {
     /// [`Self::resolve`], literal addresses and every redirect's target are checked, no
     /// proxy from the environment, at most 5 redirects.
     pub fn http_client(&self, timeout: std::time::Duration) -> reqwest::Client {
+        self.client_builder(timeout).timeout(timeout).build().expect("an HTTP client with rustls builds")
+    }
+
+    /// [`Self::http_client`] for a body read as long as it keeps coming (a video read in
+    /// order): `idle` bounds the connection and each wait for more, not the whole response.
+    pub fn streaming_client(&self, idle: std::time::Duration) -> reqwest::Client {
+        self.client_builder(idle).read_timeout(idle).build().expect("an HTTP client with rustls builds")
+    }
+
+    fn client_builder(&self, connect: std::time::Duration) -> reqwest::ClientBuilder {
         let guard = self.clone();
         let redirects = reqwest::redirect::Policy::custom(move |attempt| {
             if attempt.previous().len() >= 5 {
@@ -167,14 +177,7 @@ impl OutboundGuard {
                 Err(e) => attempt.error(e),
             }
         });
-        reqwest::Client::builder()
-            .dns_resolver(Arc::new(GuardedResolver(self.clone())))
-            .redirect(redirects)
-            .no_proxy()
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .build()
-            .expect("an HTTP client with rustls builds")
+        reqwest::Client::builder().dns_resolver(Arc::new(GuardedResolver(self.clone()))).redirect(redirects).no_proxy().connect_timeout(connect)
     }
 }
 

@@ -7,7 +7,8 @@
 //!   (cloud metadata included), multicast and unspecified addresses are refused — after DNS
 //!   resolution and on every redirect ([`OutboundGuard::http_client`]).
 //! - `http.rs`: [`HttpSource`], a progressive HTTP(S) video read with ranged GETs through the
-//!   guarded client (registered with the media core like an S3 object); `hls.rs`:
+//!   guarded client (registered with the media core like an S3 object), or in order from a
+//!   server without byte ranges; `hls.rs`:
 //!   [`HlsReader`], an HLS playlist's MPEG-TS segments (VOD or live) as one stream, every
 //!   request through the guard.
 //! - `reader.rs`: [`Source`], a thread that opens an [`Input`] (a file or registered object,

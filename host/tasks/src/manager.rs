@@ -21,6 +21,10 @@ use crate::report::{Outgoing, Reporter, StoredReport};
 use crate::runner::{status_key, transport, Control, Runner, TaskStatus};
 use crate::spec::TaskSpec;
 
+/// How long a delete waits for the task's runner to stop writing (a frame's analysis is
+/// bounded by the analyzers' deadline).
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
 /// Why a task request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
@@ -129,8 +133,9 @@ async fn stored_video(tenant: &TenantStore, id: &str) -> Result<PathBuf, InputEr
 }
 
 /// The input a task's address names, checked: `rtsp(s)://` (its host resolved through the
-/// guard and pinned to the checked address), `http(s)://` (checked; opened with ranged
-/// reads when `open`), `video:{id}`, `file:{path under the media root}`.
+/// guard and pinned to the checked address), `http(s)://` (checked; opened when `open`,
+/// with ranged reads, or in order from a server without them), `video:{id}`, `file:{path
+/// under the media root}`.
 pub async fn resolve_input(shared: &Shared, tenant: &TenantStore, spec: &TaskSpec, open: bool) -> Result<Input, InputError> {
     let address = spec.source.address.trim();
     let refused = |e: frameflow_sources::GuardError| InputError::Refused(e.to_string());
@@ -307,6 +312,7 @@ impl TaskManager {
         let control = Arc::new(Control {
             stop: AtomicBool::new(false),
             deleted: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             status: Mutex::new(status),
             lease: Mutex::new(lease),
         });
@@ -318,6 +324,7 @@ impl TaskManager {
             .name("frameflow-task".into())
             .spawn(move || {
                 runner.run();
+                control.ended.store(true, Ordering::Release);
                 metrics::gauge!("frameflow_tasks_running").decrement(1.0);
                 let mut running = me.lock().expect("tasks lock");
                 // Only this run's entry: a task deleted and made again has a new one.
@@ -382,9 +389,20 @@ impl TaskManager {
     /// Stops the task and removes it with its reports.
     pub async fn delete(&self, tenant: &TenantStore, id: &str) -> Result<(), TaskError> {
         self.get(tenant, id).await?;
-        if let Some(control) = self.running.lock().expect("tasks lock").remove(&(tenant.tenant_name().to_string(), id.to_string())) {
+        let running = self.running.lock().expect("tasks lock").remove(&(tenant.tenant_name().to_string(), id.to_string()));
+        if let Some(control) = running {
             control.deleted.store(true, Ordering::Relaxed);
             control.stop.store(true, Ordering::Relaxed);
+            // A runner past its check of `deleted` would land its write (a report, the
+            // status) after the listing below: its thread ends first (within a frame's work).
+            let until = std::time::Instant::now() + STOP_WAIT;
+            while !control.ended.load(Ordering::Acquire) {
+                if std::time::Instant::now() >= until {
+                    tracing::warn!(task = %id, "the deleted task's runner has not stopped in {STOP_WAIT:?}; removing it anyway");
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
         }
         // The spec last: a task half deleted still lists, and deleting it again finishes.
         let prefix = format!("tasks/{id}/");

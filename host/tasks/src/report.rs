@@ -14,14 +14,15 @@
 //! `Idempotency-Key: {task}/{seq}` header as every attempt, so a receiver can drop the copy;
 //! a report is never made twice. The [`Reporter`] sends report `seq` to URL `seq mod n`
 //! first (round-robin: load spread over the list), then the others, for three rounds with
-//! backoff; the stored report records where it went, or that it could not be delivered.
+//! backoff; the stored report records where it went, or that it could not be delivered
+//! (unless the task was deleted meanwhile: the outcome is never written over nothing).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use bytes::Bytes;
-use frameflow_store::{TenantStore, WriteMode};
+use frameflow_store::{StoreError, TenantStore, WriteMode};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -171,7 +172,15 @@ async fn deliver(client: &reqwest::Client, mut out: Outgoing) {
         tracing::warn!(task = %out.task, seq = out.stored.seq, error = ?out.stored.delivery.last_error, "a report could not be delivered; it stays stored");
     }
     let json = serde_json::to_vec(&out.stored).expect("reports serialize");
-    if let Err(e) = out.tenant.put(&event_key(&out.task, out.stored.seq), Bytes::from(json), WriteMode::Overwrite).await {
-        tracing::warn!(task = %out.task, seq = out.stored.seq, "the delivery of a report was not recorded: {e}");
+    // Over the report as stored only: a task deleted while its report was being delivered
+    // (seconds, with retries) must not have `tasks/{id}/events/` made again by an overwrite.
+    let key = event_key(&out.task, out.stored.seq);
+    let recorded = match out.tenant.head(&key).await {
+        Ok(meta) => out.tenant.put(&key, Bytes::from(json), meta.etag.map_or(WriteMode::Overwrite, WriteMode::IfMatch)).await.map(|_| ()),
+        Err(e) => Err(e),
+    };
+    match recorded {
+        Ok(()) | Err(StoreError::NotFound(_) | StoreError::PreconditionFailed(_)) => {}
+        Err(e) => tracing::warn!(task = %out.task, seq = out.stored.seq, "the delivery of a report was not recorded: {e}"),
     }
 }

@@ -101,6 +101,8 @@ pub struct Control {
     pub stop: AtomicBool,
     /// Set when the task is deleted: nothing more is written for it.
     pub deleted: AtomicBool,
+    /// Set when the runner's thread is done: it writes nothing more (a delete waits for it).
+    pub ended: AtomicBool,
     pub status: Mutex<TaskStatus>,
     /// The etag of this host's lease on the task, renewed as it runs.
     pub lease: Mutex<String>,
@@ -549,6 +551,9 @@ impl Runner {
 
     /// One report for the frame: stored, checkpointed, then handed to the reporter.
     fn report(&self, a: &mut Analysis, frame: &SourceFrame, rgb: &[u8], index: u64, fired: Vec<(usize, frameflow_runtime::analyzer_types::Event)>) -> Result<(), String> {
+        if self.control.deleted.load(Ordering::Relaxed) {
+            return Ok(());
+        }
         let (w, h) = (frame.width, frame.height);
         let events: Vec<Value> = fired
             .into_iter()
