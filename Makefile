@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: setup run test compat bench bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-memory bench-python build components
+.PHONY: setup run test compat bench bench-aws bench-soak bench-http bench-tenants bench-delivery bench-tasks bench-analytics bench-memory bench-python build components
 
 setup:
 	./scripts/setup.sh
@@ -45,6 +45,11 @@ bench: setup
 	./scripts/bench-tasks.sh
 	./scripts/bench-analytics.sh
 	./scripts/bench-memory.sh
+	./scripts/bench-aws.sh
+
+# SIGTERM drain under load; frameflow-lambda cold start and warm invocations (cargo-lambda, moto).
+bench-aws: setup
+	./scripts/bench-aws.sh
 
 # The Python package vs torchcodec and decord (needs scripts/bench.sh's venv and videos).
 bench-python: setup
