@@ -39,13 +39,15 @@ lines = [
     f"`make bench` (`scripts/bench-aws.sh`), release builds on {cpu} cores, a 30 s 640×360 H.264 video.",
     "",
     "**Drain**: 32 keep-alive clients loop over random exact frames (JPEG) of a release `frameflow serve`; "
-    "after 5 s the server gets SIGTERM. *Lost in flight* = requests sent and never answered in full (goal 0); "
-    "*refused* = new connections tried after the listener closed (what a load balancer still routing to the pod "
-    "would see: the Deployment's preStop pause is there so that none is).",
+    "after 5 s the server gets SIGTERM. *Lost in flight* = requests whose answer stopped part way, or that a fresh "
+    "connection got no answer to (goal 0); *closed idle* = requests written onto a kept-alive connection just as "
+    "the draining server closed it as idle (never read, nothing done; HTTP clients retry these); *refused* = new "
+    "connections tried after the listener closed (what a load balancer still routing to the pod would see: the "
+    "Deployment's preStop pause is there so that none is).",
     "",
-    "| SIGTERM → exit | exit status | answered (before SIGTERM) | lost in flight | refused after close | other statuses | frame p50 / p99 ms |",
+    "| SIGTERM → exit | answered (before SIGTERM) | lost in flight | closed idle | refused after close | other statuses | frame p50 / p99 ms |",
     "|---|---|---|---|---|---|---|",
-    f"| {drain['sigterm_to_exit_s']:.2f} s | {drain['exit_status'] if drain['exit_status'] is not None else 'exited'} | {c['answered']} ({drain['answered_before_sigterm']}) | {c['broken']} | {c['refused']} | {c['other']} | {drain['p50_ms']:.1f} / {drain['p99_ms']:.1f} |",
+    f"| {drain['sigterm_to_exit_s']:.2f} s | {c['answered']} ({drain['answered_before_sigterm']}) | {c['broken']} | {c['closed_idle']} | {c['refused']} | {c['other']} | {drain['p50_ms']:.1f} / {drain['p99_ms']:.1f} |",
     "",
     "**frameflow-lambda** under `cargo lambda watch --only-lambda-apis` (the emulator of the Lambda Runtime API), "
     "moto S3, the shipped `infra/frameflow.toml` and components, invoked through the emulator's Invoke API with "

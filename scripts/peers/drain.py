@@ -20,7 +20,11 @@ import urllib.parse
 url, video, frames, pid, clients, warm, out = sys.argv[1:8]
 frames, pid, clients, warm = int(frames), int(pid), int(clients), float(warm)
 parsed = urllib.parse.urlparse(url)
-counts = {"answered": 0, "refused": 0, "broken": 0, "other": 0}
+# broken: a request whose answer stopped part way, or that a fresh connection got no answer
+# to (work lost in flight); closed_idle: a request written onto a kept-alive connection the
+# server was closing as idle, answered with nothing (never read by the server; HTTP clients
+# retry these, as urllib3 and browsers do for idempotent requests).
+counts = {"answered": 0, "refused": 0, "broken": 0, "closed_idle": 0, "other": 0}
 latencies = []
 lock = threading.Lock()
 stop = threading.Event()
@@ -29,13 +33,14 @@ term_at = [None]
 
 def client(seed):
     rng = random.Random(seed)
-    conn = None
+    conn, reused = None, False
     while not stop.is_set():
         path = f"/v1/videos/{video}/frame?index={rng.randrange(frames)}&format=jpeg"
         if conn is None:
             try:
                 conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=30)
                 conn.connect()
+                reused = False
             except OSError:
                 with lock:
                     counts["refused"] += 1
@@ -53,6 +58,16 @@ def client(seed):
             continue
         try:
             response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as e:
+            # Nothing came back: on a reused connection the server closed it as idle as the
+            # request went out (http.client says RemoteDisconnected / BadStatusLine).
+            idle = reused and isinstance(e, (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError))
+            with lock:
+                counts["closed_idle" if idle else "broken"] += 1
+            conn.close()
+            conn = None
+            continue
+        try:
             body = response.read()
             closing = response.getheader("connection", "").lower() == "close"
         except (OSError, http.client.HTTPException):
@@ -61,6 +76,7 @@ def client(seed):
             conn.close()
             conn = None
             continue
+        reused = True
         with lock:
             if response.status == 200 and len(body) > 0:
                 counts["answered"] += 1
