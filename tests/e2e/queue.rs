@@ -18,6 +18,7 @@ use crate::events::wait_until;
 use crate::server::{Backend, ServerProcess, ServerSetup, JOBS_ROUTES};
 
 /// boto3 against moto: `setup BUCKET` makes the queues and the bucket's notification and
+/// prints their URLs; `mkqueue NAME` makes a queue (and its DLQ, after 10 receives) and
 /// prints their URLs; `mkbucket BUCKET`; `put BUCKET KEY FILE` uploads; `dump BUCKET PREFIX
 /// DIR` downloads every object under a prefix; `send URL BODY` sends a raw message;
 /// `count URL` prints the messages on a queue (visible + in flight); `bodies URL` prints
@@ -54,6 +55,12 @@ elif command == "dump":
             path = os.path.join(into, o["Key"][len(prefix):].lstrip("/"))
             os.makedirs(os.path.dirname(path), exist_ok=True)
             s3.download_file(bucket, o["Key"], path)
+elif command == "mkqueue":
+    name, = args
+    dlq = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue = sqs.create_queue(QueueName=name, Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "10"})})["QueueUrl"]
+    print(json.dumps({"queue": queue, "dlq": dlq}))
 elif command == "send":
     url, body = args
     sqs.send_message(QueueUrl=url, MessageBody=body)
@@ -162,4 +169,37 @@ fn scratch_file(name: &str, bytes: &[u8]) -> PathBuf {
     let path = frameflow_testkit::scratch_dir("queue-files").join(name);
     std::fs::write(&path, bytes).unwrap();
     path
+}
+
+/// Work messages: two hosts on one bucket read one moto queue that carries jobs' chunks
+/// (`work = true`). A 24-chunk job is planned by one host, which sends a work message per
+/// chunk; both hosts run chunks from messages;
+/// the host holding a chunk is killed with SIGKILL mid-job, its message comes back after the
+/// visibility timeout and the other host runs it; every output is written once.
+#[test]
+fn two_hosts_share_a_job_through_work_messages_and_one_is_killed() {
+    let Some(sqs) = Sqs::new() else { return };
+    let wired: Value = serde_json::from_str(&sqs.run(&["mkqueue", &format!("ff-work-{}", std::process::id())])).unwrap();
+    let (queue, dlq) = (wired["queue"].as_str().unwrap().to_string(), wired["dlq"].as_str().unwrap().to_string());
+    let manifest = format!("{JOBS_ROUTES}[[trigger.queue]]\nurl = \"{queue}\"\nwork = true\nvisibility_timeout_s = 4\nwait_s = 1\nmax_messages = 1\n");
+    let host = |settings: &'static str| ServerSetup { extra_manifest: Box::leak(manifest.clone().into_boxed_str()), settings, backend: Backend::S3, ..ServerSetup::default() };
+    let mut a = ServerProcess::start("queue-work-a", host("host_id = \"host-a\"\njob_lease_ms = 3000\n"));
+    let mut b = ServerProcess::start_sharing("queue-work-b", &a, host("host_id = \"host-b\"\njob_lease_ms = 3000\n"));
+    // 640x360 with flow: 24 chunks take long enough to kill a host in the middle.
+    let bytes = std::fs::read(frameflow_testkit::pattern::video_with_audio()).unwrap();
+    let r = frameflow_testkit::http_client::request(a.addr, "POST", "/v1/videos?name=wide.mp4", &[], frameflow_testkit::http_client::Body::Sized(&bytes));
+    assert_eq!(r.status, 201, "{}", String::from_utf8_lossy(&r.body));
+    let key = r.json()["key"].as_str().unwrap().to_string();
+    let id = crate::jobs::create_job(
+        b.addr,
+        serde_json::json!({"videos": [key], "modality": "rgb+flow", "seed": 11, "chunk_clips": 1, "params": {"num_clips": 24, "frames_per_clip": 8}}),
+    );
+    // Both hosts take chunks from the queue before one is killed.
+    let ran = |server: &ServerProcess| server.stderr().matches("ran a chunk from a work message").count();
+    wait_until("both hosts to run chunks from work messages", Duration::from_secs(120), || (ran(&a) >= 1 && ran(&b) >= 1).then_some(()));
+    assert!(a.stderr().contains("a work message per chunk sent") || b.stderr().contains("a work message per chunk sent"), "the planning host sent the chunks");
+    let survivor = crate::jobs::kill_a_claim_holder(&mut a, &mut b, &id, 24);
+    crate::jobs::assert_finished_once(survivor, &id, 24, 8, Duration::from_secs(240));
+    wait_until("the queue to be empty", Duration::from_secs(30), || (sqs.count(&queue) == 0).then_some(()));
+    assert_eq!(sqs.count(&dlq), 0, "no work message dead-lettered");
 }

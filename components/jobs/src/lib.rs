@@ -43,16 +43,25 @@ mod worker_bindings {
 
 struct Worker;
 
-use worker_bindings::exports::frameflow::jobs::worker::{StepError, StepReport};
+use worker_bindings::exports::frameflow::jobs::worker::{ChunkOutcome, StepError, StepReport};
 
 impl worker_bindings::exports::frameflow::jobs::worker::Guest for Worker {
     fn runnable() -> Result<Vec<String>, StepError> {
         worker::runnable().map_err(StepError::Store)
     }
 
-    fn step(job: String, owner: String, lease_ms: u64) -> Result<StepReport, StepError> {
-        let (worked, took_over) = worker::step(&job, &owner, lease_ms).map_err(StepError::Failed)?;
-        Ok(StepReport { worked, took_over })
+    fn step(job: String, owner: String, lease_ms: u64, run_chunks: bool) -> Result<StepReport, StepError> {
+        let stepped = worker::step(&job, &owner, lease_ms, run_chunks).map_err(StepError::Failed)?;
+        Ok(StepReport { worked: stepped.worked, took_over: stepped.took_over, planned_chunks: stepped.planned_chunks })
+    }
+
+    fn run_chunk(job: String, chunk: u64, owner: String, lease_ms: u64) -> Result<ChunkOutcome, StepError> {
+        Ok(match worker::run_one(&job, chunk, &owner, lease_ms).map_err(StepError::Failed)? {
+            worker::ChunkRun::Ran => ChunkOutcome::Ran,
+            worker::ChunkRun::TookOver => ChunkOutcome::TookOver,
+            worker::ChunkRun::DoneAlready => ChunkOutcome::DoneAlready,
+            worker::ChunkRun::Held => ChunkOutcome::Held,
+        })
     }
 }
 

@@ -54,7 +54,25 @@ enum Outcome {
     Worked,
     /// Worked, on a chunk taken over from a host whose lease had run out.
     TookOver,
+    /// Planned the job into this many chunks.
+    Planned(u64),
     Idle,
+}
+
+/// What one step did (the WIT `step-report`).
+pub struct Stepped {
+    pub worked: bool,
+    pub took_over: bool,
+    pub planned_chunks: u64,
+}
+
+/// What became of a work message's chunk (the WIT `chunk-outcome`).
+#[derive(Debug, PartialEq)]
+pub enum ChunkRun {
+    Ran,
+    TookOver,
+    DoneAlready,
+    Held,
 }
 
 /// The ids of this tenant's unfinished jobs, oldest first (ids start with their creation
@@ -73,20 +91,45 @@ pub fn runnable() -> Result<Vec<String>, objects::StoreError> {
 }
 
 /// Advances job `id` by one step, as host `owner`, holding the job's lease for `lease_ms`
-/// (renewed by every step). Whether it did work, and whether it took a chunk over.
-pub fn step(id: &str, owner: &str, lease_ms: u64) -> Result<(bool, bool), String> {
+/// (renewed by every step). `run_chunks` false: chunks arrive as work messages
+/// ([`run_one`]); this step runs one only when the job made no progress for `lease_ms`.
+pub fn step(id: &str, owner: &str, lease_ms: u64, run_chunks: bool) -> Result<Stepped, String> {
     if !state::valid_id(id) {
         return Err(format!("'{id}' is not a job id"));
     }
-    match step_job(id, owner, lease_ms) {
-        Ok(Outcome::Worked) => Ok((true, false)),
-        Ok(Outcome::TookOver) => Ok((true, true)),
-        Ok(Outcome::Idle) => Ok((false, false)),
+    let stepped = |worked, took_over, planned_chunks| Stepped { worked, took_over, planned_chunks };
+    match step_job(id, owner, lease_ms, run_chunks) {
+        Ok(Outcome::Worked) => Ok(stepped(true, false, 0)),
+        Ok(Outcome::TookOver) => Ok(stepped(true, true, 0)),
+        Ok(Outcome::Planned(chunks)) => Ok(stepped(true, false, chunks)),
+        Ok(Outcome::Idle) => Ok(stepped(false, false, 0)),
         Err(e) => Err(format!("job {id}: {}", e.message)),
     }
 }
 
-fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
+/// Runs chunk `chunk` of job `id` for a work message, as `owner`, unless it is done (or
+/// the job is) or another live host holds its claim.
+pub fn run_one(id: &str, chunk: u64, owner: &str, lease_ms: u64) -> Result<ChunkRun, String> {
+    if !state::valid_id(id) {
+        return Err(format!("'{id}' is not a job id"));
+    }
+    let job = match state::load(id) {
+        Ok((job, _)) => job,
+        Err(e) if e.status == 404 => return Ok(ChunkRun::DoneAlready),
+        Err(e) => return Err(format!("job {id}: {}", e.message)),
+    };
+    if job.state != State::Running || chunk >= job.chunks || job.done_chunks.contains(&chunk) {
+        return Ok(ChunkRun::DoneAlready);
+    }
+    match run_claimed(job, chunk, owner, lease_ms) {
+        Ok(Some(Claim::TakenOver)) => Ok(ChunkRun::TookOver),
+        Ok(Some(_)) => Ok(ChunkRun::Ran),
+        Ok(None) => Ok(ChunkRun::Held),
+        Err(e) => Err(format!("job {id}: {}", e.message)),
+    }
+}
+
+fn step_job(id: &str, owner: &str, lease_ms: u64, run_chunks: bool) -> ApiResult<Outcome> {
     let (mut job, etag) = match state::load(id) {
         Ok(j) => j,
         Err(e) if e.status == 404 => {
@@ -100,6 +143,12 @@ fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
         return Ok(Outcome::Idle);
     }
     if job.state == State::Running && job.cursor < job.chunks {
+        // Work messages carry the chunks; a job with no progress for a lease's time has
+        // lost one, and is worked on here as without a queue.
+        let stalled = state::now_ms().saturating_sub(job.updated_ms) > lease_ms;
+        if !run_chunks && !stalled {
+            return Ok(Outcome::Idle);
+        }
         // Chunks are claimed one by one, so hosts on one store work a job side by side.
         return run_next_chunk(job, owner, lease_ms);
     }
@@ -112,13 +161,16 @@ fn step_job(id: &str, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
         return Ok(Outcome::Idle);
     };
     let done = match job.state {
-        State::Pending => plan(job.clone(), &etag),
-        _ => finish(job.clone(), &etag),
+        State::Pending => plan(job.clone(), &etag).map(Outcome::Planned),
+        _ => finish(job.clone(), &etag).map(|()| Outcome::Worked),
     };
-    if let Err(e) = done {
-        fail(job, &etag, e.message)?;
+    match done {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            fail(job, &etag, e.message)?;
+            Ok(Outcome::Worked)
+        }
     }
-    Ok(Outcome::Worked)
 }
 
 fn fail(mut job: Job, etag: &str, message: String) -> ApiResult<()> {
@@ -147,7 +199,8 @@ pub fn plan_video(job: &Job, video: usize) -> ApiResult<Vec<frameflow_guest::bin
     })
 }
 
-fn plan(mut job: Job, etag: &str) -> ApiResult<()> {
+/// Plans the job into chunks of clips; how many.
+fn plan(mut job: Job, etag: &str) -> ApiResult<u64> {
     let per_output = job.spec.rgb() as u64 + 2 * job.spec.flow() as u64;
     let mut chunks = Vec::new();
     let (mut number, mut outputs) = (0u32, 0u64);
@@ -182,7 +235,7 @@ fn plan(mut job: Job, etag: &str) -> ApiResult<()> {
     job.progress.total = outputs;
     job.progress.clips_total = number as u64;
     state::save(&mut job, etag)?;
-    Ok(())
+    Ok(job.chunks)
 }
 
 fn load_plan(id: &str) -> ApiResult<PlanFile> {
@@ -240,23 +293,33 @@ fn claim(id: &str, chunk: u64, owner: &str, lease_ms: u64) -> ApiResult<Claim> {
 /// Runs the first chunk not done whose claim this host gets; `Idle` when every remaining
 /// chunk is claimed by another live host.
 fn run_next_chunk(job: Job, owner: &str, lease_ms: u64) -> ApiResult<Outcome> {
-    let pending = (0..job.chunks).filter(|c| !job.done_chunks.contains(c));
-    for chunk in pending.take(64) {
-        let claimed = claim(&job.id, chunk, owner, lease_ms)?;
-        if claimed == Claim::Held {
-            continue;
+    let pending: Vec<u64> = (0..job.chunks).filter(|c| !job.done_chunks.contains(c)).take(64).collect();
+    for chunk in pending {
+        match run_claimed(job.clone(), chunk, owner, lease_ms)? {
+            None => continue,
+            Some(Claim::TakenOver) => return Ok(Outcome::TookOver),
+            Some(_) => return Ok(Outcome::Worked),
         }
-        let ran = run_chunk(&job, chunk);
-        let _ = objects::delete(&claim_key(&job.id, chunk));
-        if let Err(e) = ran {
-            let (job, etag) = state::load(&job.id)?;
-            if job.state == State::Running {
-                fail(job, &etag, e.message)?;
-            }
-        }
-        return Ok(if claimed == Claim::TakenOver { Outcome::TookOver } else { Outcome::Worked });
     }
     Ok(Outcome::Idle)
+}
+
+/// Claims chunk `chunk` and runs it (a failing chunk fails the job); the claim it got, or
+/// `None` when another live host holds it.
+fn run_claimed(job: Job, chunk: u64, owner: &str, lease_ms: u64) -> ApiResult<Option<Claim>> {
+    let claimed = claim(&job.id, chunk, owner, lease_ms)?;
+    if claimed == Claim::Held {
+        return Ok(None);
+    }
+    let ran = run_chunk(&job, chunk);
+    let _ = objects::delete(&claim_key(&job.id, chunk));
+    if let Err(e) = ran {
+        let (job, etag) = state::load(&job.id)?;
+        if job.state == State::Running {
+            fail(job, &etag, e.message)?;
+        }
+    }
+    Ok(Some(claimed))
 }
 
 /// Runs chunk `chunk` of `job`: outputs written, then its manifest part, then the chunk

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use frameflow_store::TenantStore;
 
-pub use crate::bindings::job_worker::exports::frameflow::jobs::worker::StepReport;
+pub use crate::bindings::job_worker::exports::frameflow::jobs::worker::{ChunkOutcome, StepReport};
 use crate::bindings::job_worker::exports::frameflow::jobs::worker::StepError;
 use crate::bindings::job_worker::JobWorkerPre;
 use crate::guest_error::GuestError;
@@ -47,18 +47,36 @@ impl JobWorker {
     /// `lease`: whether it did work, and whether it took a chunk over from another host. `deadline` bounds the whole step; a host call still
     /// running then (decoding a chunk) is stopped by dropping its store, which cancels the
     /// host work it started.
-    pub async fn step(&self, tenant: TenantStore, job: &str, owner: &str, lease: Duration, deadline: Duration) -> Result<StepReport, GuestError> {
+    /// `run_chunks` false: a work queue carries the job's chunks ([`Self::run_chunk`]), so
+    /// the step plans and finishes only (and runs a chunk of a job stalled for a lease).
+    pub async fn step(&self, tenant: TenantStore, job: &str, owner: &str, lease: Duration, deadline: Duration, run_chunks: bool) -> Result<StepReport, GuestError> {
         let (pre, job, owner, lease_ms) = (self.pre.clone(), job.to_string(), owner.to_string(), lease.as_millis() as u64);
         let stepped = self
             .sandboxes
             .run(&self.name, tenant, deadline, deadline, move |store| {
                 Box::pin(async move {
                     let instance = pre.instantiate_async(&mut *store).await?;
-                    instance.frameflow_jobs_worker().call_step(&mut *store, &job, &owner, lease_ms).await
+                    instance.frameflow_jobs_worker().call_step(&mut *store, &job, &owner, lease_ms, run_chunks).await
                 })
             })
             .await?;
         stepped.map_err(|e| self.failure(e))
+    }
+
+    /// Chunk `chunk` of job `job` of `tenant`, for a work message: run here, done already, or
+    /// held by another live host (the message should come back later).
+    pub async fn run_chunk(&self, tenant: TenantStore, job: &str, chunk: u64, owner: &str, lease: Duration, deadline: Duration) -> Result<ChunkOutcome, GuestError> {
+        let (pre, job, owner, lease_ms) = (self.pre.clone(), job.to_string(), owner.to_string(), lease.as_millis() as u64);
+        let ran = self
+            .sandboxes
+            .run(&self.name, tenant, deadline, deadline, move |store| {
+                Box::pin(async move {
+                    let instance = pre.instantiate_async(&mut *store).await?;
+                    instance.frameflow_jobs_worker().call_run_chunk(&mut *store, &job, chunk, &owner, lease_ms).await
+                })
+            })
+            .await?;
+        ran.map_err(|e| self.failure(e))
     }
 
     fn failure(&self, error: StepError) -> GuestError {

@@ -65,7 +65,7 @@ pub use event_handler::{EventFailure, EventHandler, ObjectEvent};
 pub use flow::FLOW_WORKERS;
 pub use guest_error::GuestError;
 pub use handler::{HandlerOutcome, HttpComponent, ResponseBody};
-pub use job_worker::{JobWorker, StepReport};
+pub use job_worker::{ChunkOutcome, JobWorker, StepReport};
 pub use limits::SandboxLimits;
 pub use runtime::{Runtime, RuntimeConfig};
 pub use samplers::{valid_sampler_name, SamplerRegistry, MAX_SAMPLER_BYTES};

@@ -72,6 +72,12 @@ pub struct QueueTriggerSpec {
     /// Long-poll wait per receive, 0..=20 seconds (default 20).
     #[serde(default = "default_wait")]
     pub wait_s: u32,
+    /// This queue also carries jobs' chunks as work messages (`{job, chunk, attempt}`): a
+    /// host that plans a job sends one per chunk and every host reading the queue runs
+    /// them, instead of each host's scheduler claiming chunks itself (at most one queue).
+    /// Its `visibility_timeout_s` must cover one chunk's work.
+    #[serde(default)]
+    pub work: bool,
 }
 
 fn default_visibility() -> u32 {
@@ -180,6 +186,9 @@ impl Manifest {
             if !(1..=10).contains(&queue.max_messages) || queue.wait_s > 20 || queue.visibility_timeout_s > 43_200 {
                 bail!("{where_}: max_messages must be 1..=10, wait_s 0..=20 and visibility_timeout_s at most 43200 (SQS's limits)");
             }
+        }
+        if manifest.trigger.queue.iter().filter(|q| q.work).count() > 1 {
+            bail!("{}: at most one [[trigger.queue]] carries work messages (work = true)", path.display());
         }
         for trigger in &manifest.trigger.http {
             if !manifest.component.contains_key(&trigger.component) {

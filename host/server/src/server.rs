@@ -54,9 +54,9 @@ impl Server {
         let polling = config.event_poll.map(|every| crate::triggers::objects::Polling { every, auth: auth.clone() });
         let wake = JobWake::default();
         let objects = ObjectTrigger::new(std::mem::take(&mut app.object_rules), storage.clone(), polling, drain.clone(), wake.clone());
-        let queues = QueueTrigger::new(&manifest.trigger.queue, objects.clone(), drain.clone());
         let host_id = config.host_id.clone().unwrap_or_else(|| runtime.host_id());
-        let jobs = JobsTrigger {
+        let work = crate::triggers::queue::WorkQueue::default();
+        let jobs = Arc::new(JobsTrigger {
             workers: app.job_workers(),
             storage: storage.clone(),
             auth: auth.clone(),
@@ -67,7 +67,9 @@ impl Server {
             tenant_defaults: config.tenant_defaults.clone(),
             last_stepped: Default::default(),
             drain: drain.clone(),
-        };
+            work: work.clone(),
+        });
+        let queues = QueueTrigger::new(&manifest.trigger.queue, objects.clone(), jobs.clone(), work, drain.clone());
         let (storage_for_tasks, auth_for_tasks) = (storage.clone(), auth.clone());
         let http = HttpTrigger {
             router: app.router,
@@ -89,7 +91,7 @@ impl Server {
         };
         let tasks = Arc::new(TasksTrigger { manager: tasks, storage: storage_for_tasks, auth: auth_for_tasks, every: task_lease / 2, drain: drain.clone() });
         crate::metrics::handle();
-        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs: Arc::new(jobs), objects, queues, tasks, drain })
+        Ok(Server { metrics_listen: config.metrics_listen, http: Arc::new(http), jobs, objects, queues, tasks, drain })
     }
 }
 
@@ -139,7 +141,7 @@ impl Server {
     /// A queue message's body, as `[[trigger.queue]]` handles it: `Ok` when the message may
     /// be deleted, else why it must come back.
     pub async fn queue_message(&self, body: &str) -> Result<(), String> {
-        match crate::triggers::queue::handle_body(&self.objects, body, None, false).await {
+        match crate::triggers::queue::handle_body(&self.objects, &self.jobs, body, None, false).await {
             crate::triggers::queue::Handled::Done => Ok(()),
             crate::triggers::queue::Handled::Again(why) => Err(why),
         }

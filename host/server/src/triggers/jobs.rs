@@ -9,6 +9,10 @@
 //! or a poll interval passes (another host may have left a lease to expire). Steps run
 //! one at a time per process: a chunk already keeps the cores busy. When the host drains,
 //! no new step starts; the running one finishes (its writes are stored, its claim marked).
+//!
+//! With a work queue (`[[trigger.queue]]` with `work = true`), a step that plans a job sends
+//! a work message per chunk, and the scheduler's steps only plan and finish: chunks run
+//! where their messages are received ([`JobsTrigger::run_work`]).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -54,6 +58,8 @@ pub struct JobsTrigger {
     /// The job stepped last, per tenant and job component: where its next turn starts.
     pub(crate) last_stepped: Mutex<HashMap<(String, String), String>>,
     pub(crate) drain: Drain,
+    /// The queue carrying chunks as work messages, when there is one.
+    pub(crate) work: crate::triggers::queue::WorkQueue,
 }
 
 impl JobsTrigger {
@@ -103,7 +109,19 @@ impl JobsTrigger {
                     let _working = self.drain.working();
                     span.record("job", job.as_str());
                     let started = std::time::Instant::now();
-                    let stepped = worker.step(store.clone(), job, &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
+                    let queued = self.work.is_set();
+                    let stepped = worker.step(store.clone(), job, &self.owner, self.lease, self.step_deadline, !queued).instrument(span.clone()).await;
+                    if let (true, Ok(report)) = (queued, &stepped) {
+                        if report.planned_chunks > 0 {
+                            // Sent after the plan is stored; if this fails, the job's stalled
+                            // chunks are run by the scheduler after a lease.
+                            if let Err(e) = self.work.send_chunks(&tenant, worker.name(), job, report.planned_chunks).await {
+                                span.in_scope(|| tracing::warn!("the job's work messages were not sent: {e}"));
+                            } else {
+                                span.in_scope(|| tracing::info!(chunks = report.planned_chunks, "planned; a work message per chunk sent"));
+                            }
+                        }
+                    }
                     span.in_scope(|| tracing::debug!(ms = started.elapsed().as_secs_f64() * 1e3, worked = stepped.as_ref().is_ok_and(|r| r.worked), "stepped"));
                     let outcome = match &stepped {
                         Ok(r) if r.worked => "worked",
@@ -133,6 +151,52 @@ impl JobsTrigger {
             }
         }
         worked
+    }
+}
+
+impl JobsTrigger {
+    /// Runs a work message's chunk: `Done` when it ran here or needs nothing (done, or its
+    /// job gone), `Again` when another live host holds it or running it failed.
+    pub(crate) async fn run_work(&self, work: &crate::triggers::queue::WorkMessage) -> crate::triggers::queue::Handled {
+        use crate::triggers::queue::Handled;
+        use frameflow_runtime::ChunkOutcome;
+        let count = |outcome: &'static str| metrics::counter!("frameflow_work_messages_total", "outcome" => outcome).increment(1);
+        let Some(worker) = self.workers.iter().find(|w| w.name() == work.component) else {
+            count("unknown_component");
+            return Handled::Again(format!("no job component '{}' on this host", work.component));
+        };
+        if !self.auth.tenants().await.iter().any(|t| *t == work.tenant) {
+            count("unknown_tenant");
+            return Handled::Again(format!("no tenant '{}'", work.tenant));
+        }
+        let store = match self.storage.tenant(&work.tenant) {
+            Ok(store) => store,
+            Err(e) => return Handled::Again(e.to_string()),
+        };
+        let span = tracing::info_span!("work", tenant = %work.tenant, component = %work.component, job = %work.job, chunk = work.chunk);
+        let ran = worker.run_chunk(store, &work.job, work.chunk, &self.owner, self.lease, self.step_deadline).instrument(span.clone()).await;
+        match ran {
+            Ok(ChunkOutcome::Ran | ChunkOutcome::TookOver) => {
+                count("ran");
+                span.in_scope(|| tracing::info!("ran a chunk from a work message"));
+                // The last chunk lets the job finish: the scheduler looks now.
+                self.wake.wake();
+                Handled::Done
+            }
+            Ok(ChunkOutcome::DoneAlready) => {
+                count("done_already");
+                Handled::Done
+            }
+            Ok(ChunkOutcome::Held) => {
+                count("held");
+                Handled::Again("another live host holds the chunk's claim".into())
+            }
+            Err(failure) => {
+                count("failed");
+                failure.record(&work.tenant);
+                Handled::Again(failure.to_string())
+            }
+        }
     }
 }
 

@@ -13,24 +13,89 @@
 //! redrive policy. No signature is checked on SNS envelopes here: the queue's access policy
 //! decides who may send.
 //!
+//! A queue with `work = true` also carries jobs' chunks as work messages ([`WorkMessage`]):
+//! the host that plans a job sends one per chunk ([`WorkQueue`]), and whichever host (or
+//! Lambda invocation) receives one runs that chunk; the chunk claims in the store stay the
+//! guard against a chunk run twice at once. A message whose chunk another live host holds
+//! comes back after its visibility timeout.
+//!
 //! Draining: receiving stops, messages being handled finish, those received but not
 //! started are made visible again at once.
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName};
+use aws_sdk_sqs::types::{Message, MessageSystemAttributeName, QueueAttributeName, SendMessageBatchRequestEntry};
+use serde::{Deserialize, Serialize};
 
 use crate::drain::Drain;
 use crate::manifest::QueueTriggerSpec;
 use crate::triggers::notification::{open, Envelope};
 use crate::triggers::objects::MAX_NOTIFICATION_BYTES;
-use crate::triggers::ObjectTrigger;
+use crate::triggers::{JobsTrigger, ObjectTrigger};
 
 /// Pause after a receive that failed (the queue's service unreachable), doubled up to 30 s.
 const RECEIVE_BACKOFF: Duration = Duration::from_millis(500);
+
+/// A job chunk to run: the body of a work message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkMessage {
+    /// Always `"chunk"`: tells a work message from an object event.
+    pub frameflow: String,
+    pub tenant: String,
+    /// The job component that owns the job.
+    pub component: String,
+    pub job: String,
+    pub chunk: u64,
+    pub attempt: u32,
+}
+
+impl WorkMessage {
+    /// A body that is a work message, else `None` (an object event, or nothing usable).
+    fn parse(body: &str) -> Option<Result<WorkMessage, String>> {
+        let value: serde_json::Value = serde_json::from_str(body).ok()?;
+        (value.get("frameflow").and_then(|v| v.as_str()) == Some("chunk"))
+            .then(|| serde_json::from_value(value).map_err(|e| format!("not a valid work message: {e}")))
+    }
+}
+
+/// The queue that carries work messages, once its consumer has started on this host;
+/// unset (no work queue): each host's scheduler claims chunks itself.
+#[derive(Clone, Default)]
+pub struct WorkQueue(Arc<OnceLock<(aws_sdk_sqs::Client, String)>>);
+
+impl WorkQueue {
+    pub fn is_set(&self) -> bool {
+        self.0.get().is_some()
+    }
+
+    /// Sends a work message for each of `chunks` chunks of `job` (10 per request).
+    pub(crate) async fn send_chunks(&self, tenant: &str, component: &str, job: &str, chunks: u64) -> Result<(), String> {
+        let Some((client, url)) = self.0.get() else { return Err("no work queue".into()) };
+        let all: Vec<u64> = (0..chunks).collect();
+        for batch in all.chunks(10) {
+            let mut request = client.send_message_batch().queue_url(url);
+            for &chunk in batch {
+                let message = WorkMessage { frameflow: "chunk".into(), tenant: tenant.into(), component: component.into(), job: job.into(), chunk, attempt: 1 };
+                let entry = SendMessageBatchRequestEntry::builder()
+                    .id(chunk.to_string())
+                    .message_body(serde_json::to_string(&message).expect("work messages serialize"))
+                    .build()
+                    .map_err(|e| e.to_string())?;
+                request = request.entries(entry);
+            }
+            let sent = request.send().await.map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(&e).to_string())?;
+            if let Some(failed) = sent.failed().first() {
+                return Err(format!("the queue refused work message {}: {}", failed.id(), failed.message().unwrap_or("")));
+            }
+        }
+        metrics::counter!("frameflow_work_messages_total", "outcome" => "sent").increment(chunks);
+        Ok(())
+    }
+}
 
 /// One `[[trigger.queue]]` with its client.
 struct Queue {
@@ -42,6 +107,10 @@ struct Queue {
 pub struct QueueTrigger {
     specs: Vec<QueueTriggerSpec>,
     objects: Arc<ObjectTrigger>,
+    /// Runs the work messages' chunks.
+    jobs: Arc<JobsTrigger>,
+    /// Set to the work queue's client when its consumer starts.
+    work: WorkQueue,
     drain: Drain,
 }
 
@@ -87,8 +156,8 @@ async fn client_for(url: &str) -> anyhow::Result<aws_sdk_sqs::Client> {
 
 impl QueueTrigger {
     /// The manifest's queues; their clients are made when the trigger runs.
-    pub fn new(specs: &[QueueTriggerSpec], objects: Arc<ObjectTrigger>, drain: Drain) -> Arc<QueueTrigger> {
-        Arc::new(QueueTrigger { specs: specs.to_vec(), objects, drain })
+    pub fn new(specs: &[QueueTriggerSpec], objects: Arc<ObjectTrigger>, jobs: Arc<JobsTrigger>, work: WorkQueue, drain: Drain) -> Arc<QueueTrigger> {
+        Arc::new(QueueTrigger { specs: specs.to_vec(), objects, jobs, work, drain })
     }
 
     /// The queue's redrive `maxReceiveCount`, when it has a redrive policy.
@@ -177,7 +246,7 @@ impl QueueTrigger {
         let span = tracing::info_span!("queue_message", queue = %queue.spec.url, id = message.message_id().unwrap_or(""), receives);
         let handled = {
             use tracing::Instrument;
-            handle_body(&self.objects, message.body().unwrap_or(""), queue.spec.component.as_deref(), last_try).instrument(span.clone()).await
+            handle_body(&self.objects, &self.jobs, message.body().unwrap_or(""), queue.spec.component.as_deref(), last_try).instrument(span.clone()).await
         };
         match handled {
             Handled::Done => {
@@ -199,10 +268,18 @@ impl QueueTrigger {
 /// Handles one queue message's body: its events delivered through the object triggers (of
 /// `component` only, when given). For the queue trigger and for a Lambda function's SQS
 /// events alike.
-pub(crate) async fn handle_body(objects: &ObjectTrigger, body: &str, component: Option<&str>, last_try: bool) -> Handled {
+pub(crate) async fn handle_body(objects: &ObjectTrigger, jobs: &JobsTrigger, body: &str, component: Option<&str>, last_try: bool) -> Handled {
     if body.len() > MAX_NOTIFICATION_BYTES {
         count("malformed");
         return Handled::Again(format!("the body is over {MAX_NOTIFICATION_BYTES} bytes"));
+    }
+    match WorkMessage::parse(body) {
+        Some(Ok(work)) => return jobs.run_work(&work).await,
+        Some(Err(why)) => {
+            count("malformed");
+            return Handled::Again(why);
+        }
+        None => {}
     }
     let opened = match open(body.as_bytes()) {
         Ok(Envelope::Sns(sns)) => open(sns.message.as_bytes()),
@@ -254,6 +331,9 @@ impl super::Trigger for QueueTrigger {
             let mut consumers = tokio::task::JoinSet::new();
             for spec in &self.specs {
                 let client = client_for(&spec.url).await?;
+                if spec.work {
+                    let _ = self.work.0.set((client.clone(), spec.url.clone()));
+                }
                 consumers.spawn(self.clone().consume(Arc::new(Queue { spec: spec.clone(), client })));
             }
             while consumers.join_next().await.is_some() {}
@@ -265,6 +345,15 @@ impl super::Trigger for QueueTrigger {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn work_messages_are_told_from_events() {
+        let work = r#"{"frameflow": "chunk", "tenant": "default", "component": "jobs", "job": "j0123456789ab0001", "chunk": 3, "attempt": 1}"#;
+        assert_eq!(WorkMessage::parse(work).unwrap().unwrap().chunk, 3);
+        assert!(WorkMessage::parse(r#"{"frameflow": "chunk", "job": 5}"#).unwrap().is_err(), "a broken work message is malformed");
+        assert!(WorkMessage::parse(r#"{"Records": []}"#).is_none(), "an S3 event");
+        assert!(WorkMessage::parse("{not json").is_none());
+    }
 
     #[test]
     fn the_region_comes_from_the_queue_url() {
