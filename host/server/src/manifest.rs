@@ -75,7 +75,7 @@ pub struct QueueTriggerSpec {
     /// This queue also carries jobs' chunks as work messages (`{job, chunk, attempt}`): a
     /// host that plans a job sends one per chunk and every host reading the queue runs
     /// them, instead of each host's scheduler claiming chunks itself (at most one queue).
-    /// Its `visibility_timeout_s` must cover one chunk's work.
+    /// A message stays hidden while its chunk runs (its visibility is extended).
     #[serde(default)]
     pub work: bool,
 }

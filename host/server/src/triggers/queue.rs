@@ -19,8 +19,9 @@
 //! guard against a chunk run twice at once. A message whose chunk another live host holds
 //! comes back after its visibility timeout.
 //!
-//! Draining: receiving stops, messages being handled finish, those received but not
-//! started are made visible again at once.
+//! A message stays hidden while it is handled, however long that takes (its visibility is
+//! extended every half timeout). Draining: receiving stops, messages being handled finish,
+//! those received but not started are made visible again at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -246,7 +247,25 @@ impl QueueTrigger {
         let span = tracing::info_span!("queue_message", queue = %queue.spec.url, id = message.message_id().unwrap_or(""), receives);
         let handled = {
             use tracing::Instrument;
-            handle_body(&self.objects, &self.jobs, message.body().unwrap_or(""), queue.spec.component.as_deref(), last_try).instrument(span.clone()).await
+            let handling = handle_body(&self.objects, &self.jobs, message.body().unwrap_or(""), queue.spec.component.as_deref(), last_try).instrument(span.clone());
+            tokio::pin!(handling);
+            // Work longer than the visibility timeout (a big chunk) keeps the message hidden,
+            // so no other consumer starts it again meanwhile: extended every half timeout.
+            let every = Duration::from_secs((queue.spec.visibility_timeout_s / 2).max(1) as u64);
+            let mut beat = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tokio::select! {
+                    handled = &mut handling => break handled,
+                    _ = beat.tick() => {
+                        if let Some(receipt) = message.receipt_handle() {
+                            let extended = queue.client.change_message_visibility().queue_url(&queue.spec.url).receipt_handle(receipt).visibility_timeout(queue.spec.visibility_timeout_s as i32).send().await;
+                            if let Err(e) = extended {
+                                span.in_scope(|| tracing::warn!("the message's visibility could not be extended: {}", aws_sdk_sqs::error::DisplayErrorContext(&e)));
+                            }
+                        }
+                    }
+                }
+            }
         };
         match handled {
             Handled::Done => {
