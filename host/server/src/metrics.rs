@@ -8,12 +8,16 @@
 //! | `frameflow_http_requests_total`, `frameflow_http_request_duration_seconds` | route, method, status |
 //! | `frameflow_frames_decoded_total`, `frameflow_frame_decode_seconds` | |
 //! | `frameflow_packets_skipped_total` (non-reference pictures left out on the way to a frame) | |
-//! | `frameflow_store_read_bytes_total`, `frameflow_store_written_bytes_total` | |
+//! | `frameflow_store_read_bytes_total`, `frameflow_store_written_bytes_total`, `frameflow_store_requests_total` | `op` (the last) |
 //! | `frameflow_job_steps_total` | tenant, outcome |
 //! | `frameflow_jobs_runnable` | tenant |
 //! | `frameflow_chunk_takeovers_total` | |
 //! | `frameflow_events_total` | outcome (received, ignored, duplicate, handled, dead_letter) |
 //! | `frameflow_component_failures_total` | tenant, component, kind |
+//! | `frameflow_queue_messages_total` | outcome (deleted, kept, dead_letter, malformed, returned) |
+//! | `frameflow_work_messages_total` | outcome (sent, ran, done_already, held, failed, ...) |
+//! | `frameflow_sns_messages_total` | outcome (verified, bad_signature, refused) |
+//! | `frameflow_draining` (1 once SIGTERM started the drain) | |
 //! | `frameflow_instances_in_use`, `frameflow_instances_max`, `frameflow_media_memory_free_bytes` | |
 
 use std::sync::OnceLock;
@@ -56,6 +60,11 @@ fn describe() {
     describe_histogram!("frameflow_frame_decode_seconds", Unit::Seconds, "Decoder time per decoded frame (packets read and decoded)");
     describe_counter!("frameflow_store_read_bytes_total", Unit::Bytes, "Bytes read from the object store (gets and ranged reads)");
     describe_counter!("frameflow_store_written_bytes_total", Unit::Bytes, "Bytes written to the object store");
+    describe_counter!("frameflow_queue_messages_total", "SQS messages by what became of them (deleted, kept, dead_letter, malformed, returned)");
+    describe_counter!("frameflow_work_messages_total", "Job chunk work messages by outcome (sent, ran, done_already, held, failed)");
+    describe_counter!("frameflow_sns_messages_total", "SNS messages on /v1/events/s3 by outcome (verified, bad_signature, refused)");
+    describe_gauge!("frameflow_draining", "1 once the host drains for a shutdown");
+    describe_counter!("frameflow_store_requests_total", "Requests to the object store, by operation (get, get_range, head, put, list, delete)");
     describe_counter!("frameflow_job_steps_total", "Job steps run by this host, by tenant and outcome (worked, idle, failed)");
     describe_gauge!("frameflow_jobs_runnable", "Unfinished jobs per tenant, as the scheduler last listed them");
     describe_counter!("frameflow_chunk_takeovers_total", "Job chunks this host took over after another holder's lease ran out");

@@ -303,6 +303,12 @@ fn count_read(bytes: usize) {
     metrics::counter!("frameflow_store_read_bytes_total").increment(bytes as u64);
 }
 
+/// Counts one request to the store by operation (`frameflow_store_requests_total{op}`):
+/// what a coordination scheme (claims, queues) costs per unit of work.
+fn count_request(op: &'static str) {
+    metrics::counter!("frameflow_store_requests_total", "op" => op).increment(1);
+}
+
 /// One tenant's keys. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct TenantStore {
@@ -329,6 +335,7 @@ impl TenantStore {
 
     pub async fn get(&self, key: &str) -> Result<Bytes> {
         let path = self.full_key(key)?;
+        count_request("get");
         let got = self.storage.inner.get(&path).await.map_err(|e| map_err(key, e))?;
         if got.meta.size > MAX_GET_BYTES {
             return Err(StoreError::TooLarge(format!(
@@ -343,12 +350,14 @@ impl TenantStore {
 
     pub async fn head(&self, key: &str) -> Result<ObjectMeta> {
         let path = self.full_key(key)?;
+        count_request("head");
         let meta = self.storage.inner.head(&path).await.map_err(|e| map_err(key, e))?;
         Ok(self.meta(meta))
     }
 
     pub async fn put(&self, key: &str, data: Bytes, mode: WriteMode) -> Result<ObjectMeta> {
         let path = self.full_key(key)?;
+        count_request("put");
         let size = data.len() as u64;
         let payload = PutPayload::from_bytes(data);
         let put = |mode| PutOptions { mode, ..Default::default() };
@@ -389,6 +398,7 @@ impl TenantStore {
     /// Objects under `prefix` (a key prefix; `""` for all) after `start_after`, in key order.
     pub async fn list(&self, prefix: &str, start_after: Option<&str>, limit: usize) -> Result<ListPage> {
         validate_prefix(prefix)?;
+        count_request("list");
         let limit = limit.clamp(1, 1000);
         // object_store lists by path segments; list the directory part, filter the rest.
         let dir = match prefix.rfind('/') {
@@ -420,6 +430,7 @@ impl TenantStore {
 
     pub async fn delete(&self, key: &str) -> Result<()> {
         let path = self.full_key(key)?;
+        count_request("delete");
         match self.storage.inner.delete(&path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(e) => Err(map_err(key, e)),
@@ -441,6 +452,7 @@ impl TenantStore {
     /// Bytes `range` of the object at `key` (one ranged GET on S3).
     pub async fn get_range(&self, key: &str, range: std::ops::Range<u64>) -> Result<Bytes> {
         let path = self.full_key(key)?;
+        count_request("get_range");
         let bytes = self.storage.inner.get_range(&path, range).await.map_err(|e| map_err(key, e))?;
         count_read(bytes.len());
         Ok(bytes)
