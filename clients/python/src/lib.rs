@@ -440,7 +440,7 @@ impl CoreAudio {
     #[new]
     #[pyo3(signature = (path, stream_index=None, sample_rate=None, num_channels=None))]
     fn new(py: Python<'_>, path: PathBuf, stream_index: Option<usize>, sample_rate: Option<u32>, num_channels: Option<u32>) -> PyResult<CoreAudio> {
-        let options = AudioOptions { stream: stream_index, sample_rate, num_channels };
+        let options = AudioOptions { stream: stream_index, sample_rate, num_channels, ..AudioOptions::default() };
         let audio = py.detach(|| Audio::open_with(&path, options)).map_err(py_error)?;
         let info_json = serde_json::to_string(audio.info()).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
         Ok(CoreAudio { audio: Mutex::new(audio), info_json })

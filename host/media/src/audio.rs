@@ -8,8 +8,10 @@
 //! the same for `stop` (ties round up, as torchcodec's `AudioDecoder` rounds). Samples are
 //! always those of a decode (and conversion) from the stream's start, so a window is exactly
 //! the same span cut out of the CLI's whole-stream output: reading forward continues the
-//! open decoder; reading back restarts it (audio codecs have no key frames to seek to that
-//! would give the same samples).
+//! open decoder, a window among the latest decoded samples (up to
+//! [`AudioOptions::keep_bytes`] of them are kept) is a copy, and a window before those
+//! restarts the decoder (a seek would not give the same samples: compressed audio decoded
+//! from a seek point differs, by overlap, bit reservoirs and noise substitution).
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,16 @@ pub struct AudioOptions {
     pub sample_rate: Option<u32>,
     /// Output channel count (FFmpeg's default layout for it); the source's when `None`.
     pub num_channels: Option<u32>,
+    /// How many bytes of the latest decoded samples to keep for later windows
+    /// ([`DEFAULT_KEEP_BYTES`] when `None`; 0 keeps none).
+    pub keep_bytes: Option<usize>,
+}
+
+/// 128 MiB of float32: about 5.8 minutes of 48 kHz stereo.
+pub const DEFAULT_KEEP_BYTES: usize = 128 << 20;
+
+fn drop_front(plane: &mut Vec<f32>, n: usize) {
+    plane.drain(..n.min(plane.len()));
 }
 
 /// The chosen audio stream, as its header and decoder describe it.
@@ -53,6 +65,12 @@ pub struct AudioInfo {
     pub output_sample_rate: u32,
     pub output_num_channels: u32,
     pub time_base: (i32, i32),
+    /// The header's stream duration and start, the stream's bit rate, and the container's
+    /// duration, when the header says.
+    pub duration_seconds_from_header: Option<f64>,
+    pub start_seconds_from_header: Option<f64>,
+    pub bit_rate: Option<i64>,
+    pub container_duration_seconds: Option<f64>,
 }
 
 /// Samples of one range: `data` is planar (`num_channels` runs of `len()` floats).
@@ -108,9 +126,14 @@ pub struct Audio {
     first_pts: Option<f64>,
     /// End of the last decoded frame in seconds (its pts plus its samples' duration).
     end_seconds: f64,
-    /// Converted samples not yet handed out, per channel: stream positions
-    /// `produced - pending[0].len() .. produced`.
+    /// The latest converted samples, per channel: stream positions
+    /// `produced - pending[0].len() .. produced`. Kept (up to `retain` per channel) so that
+    /// a window at or after their start is a copy, not a decode from the stream's start.
     pending: Vec<Vec<f32>>,
+    retain: u64,
+    /// Samples per channel the header's duration announces (within `retain`): reserved
+    /// before the first frame, so that a whole-stream read does not regrow its buffers.
+    expected: usize,
     produced: u64,
     frame: ffmpeg::frame::Audio,
     /// Why the demuxer stopped early, or the last packet the decoder rejected.
@@ -147,7 +170,15 @@ impl Audio {
             });
         }
         let out_rate = options.sample_rate.unwrap_or(rate);
+        let positive = |d: f64| (d.is_finite() && d > 0.0).then_some(d);
+        // As torchcodec computes them: ticks times the numerator, over the denominator.
+        let seconds = |ticks: i64| ticks as f64 * tb.numerator() as f64 / tb.denominator() as f64;
+        let stream_seconds = positive(seconds(stream.duration()));
+        let container_seconds = positive(input.duration() as f64 / ffmpeg::ffi::AV_TIME_BASE as f64);
+        let header_seconds = stream_seconds.or(container_seconds).unwrap_or(0.0);
         let out_channels = options.num_channels.unwrap_or(channels.min(MAX_AUDIO_CHANNELS));
+        let retain = options.keep_bytes.unwrap_or(DEFAULT_KEEP_BYTES) / 4 / out_channels as usize;
+        let expected = ((header_seconds * out_rate as f64 * 1.01) as usize + 4096).min(retain);
         let info = AudioInfo {
             stream_index,
             codec: stream.parameters().id().name().to_string(),
@@ -157,6 +188,10 @@ impl Audio {
             output_sample_rate: out_rate,
             output_num_channels: out_channels,
             time_base: (tb.numerator(), tb.denominator()),
+            duration_seconds_from_header: stream_seconds,
+            start_seconds_from_header: (stream.start_time() != ffmpeg::ffi::AV_NOPTS_VALUE).then(|| seconds(stream.start_time())),
+            bit_rate: Some(stream.parameters().bit_rate()).filter(|b| *b > 0),
+            container_duration_seconds: container_seconds,
         };
         Ok(Audio {
             path: path.to_path_buf(),
@@ -172,6 +207,8 @@ impl Audio {
             first_pts: None,
             end_seconds: 0.0,
             pending: vec![Vec::new(); out_channels as usize],
+            retain: retain as u64,
+            expected,
             produced: 0,
             frame: ffmpeg::frame::Audio::empty(),
             read_error: None,
@@ -210,8 +247,7 @@ impl Audio {
             }
         }
         let stop = stop.filter(|s| *s != f64::INFINITY);
-        // The first frame's time anchors the timeline: rewind if it is not known or not
-        // still ahead of us.
+        // The first frame's time anchors the timeline (known once a frame is decoded).
         let first = match self.first_pts {
             Some(first) => first,
             None => {
@@ -224,43 +260,62 @@ impl Audio {
             // Saturating: -inf and huge negative to 0, huge positive to u64::MAX.
             if x <= 0.0 { 0 } else if x >= u64::MAX as f64 { u64::MAX } else { x as u64 }
         };
-        let no_audio = |end_seconds: f64| MediaError::NoAudioInRange { start, stop, first_seconds: first, end_seconds };
         if stop.is_some_and(|s| s <= first) {
-            return Err(no_audio(self.known_end()));
+            return Err(MediaError::NoAudioInRange { start, stop, first_seconds: first, end_seconds: self.end_seconds });
         }
         let lo = offset(start);
         let hi = stop.map_or(u64::MAX, offset);
+        // Before what is kept: decode again from the start.
         if lo < self.produced - self.pending[0].len() as u64 {
             self.rewind()?;
             self.decode_more()?;
         }
+        // Samples are copied out of `pending` once: at the end, or just before the oldest are
+        // dropped to stay within the budget. `next` is the next stream position to hand out.
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); channels];
+        let mut next = lo;
         loop {
-            // Hand out what of the pending samples lies in [lo, hi).
-            let base = self.produced - self.pending[0].len() as u64;
-            let from = (lo.max(base) - base).min(self.pending[0].len() as u64) as usize;
-            let to = (hi.max(base) - base).min(self.pending[0].len() as u64) as usize;
-            for (o, p) in out.iter_mut().zip(self.pending.iter_mut()) {
-                if to > from {
-                    o.extend_from_slice(&p[from..to]);
+            let done = self.produced >= hi || self.finished;
+            let kept = self.pending[0].len() as u64;
+            let base = self.produced - kept;
+            let drop = if kept > self.retain + self.retain / 4 { kept - self.retain } else { 0 };
+            // What to copy now: all that is due at the end, else what the drop would take.
+            let until = if done { hi.min(self.produced) } else { hi.min(base + drop) };
+            let from = next.max(base).min(self.produced);
+            if until > from {
+                let range = (from - base) as usize..(until - base) as usize;
+                if done && out[0].is_empty() {
+                    // The whole window is here: one copy, straight into the planar layout.
+                    let mut flat = Vec::with_capacity(channels * range.len());
+                    self.pending.iter().for_each(|p| flat.extend_from_slice(&p[range.clone()]));
+                    return self.finish_range((start, stop), first, lo, flat);
                 }
-                p.drain(..to.max(from));
+                for (o, p) in out.iter_mut().zip(&self.pending) {
+                    o.extend_from_slice(&p[range.clone()]);
+                }
+                next = until;
             }
-            if self.produced >= hi || self.finished {
+            if drop > 0 {
+                // In big steps (each moves what is kept), never a sample not yet handed out.
+                let drop = drop.min(next.min(self.produced).max(base) - base) as usize;
+                self.pending.iter_mut().for_each(|p| drop_front(p, drop));
+            }
+            if done {
                 break;
             }
             self.decode_more()?;
         }
-        if self.finished && start >= self.end_seconds {
-            return Err(no_audio(self.end_seconds));
-        }
-        let data: Vec<f32> = out.concat();
-        Ok(AudioSamples { data, num_channels: channels, sample_rate: rate, pts_seconds: if start > first { start } else { first }, first_sample: lo })
+        self.finish_range((start, stop), first, lo, out.concat())
     }
 
-    /// The end of the stream in seconds as far as decoded.
-    fn known_end(&self) -> f64 {
-        self.end_seconds
+    /// The samples of a range, or [`MediaError::NoAudioInRange`] for one that starts at or
+    /// after the end of the stream.
+    fn finish_range(&self, (start, stop): (f64, Option<f64>), first: f64, lo: u64, data: Vec<f32>) -> Result<AudioSamples> {
+        let (channels, rate) = (self.info.output_num_channels as usize, self.info.output_sample_rate);
+        if self.finished && start >= self.end_seconds {
+            return Err(MediaError::NoAudioInRange { start, stop, first_seconds: first, end_seconds: self.end_seconds });
+        }
+        Ok(AudioSamples { data, num_channels: channels, sample_rate: rate, pts_seconds: if start > first { start } else { first }, first_sample: lo })
     }
 
     /// Back to the stream's first packet, with a fresh decoder and resampler.
@@ -302,6 +357,9 @@ impl Audio {
             self.first_pts = Some(pts);
         }
         self.end_seconds = pts + frame.samples() as f64 / frame_rate;
+        if self.produced == 0 && self.pending[0].capacity() == 0 {
+            self.pending.iter_mut().for_each(|p| p.reserve(self.expected));
+        }
         let shape = AudioShape::of(frame);
         if !self.in_shape.is_some_and(|s| s.same_as(&shape)) {
             // The first frame, or the stream changed rate, format or layout mid-way: what

@@ -48,7 +48,7 @@ mod video;
 
 /// Opens a container (a file or a registered remote object) with FFmpeg, for crates that
 /// work on packets (stream copy); errors as the media core names them.
-pub use audio::{Audio, AudioInfo, AudioOptions, AudioSamples, MAX_AUDIO_CHANNELS, MAX_SAMPLE_RATE};
+pub use audio::{Audio, AudioInfo, AudioOptions, AudioSamples, DEFAULT_KEEP_BYTES, MAX_AUDIO_CHANNELS, MAX_SAMPLE_RATE};
 pub use container::{open_input as open_container, seek_to_key};
 pub use encode::{encode_gray_jpeg, encode_image, ImageFormat, DEFAULT_JPEG_QUALITY};
 pub use error::{MediaError, Result};

@@ -130,17 +130,15 @@ class AudioDecoder(_FileBacked):
 
     def _read_metadata(self) -> AudioStreamMetadata:
         info = self._info
-        header = json.loads(_core.header_json(self._path))
-        stream = header["streams"][info["stream_index"]]
-        duration = stream.get("duration_seconds")
-        begin = stream.get("start_seconds")
+        duration, begin = info["duration_seconds_from_header"], info["start_seconds_from_header"]
+        header = dict(duration_seconds=duration, start_seconds=begin, bit_rate=info["bit_rate"])
         return AudioStreamMetadata(
-            **_header_fields(stream, info, "audio"),
+            **_header_fields(header, info, "audio"),
             sample_rate=info["sample_rate"],
             num_channels=info["num_channels"],
             sample_format=info["sample_format"],
             # As torchcodec (no scan for audio): the header's, else the container's.
-            duration_seconds=duration if duration is not None else header.get("duration_seconds"),
+            duration_seconds=duration if duration is not None else info["container_duration_seconds"],
             begin_stream_seconds=begin if begin is not None else 0.0,
         )
 

@@ -108,7 +108,7 @@ fn channels_of(samples: &frameflow_media::AudioSamples) -> Vec<Vec<f32>> {
 }
 
 fn check_whole(path: &Path, stream: Option<usize>, channels: Option<u32>, rate: Option<u32>) -> Vec<Vec<f32>> {
-    let mut audio = Audio::open_with(path, AudioOptions { stream, sample_rate: rate, num_channels: channels }).expect("open audio");
+    let mut audio = Audio::open_with(path, AudioOptions { stream, sample_rate: rate, num_channels: channels, ..Default::default() }).expect("open audio");
     let stream = audio.info().stream_index;
     let got = audio.all_samples().expect("all samples");
     let want = cli_samples(path, stream, channels, rate);
@@ -147,8 +147,10 @@ fn ranges_are_slices_of_the_whole_stream() {
     files.extend(corpus_streams().into_iter().filter(|(p, _)| p.ends_with("nasa_13013.mp4") || p.ends_with("no_duration.webm")).map(|(p, s)| (p, Some(s))));
     let mut rng = rand::rngs::StdRng::seed_from_u64(31);
     for (path, stream) in files {
-        for rate in [None, Some(16_000)] {
-            let mut audio = Audio::open_with(&path, AudioOptions { stream, sample_rate: rate, ..Default::default() }).unwrap();
+        // Kept samples: the default budget, none (every backward window decodes from the
+        // start) and 64 KiB (dropped from the front as decoding goes on).
+        for (rate, keep_bytes) in [(None, None), (Some(16_000), None), (None, Some(0)), (Some(16_000), Some(1 << 16))] {
+            let mut audio = Audio::open_with(&path, AudioOptions { stream, sample_rate: rate, keep_bytes, ..Default::default() }).unwrap();
             let want = cli_samples(&path, audio.info().stream_index, None, rate);
             let r = audio.info().output_sample_rate as f64;
             let first = audio.all_samples().unwrap().pts_seconds;
@@ -163,7 +165,7 @@ fn ranges_are_slices_of_the_whole_stream() {
                 let offset = |t: f64| (((t - first) * r + 0.5).floor().max(0.0) as usize).min(want[0].len());
                 let (lo, hi) = (offset(start), stop.map_or(want[0].len(), offset));
                 let slice: Vec<Vec<f32>> = want.iter().map(|c| c[lo..hi.max(lo)].to_vec()).collect();
-                assert_same(&format!("{} [{start}, {stop:?}) at {rate:?}", path.display()), &channels_of(&got), &slice);
+                assert_same(&format!("{} [{start}, {stop:?}) at {rate:?} keeping {keep_bytes:?}", path.display()), &channels_of(&got), &slice);
                 assert_eq!(got.first_sample, lo as u64);
                 assert_eq!(got.pts_seconds, if start > first { start } else { first });
             }
