@@ -5,6 +5,7 @@ scripts/bench-python.sh).
 
 usage: bench-audio.py FILE...                    (prints a JSON list, one row per file and tool)
        bench-audio.py --run TOOL FILE SPEC       (one tool's process: prints its JSON)
+       bench-audio.py --markdown JSON            (that list as BENCHMARKS.md's table)
 
 Per file and tool: `whole` — `get_all_samples()` on a fresh decoder, median seconds over
 `reps`; `windows` — 100 random 1 s windows (`get_samples_played_in_range(t, t + 1)`, the same
@@ -50,7 +51,27 @@ def run(tool, path, spec):
     return out
 
 
+def markdown(rows):
+    def cells(r):
+        if "failed" in r:
+            return [f"failed: {r['failed']}", "", "", ""]
+        return [f"{r['whole_s'] * 1000:.1f}", f"{r['windows_s'] * 1000:.1f}", f"{r['channels']} x {r['samples']}", f"`{r['whole_sha']}`"]
+
+    head = [
+        "AudioDecoder (`scripts/bench-audio.py`), each tool in its own process: `whole`: `get_all_samples()` on a fresh "
+        "decoder (opening included), median of 5; `100 windows`: 100 random 1 s windows (`get_samples_played_in_range(t, "
+        "t + 1)`, the same seeded times, random order) on one decoder, total. The same `whole samples` hash: bit-identical.",
+        "",
+        "| file | tool | whole (ms) | 100 windows (ms) | samples | whole samples (sha256) |",
+        "|---|---|---|---|---|---|",
+    ]
+    return "\n".join(head + ["| " + " | ".join([r["file"].split("/")[-1], r["tool"], *cells(r)]) + " |" for r in rows])
+
+
 def main():
+    if sys.argv[1] == "--markdown":
+        print(markdown(json.load(open(sys.argv[2]))))
+        return
     if sys.argv[1] == "--run":
         print(json.dumps(run(sys.argv[2], sys.argv[3], json.loads(sys.argv[4]))))
         return

@@ -67,22 +67,9 @@ for r in loader:
         lines.append(f"| {r['tool']} | failed: {r['failed']} | |")
     else:
         lines.append(f"| {r['tool']} | {r['clips_per_s']:.2f} | {r['peak_rss_mib']:.0f} |")
-audio = json.load(open(sys.argv[3]))
-lines += [
-    "",
-    "AudioDecoder (`scripts/bench-audio.py`), each tool in its own process: `whole`: `get_all_samples()` on a fresh "
-    "decoder, median of 5; `100 windows`: 100 random 1 s windows (`get_samples_played_in_range(t, t + 1)`, the same "
-    "seeded times, random order) on one decoder, total. `whole samples (sha256)`: the same hash means bit-identical output.",
-    "",
-    "| file | tool | whole (ms) | 100 windows (ms) | samples | whole samples (sha256) |",
-    "|---|---|---|---|---|---|",
-]
-for r in audio:
-    name = r["file"].split("/")[-1]
-    if "failed" in r:
-        lines.append(f"| {name} | {r['tool']} | failed: {r['failed']} | | | |")
-    else:
-        lines.append(f"| {name} | {r['tool']} | {r['whole_s'] * 1000:.1f} | {r['windows_s'] * 1000:.1f} | {r['channels']} x {r['samples']} | `{r['whole_sha']}` |")
+# The AudioDecoder table, as bench-audio.py writes it.
+audio = subprocess.run(["python3", "scripts/bench-audio.py", "--markdown", sys.argv[3]], capture_output=True, text=True, check=True)
+lines += ["", audio.stdout.rstrip()]
 lines += ["", "<!-- python:end -->"]
 print("\n".join(lines))
 PY
