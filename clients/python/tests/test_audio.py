@@ -184,3 +184,38 @@ def test_corpus_audio_streams_match_the_cli():
         dec = AudioDecoder(MEDIA / name, stream_index=stream)
         want = cli_samples(MEDIA / name, stream, dec.metadata.num_channels)
         assert arr(dec.get_all_samples().data).tobytes() == want.tobytes(), name
+
+
+def test_fuzzed_arguments_raise_torchcodecs_types(audio_files):
+    """Any argument gives samples or one of the exception types torchcodec raises; never a
+    crash, a hang or another type."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    path = audio_files["mono.mp3"]
+    d = AudioDecoder(path)
+    allowed = (ValueError, TypeError, RuntimeError)
+    values = st.one_of(st.integers(-(2**70), 2**70), st.floats(allow_nan=True, allow_infinity=True), st.booleans(), st.none(),
+                       st.text(max_size=3))
+    calls = [lambda v: d.get_samples_played_in_range(v), lambda v: d.get_samples_played_in_range(0.0, v),
+             lambda v: d.get_samples_played_in_range(v, v), lambda v: AudioDecoder(path, sample_rate=v),
+             lambda v: AudioDecoder(path, num_channels=v), lambda v: AudioDecoder(path, stream_index=v)]
+
+    @hypothesis.settings(max_examples=80, deadline=None)
+    @hypothesis.given(st.sampled_from(range(len(calls))), values)
+    def check(which, value):
+        try:
+            calls[which](value)
+        except allowed:
+            pass
+
+    check()
+
+    @hypothesis.settings(max_examples=30, deadline=None)
+    @hypothesis.given(st.binary(max_size=2048))
+    def check_bytes(data):
+        try:
+            AudioDecoder(data).get_all_samples()
+        except allowed:
+            pass
+
+    check_bytes()

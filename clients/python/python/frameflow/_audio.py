@@ -110,7 +110,7 @@ class AudioDecoder(_FileBacked):
             raise TypeError(f"stream_index must be an int, got {type(stream_index).__name__}")
         sample_rate = _positive_int(sample_rate, "sample_rate", 768_000)
         num_channels = _positive_int(num_channels, "num_channels", _MAX_CHANNELS)
-        if stream_index is not None and stream_index < 0:
+        if stream_index is not None and not 0 <= stream_index < 2**31:
             raise ValueError(f"The stream at index {stream_index} is not an audio stream.")
         self._options = (None if stream_index is None else int(stream_index), sample_rate, num_channels)
         self._source = source
