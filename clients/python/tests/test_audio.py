@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 import frameflow
+from conftest import fuzz
 from frameflow import AudioDecoder
 
 _ROOT = Path(__file__).resolve().parents[3]
@@ -200,22 +201,5 @@ def test_fuzzed_arguments_raise_torchcodecs_types(audio_files):
              lambda v: d.get_samples_played_in_range(v, v), lambda v: AudioDecoder(path, sample_rate=v),
              lambda v: AudioDecoder(path, num_channels=v), lambda v: AudioDecoder(path, stream_index=v)]
 
-    @hypothesis.settings(max_examples=80, deadline=None)
-    @hypothesis.given(st.sampled_from(range(len(calls))), values)
-    def check(which, value):
-        try:
-            calls[which](value)
-        except allowed:
-            pass
-
-    check()
-
-    @hypothesis.settings(max_examples=30, deadline=None)
-    @hypothesis.given(st.binary(max_size=2048))
-    def check_bytes(data):
-        try:
-            AudioDecoder(data).get_all_samples()
-        except allowed:
-            pass
-
-    check_bytes()
+    fuzz(calls, values, allowed, max_examples=80)
+    fuzz([lambda data: AudioDecoder(data).get_all_samples()], st.binary(max_size=2048), allowed, max_examples=30)
