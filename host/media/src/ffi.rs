@@ -286,6 +286,10 @@ pub(crate) struct AudioShape {
     layout: ffmpeg::ffi::AVChannelLayout,
 }
 
+// SAFETY: the layouts kept are native or unspecified (see `of`): plain values whose
+// pointer fields are null, so the shape may move between threads.
+unsafe impl Send for AudioShape {}
+
 impl AudioShape {
     pub fn of(frame: &ffmpeg::frame::Audio) -> AudioShape {
         // SAFETY: reading plain fields of a frame we own; the layout is copied by value
