@@ -3,8 +3,10 @@
 # scripts/bench.sh, which makes the peers' venv .bench/venv and the benchmark videos):
 # installs clients/python into that venv, runs scripts/bench-python.py (one process per tool
 # and video) and scripts/bench-dataloader.py (a 4-worker DataLoader, frameflow vs torchcodec),
-# and writes the section between the python markers in BENCHMARKS.md, raw figures into
-# docs/benchmarks/python.json and dataloader.json.
+# and scripts/bench-audio.py (AudioDecoder, frameflow vs torchcodec, on a generated 120 s AAC
+# file and the corpus's nasa_13013.mp4 when present), and writes the section between the
+# python markers in BENCHMARKS.md, raw figures into docs/benchmarks/python.json,
+# dataloader.json and audio.json.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -18,7 +20,15 @@ mkdir -p docs/benchmarks
 "$VENV/bin/python" scripts/bench-python.py "${VIDEOS[@]}" > docs/benchmarks/python.json
 # A DataLoader (4 workers) over 16-frame clips of the 1080p video, frameflow vs torchcodec.
 "$VENV/bin/python" scripts/bench-dataloader.py .bench/h264_1080p_bf3_gop250.mp4 > docs/benchmarks/dataloader.json
-python3 - docs/benchmarks/python.json docs/benchmarks/dataloader.json <<'PY' | python3 scripts/peers/benchmarks_md.py python
+# AudioDecoder: a 120 s 48 kHz stereo AAC file (made once), and a real one from the corpus.
+AUDIO=.bench/aac_48k_stereo_120s.m4a
+[ -e "$AUDIO" ] || ffmpeg -v error -y -nostdin -f lavfi -i "aevalsrc=0.5*sin(2*PI*440*t)|0.3*sin(2*PI*1000*t+1):s=48000:d=120" \
+  -c:a aac -b:a 128k "$AUDIO"
+AUDIO_FILES=("$AUDIO")
+NASA="${FRAMEFLOW_MEDIA:-$root/../shared/media}/videos/nasa_13013.mp4"
+[ -e "$NASA" ] && AUDIO_FILES+=("$NASA")
+"$VENV/bin/python" scripts/bench-audio.py "${AUDIO_FILES[@]}" > docs/benchmarks/audio.json
+python3 - docs/benchmarks/python.json docs/benchmarks/dataloader.json docs/benchmarks/audio.json <<'PY' | python3 scripts/peers/benchmarks_md.py python
 import json, subprocess, sys, datetime
 rows = json.load(open(sys.argv[1]))
 cpu = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip()
@@ -57,6 +67,9 @@ for r in loader:
         lines.append(f"| {r['tool']} | failed: {r['failed']} | |")
     else:
         lines.append(f"| {r['tool']} | {r['clips_per_s']:.2f} | {r['peak_rss_mib']:.0f} |")
+# The AudioDecoder table, as bench-audio.py writes it.
+audio = subprocess.run(["python3", "scripts/bench-audio.py", "--markdown", sys.argv[3]], capture_output=True, text=True, check=True)
+lines += ["", audio.stdout.rstrip()]
 lines += ["", "<!-- python:end -->"]
 print("\n".join(lines))
 PY

@@ -144,6 +144,18 @@ paths = {
                              {"application/json": {"schema": {"type": "object"}}, "application/x-npy": {}, "application/octet-stream": {}}),
                    "304": ok("Not modified."), "413": error("Too many frames in a batch.")}),
     },
+    "/v1/videos/{id}/audio": {
+        "get": op("The audio played in [start, end) seconds, float32, sample-exact against ffmpeg -f f32le", "frames",
+                  [ID, q("start", {"type": "number", "minimum": -1e12, "maximum": 1e12}, "Seconds (default 0; before the stream: its first sample)."),
+                   q("end", {"type": "number", "minimum": -1e12, "maximum": 1e12}, "Seconds, excluded (default: to the end)."),
+                   q("sample_rate", {"type": "integer", "minimum": 1, "maximum": 768000}, "Resampled to this rate (libswresample, as -ar)."),
+                   q("num_channels", {"type": "integer", "minimum": 1, "maximum": 8}, "Mixed to this many channels (FFmpeg's default layout, as -ac)."),
+                   q("stream", {"type": "integer", "minimum": 0, "maximum": 4294967295}, "Absolute stream index (default: the best audio stream)."),
+                   q("format", {"enum": ["wav", "npy"]}, "A float WAV (default), or NumPy (channels, samples) float32.")],
+                  {"200": ok("The samples; X-Sample-Rate, X-Channels; strong ETag.", {"audio/wav": {}, "application/x-npy": {}}),
+                   "304": ok("Not modified."), "413": error("A span over the request's byte budget."),
+                   "415": error("No audio stream (or not that one).")}),
+    },
     "/v1/videos/{id}/flow": {
         "get": op("Optical flow from frame index to index+step", "frames",
                   [ID, q("index", INDEX, "From frame.", True), q("step", {"type": "integer", "minimum": 1, "maximum": 1000}, "To frame index+step."),

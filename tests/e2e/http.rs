@@ -12,7 +12,7 @@ use frameflow_testkit::pattern::{decode_pattern, pattern_video};
 use crate::server::{Backend, ServerProcess, ServerSetup};
 use serde_json::Value;
 
-fn upload(addr: SocketAddr, path: &std::path::Path) -> Value {
+pub(crate) fn upload(addr: SocketAddr, path: &std::path::Path) -> Value {
     let bytes = std::fs::read(path).unwrap();
     let name = path.file_name().unwrap().to_str().unwrap();
     let r = request(addr, "POST", &format!("/v1/videos?name={name}"), &[], Body::Sized(&bytes));
@@ -42,7 +42,7 @@ fn png_pixels(png_bytes: &[u8]) -> (u32, u32, Vec<u8>) {
 
 /// One error format: RFC 9457 problem details (type, title, status, detail, code), with the
 /// earlier `error: {code, message}` beside them.
-fn assert_error(r: &HttpResponse, status: u16, code: &str) {
+pub(crate) fn assert_error(r: &HttpResponse, status: u16, code: &str) {
     assert_eq!(r.status, status, "body: {}", String::from_utf8_lossy(&r.body));
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
     assert_eq!(r.error_code(), code);

@@ -3,6 +3,7 @@
 //! `frameflow-test-components`), one module per area.
 
 mod analytics;
+mod audio;
 mod browser;
 mod cli;
 mod clips;

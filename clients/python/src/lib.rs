@@ -3,14 +3,15 @@
 //! with the GIL released, and its optical flow (`CoreVideo::flow`, the flow crate the server
 //! uses); [`plan_clips`] runs the same sampling strategies the built-in sampler components
 //! are built from. The Python half (`python/frameflow`) builds the torchcodec-compatible API
-//! on these.
+//! on these. [`CoreAudio`] is the media core's `Audio`: an audio stream as float32 planar
+//! samples, sample-exact against `ffmpeg -f f32le`, for `frameflow.AudioDecoder`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use frameflow_flow::{Algorithm, FlowEngine, GrayImage};
-use frameflow_media::{Crop, DecoderTeam, MediaError, OpenOptions, RenderOptions, Video};
+use frameflow_media::{Audio, AudioOptions, Crop, DecoderTeam, MediaError, OpenOptions, RenderOptions, Video};
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::exceptions::{PyFileNotFoundError, PyIndexError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
@@ -22,7 +23,10 @@ fn py_error(e: MediaError) -> PyErr {
         MediaError::IndexOutOfRange { .. }
         | MediaError::UnknownPts { .. }
         | MediaError::TimeOutOfRange { .. } => PyIndexError::new_err(e.to_string()),
-        MediaError::InvalidOption(_) => PyValueError::new_err(e.to_string()),
+        MediaError::InvalidOption(_)
+        | MediaError::NoAudioStream { .. }
+        | MediaError::NotAnAudioStream { .. }
+        | MediaError::NoSuchStream { .. } => PyValueError::new_err(e.to_string()),
         other => PyRuntimeError::new_err(other.to_string()),
     }
 }
@@ -421,9 +425,51 @@ fn header_json(py: Python<'_>, path: PathBuf) -> PyResult<String> {
     serde_json::to_string(&doc).map_err(|e| PyRuntimeError::new_err(e.to_string()))
 }
 
+/// One opened audio stream: the media core's `Audio` (one decode at a time) and its header
+/// facts as JSON.
+#[pyclass(module = "frameflow._core", frozen)]
+struct CoreAudio {
+    audio: Mutex<Audio>,
+    info_json: String,
+}
+
+#[pymethods]
+impl CoreAudio {
+    /// Opens the audio stream `stream_index` (FFmpeg's best when `None`) of `path`, to be
+    /// converted to `sample_rate` and `num_channels` when given, with the GIL released.
+    #[new]
+    #[pyo3(signature = (path, stream_index=None, sample_rate=None, num_channels=None))]
+    fn new(py: Python<'_>, path: PathBuf, stream_index: Option<usize>, sample_rate: Option<u32>, num_channels: Option<u32>) -> PyResult<CoreAudio> {
+        let options = AudioOptions { stream: stream_index, sample_rate, num_channels, ..AudioOptions::default() };
+        let audio = py.detach(|| Audio::open_with(&path, options)).map_err(py_error)?;
+        let info_json = serde_json::to_string(audio.info()).map_err(|e| PyRuntimeError::new_err(e.to_string()))?;
+        Ok(CoreAudio { audio: Mutex::new(audio), info_json })
+    }
+
+    /// The stream's facts (`AudioInfo`) as JSON.
+    fn info_json(&self) -> &str {
+        &self.info_json
+    }
+
+    /// The samples played in `[start, stop)` seconds (`None`: to the end): the planar data
+    /// (channels runs of samples, one flat float32 array), the first sample's pts in seconds
+    /// and its position in the stream. Decodes with the GIL released.
+    #[pyo3(signature = (start, stop=None))]
+    fn samples<'py>(&self, py: Python<'py>, start: f64, stop: Option<f64>) -> PyResult<(Bound<'py, PyArray1<f32>>, f64, u64)> {
+        let samples = py
+            .detach(|| {
+                let mut audio = self.audio.lock().unwrap_or_else(|p| p.into_inner());
+                audio.samples_in_range(start, stop)
+            })
+            .map_err(py_error)?;
+        Ok((samples.data.into_pyarray(py), samples.pts_seconds, samples.first_sample))
+    }
+}
+
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CoreVideo>()?;
+    m.add_class::<CoreAudio>()?;
     m.add_function(wrap_pyfunction!(plan_clips, m)?)?;
     m.add_function(wrap_pyfunction!(header_json, m)?)?;
     Ok(())

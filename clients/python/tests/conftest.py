@@ -29,3 +29,21 @@ def reference_frame(path, index):
         check=True, capture_output=True,
     )
     return out.stdout
+
+
+def fuzz(calls, values, allowed, max_examples=60):
+    """Calls ``calls[k](value)`` for hypothesis-drawn ``k`` and ``value`` (from the strategy
+    ``values``): each must return or raise one of ``allowed``; never crash, hang or raise
+    another type. Skips without hypothesis."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=max_examples, deadline=None)
+    @hypothesis.given(st.sampled_from(range(len(calls))), values)
+    def check(which, value):
+        try:
+            calls[which](value)
+        except allowed:
+            pass
+
+    check()

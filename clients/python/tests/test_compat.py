@@ -38,7 +38,7 @@ def _frameflow():
     from frameflow import samplers
 
     return SimpleNamespace(name="frameflow", VideoDecoder=frameflow.VideoDecoder, Frame=frameflow.Frame,
-                           FrameBatch=frameflow.FrameBatch, samplers=samplers)
+                           FrameBatch=frameflow.FrameBatch, samplers=samplers, AudioDecoder=frameflow.AudioDecoder)
 
 
 def _torchcodec():
@@ -46,7 +46,7 @@ def _torchcodec():
     from torchcodec import decoders, samplers
 
     return SimpleNamespace(name="torchcodec", VideoDecoder=decoders.VideoDecoder, Frame=torchcodec.Frame,
-                           FrameBatch=torchcodec.FrameBatch, samplers=samplers)
+                           FrameBatch=torchcodec.FrameBatch, samplers=samplers, AudioDecoder=decoders.AudioDecoder)
 
 
 BACKENDS = [pytest.param(_frameflow, id="frameflow"),
@@ -668,6 +668,142 @@ def test_a_non_zero_start_in_the_corpus(lib):
     assert len(d.get_frames_played_in_range(first, third + step / 2)) == 3
 
 
+# --- AudioDecoder ------------------------------------------------------------------------------
+# The session fixture `tones`: 2.5 s of two tones (440 Hz left, 1 kHz right) as a 44.1 kHz s16
+# WAV, an 8 kHz MP3 (its first frame is after 0, as MP3's encoder delay puts it) and an H.264
+# MP4 with the tones as AAC (stream 1).
+
+TONES = "aevalsrc=0.5*sin(2*PI*440*t)|0.3*sin(2*PI*1000*t+1):s=44100:d=2.5"
+
+
+@pytest.fixture(scope="session")
+def tones(tmp_path_factory):
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("no ffmpeg CLI on PATH (scripts/setup.sh installs it)")
+    d = tmp_path_factory.mktemp("audio")
+    out = SimpleNamespace(wav=d / "tones.wav", mp3=d / "tones.mp3", mp4=d / "tones.mp4")
+    ffmpeg("-f", "lavfi", "-i", TONES, "-c:a", "pcm_s16le", str(out.wav))
+    ffmpeg("-f", "lavfi", "-i", TONES, "-ar", "8000", "-c:a", "libmp3lame", str(out.mp3))
+    ffmpeg("-f", "lavfi", "-i", "testsrc2=s=64x48:r=25:d=2.5", "-f", "lavfi", "-i", TONES, "-c:v", "libx264",
+           "-pix_fmt", "yuv420p", "-c:a", "aac", str(out.mp4))
+    return out
+
+
+def cli_f32(path, stream, channels):
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-map", f"0:{stream}", "-f", "f32le", "-"],
+                         check=True, capture_output=True).stdout
+    return np.frombuffer(raw, dtype="<f4").reshape(-1, channels).T
+
+
+def test_audio_metadata(lib, tones):
+    d = lib.AudioDecoder(tones.wav)
+    m = d.metadata
+    assert d.stream_index == m.stream_index == 0
+    assert (m.sample_rate, m.num_channels, m.sample_format, m.codec) == (44100, 2, "s16", "pcm_s16le")
+    assert m.duration_seconds_from_header == pytest.approx(2.5)
+    v = lib.AudioDecoder(tones.mp4)
+    assert v.stream_index == v.metadata.stream_index == 1
+    assert (v.metadata.sample_rate, v.metadata.num_channels, v.metadata.sample_format) == (44100, 2, "fltp")
+    # The metadata describes the source, not the conversion asked for.
+    c = lib.AudioDecoder(tones.mp4, sample_rate=16000, num_channels=1)
+    assert (c.metadata.sample_rate, c.metadata.num_channels) == (44100, 2)
+
+
+def test_audio_all_samples_are_the_cli_samples(lib, tones):
+    for path, stream in ((tones.wav, 0), (tones.mp3, 0), (tones.mp4, 1)):
+        d = lib.AudioDecoder(path)
+        s = d.get_all_samples()
+        want = cli_f32(path, stream, 2)
+        data = arr(s.data)
+        assert data.dtype == np.float32 and data.shape == want.shape
+        assert np.array_equal(data, want)
+        assert s.sample_rate == d.metadata.sample_rate
+        assert s.duration_seconds == pytest.approx(data.shape[1] / s.sample_rate)
+        assert np.array_equal(arr(lib.AudioDecoder(path).get_samples_played_in_range().data), data)
+        data2, pts, duration, rate = s  # AudioSamples iterates over its fields
+        assert rate == s.sample_rate and pts == s.pts_seconds
+
+
+def test_audio_ranges_are_half_open_in_seconds(lib, tones):
+    d = lib.AudioDecoder(tones.wav)
+    s = d.get_samples_played_in_range(1, 2)
+    assert arr(s.data).shape == (2, 44100) and s.pts_seconds == 1.0 and s.duration_seconds == 1
+    whole = arr(d.get_all_samples().data)
+    assert np.array_equal(arr(d.get_samples_played_in_range(0.5, 1.5).data), whole[:, 22050:66150])
+    assert np.array_equal(arr(d.get_samples_played_in_range(2.0).data), whole[:, 88200:])
+    assert arr(d.get_samples_played_in_range(3, 3).data).shape == (2, 0)
+    s = d.get_samples_played_in_range(-1300)
+    assert np.array_equal(arr(s.data), whole) and s.pts_seconds == 0.0
+    s = d.get_samples_played_in_range(stop_seconds=99999999)
+    assert np.array_equal(arr(s.data), whole)
+
+
+def test_audio_a_late_first_sample(lib, tones):
+    d = lib.AudioDecoder(tones.mp3)
+    first = d.get_all_samples().pts_seconds
+    assert first > 0
+    s = d.get_samples_played_in_range(first / 2, 1.0)
+    assert s.pts_seconds == first  # nothing before the first sample is made up
+    with pytest.raises(RuntimeError, match="No audio frames were decoded"):
+        d.get_samples_played_in_range(0, first / 2)
+
+
+def test_audio_conversions(lib, tones):
+    for sr in (8000, 16000, 48000):
+        d = lib.AudioDecoder(tones.wav, sample_rate=sr)
+        s = d.get_samples_played_in_range(1, 2)
+        assert s.sample_rate == sr and s.duration_seconds == 1 and arr(s.data).shape == (2, sr)
+    for nc in (1, 2, 8):
+        assert arr(lib.AudioDecoder(tones.mp3, num_channels=nc).get_all_samples().data).shape[0] == nc
+
+
+def test_audio_errors(lib, tones, video):
+    d = lib.AudioDecoder(tones.wav)
+    with pytest.raises(ValueError, match="Invalid start seconds"):
+        d.get_samples_played_in_range(3, 2)
+    with pytest.raises(RuntimeError, match="No audio frames were decoded"):
+        d.get_samples_played_in_range(9999)
+    with pytest.raises(ValueError):
+        d.get_samples_played_in_range(0, math.nan)
+    with pytest.raises(ValueError):
+        lib.AudioDecoder(tones.mp4, stream_index=0)  # the video stream
+    with pytest.raises(ValueError):
+        lib.AudioDecoder(tones.mp4, stream_index=9)
+    with pytest.raises(ValueError):
+        lib.AudioDecoder(video)  # no audio at all
+    with pytest.raises(RuntimeError):
+        lib.AudioDecoder(tones.wav, num_channels=0)
+
+
+@pytest.mark.skipif(not HAVE_TORCHCODEC, reason="torchcodec is not installed (make compat)")
+def test_frameflow_and_torchcodec_give_the_same_audio_samples(tones):
+    ff, tc = _frameflow(), _torchcodec()
+    paths = [tones.wav, tones.mp3, tones.mp4]
+    for name, stream in (("nasa_13013.mp4", None), ("nasa_13013.mp4", 1), ("smpte-2997.mp4", None)):
+        if (MEDIA / name).exists():
+            paths.append((MEDIA / name, stream))
+    for path in paths:
+        path, stream = path if isinstance(path, tuple) else (path, None)
+        a, b = ff.AudioDecoder(path, stream_index=stream), tc.AudioDecoder(path, stream_index=stream)
+        # Fresh decoders per window: torchcodec's second pass over an AAC stream differs (below).
+        # Windows inside the stream only for PCM: torchcodec seeks for them, and a compressed stream
+        # decoded from a seek point gives slightly other samples (a deliberate difference, below).
+        windows = ((0.5, 1.5), (1.25, 2.0), (0.1, 0.1001)) if str(path).endswith(".wav") else ()
+        for start, stop in ((0.0, None), (0.0, 1.0), (0.0, 0.1)) + windows:
+            try:
+                x = ff.AudioDecoder(path, stream_index=stream).get_samples_played_in_range(start, stop)
+            except RuntimeError:
+                with pytest.raises(RuntimeError):
+                    tc.AudioDecoder(path, stream_index=stream).get_samples_played_in_range(start, stop)
+                continue
+            y = tc.AudioDecoder(path, stream_index=stream).get_samples_played_in_range(start, stop)
+            assert np.array_equal(arr(x.data), arr(y.data)), (path, start, stop)
+            assert (x.pts_seconds, x.duration_seconds, x.sample_rate) == (y.pts_seconds, y.duration_seconds, y.sample_rate)
+        for field in ("sample_rate", "num_channels", "sample_format", "codec", "stream_index", "duration_seconds_from_header",
+                      "begin_stream_seconds_from_header", "bit_rate", "duration_seconds", "begin_stream_seconds"):
+            assert getattr(a.metadata, field) == getattr(b.metadata, field), (path, field)
+
+
 # --- deliberate differences (clients/python/README.md): rows that torchcodec is expected to fail --
 
 
@@ -717,3 +853,48 @@ def test_frame_zero_of_a_late_start_ts_is_the_first(lib_differs, late_start):
     first = d.metadata.begin_stream_seconds
     assert d.get_frame_at(0).pts_seconds == pytest.approx(first)
     assert d.get_frame_played_at(first).pts_seconds == pytest.approx(first)
+
+
+@differs_from_torchcodec("an audio conversion runs from the stream's start, so a window is the same span of the CLI's "
+                         "converted output (torchcodec converts from the window's first frame: the first samples differ)")
+def test_audio_converted_windows_are_cut_from_the_whole_conversion(lib_differs, tones):
+    whole = arr(lib_differs.AudioDecoder(tones.mp4, sample_rate=16000).get_all_samples().data)
+    window = lib_differs.AudioDecoder(tones.mp4, sample_rate=16000).get_samples_played_in_range(1.0, 2.0)
+    assert np.array_equal(arr(window.data), whole[:, 16000:32000])
+
+
+@differs_from_torchcodec("a window inside an AAC stream is the CLI's samples of that span (torchcodec seeks to it, and "
+                         "AAC decoded from a seek point differs slightly: overlap, noise substitution)")
+def test_audio_windows_of_compressed_audio_are_the_cli_span(lib_differs, tones):
+    whole = cli_f32(tones.mp4, 1, 2)
+    window = lib_differs.AudioDecoder(tones.mp4).get_samples_played_in_range(1.0, 2.0)
+    assert np.array_equal(arr(window.data), whole[:, 44100:88200])
+
+
+@differs_from_torchcodec("reading a range again gives the same samples (torchcodec's second pass over an AAC stream "
+                         "differs from its first)")
+def test_audio_reading_again_gives_the_same_samples(lib_differs, tones):
+    d = lib_differs.AudioDecoder(tones.mp4)
+    first = arr(d.get_all_samples().data)
+    assert np.array_equal(arr(d.get_all_samples().data), first)
+
+
+@differs_from_torchcodec("an infinite stop_seconds means the end (torchcodec finds no frames)")
+def test_audio_an_infinite_stop_is_the_end(lib_differs, tones):
+    d = lib_differs.AudioDecoder(tones.wav)
+    assert arr(d.get_samples_played_in_range(0, math.inf).data).shape == (2, 110250)
+
+
+@differs_from_torchcodec("a NaN start_seconds is a ValueError (torchcodec returns every sample)")
+def test_audio_a_nan_start_is_refused(lib_differs, tones):
+    with pytest.raises(ValueError):
+        lib_differs.AudioDecoder(tones.wav).get_samples_played_in_range(math.nan)
+
+
+@differs_from_torchcodec("a range that starts after the stream is a RuntimeError, however far (torchcodec returns an "
+                         "empty range for huge starts and raises OverflowError for inf)")
+def test_audio_a_huge_start_finds_no_frames(lib_differs, tones):
+    d = lib_differs.AudioDecoder(tones.wav)
+    for start in (1e300, math.inf):
+        with pytest.raises(RuntimeError, match="No audio frames were decoded"):
+            d.get_samples_played_in_range(start)

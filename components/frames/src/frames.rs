@@ -7,7 +7,7 @@
 //! decoding; a day of caching; the frame's three ids).
 
 use frameflow_guest::bindings::frameflow::media::types::{Crop, FrameSelector, ImageFormat, RenderOptions};
-use frameflow_guest::bindings::frameflow::media::video::{ArrayLayout, Video};
+use frameflow_guest::bindings::frameflow::media::video::{ArrayLayout, AudioFormat, AudioOptions, Video};
 use frameflow_guest::{ApiError, ApiResult, Query, Reply};
 use frameflow_guest::registry;
 
@@ -152,6 +152,39 @@ pub fn batch(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<
         ("x-frame-height".into(), h.to_string()),
     ];
     Ok(Reply::cacheable_held(etag, array, content_type, headers, if_none_match))
+}
+
+/// The query parameters of `/audio`.
+pub const AUDIO_PARAMS: &[&str] = &["start", "end", "sample_rate", "num_channels", "stream", "format"];
+
+/// `GET /v1/videos/{id}/audio?start=S&end=E[&sample_rate=R&num_channels=C&stream=N&format=wav|npy]`:
+/// the audio played in `[start, end)` seconds (default: all of it), float32 samples exactly
+/// as `ffmpeg -f f32le [-ar R] [-ac C]` gives that span: a float WAV (default) or a NumPy
+/// `.npy` of shape (channels, samples). Cacheable like a frame; `X-Sample-Rate`, `X-Channels`.
+pub fn audio(id: &str, query: &Query, if_none_match: Option<&str>) -> ApiResult<Reply> {
+    let start = query.number::<f64>("start", -1e12..=1e12)?.unwrap_or(0.0);
+    let end = query.number::<f64>("end", -1e12..=1e12)?;
+    if end.is_some_and(|e| e < start) {
+        return Err(ApiError::bad_param("end", format!("'end' ({}) must not be before 'start' ({start})", end.unwrap_or_default())));
+    }
+    let sample_rate = query.number::<u32>("sample_rate", 1..=768_000)?;
+    let num_channels = query.number::<u32>("num_channels", 1..=8)?;
+    let stream = query.number::<u32>("stream", 0..=u32::MAX)?;
+    let (format, content_type) = match query.get("format").unwrap_or("wav") {
+        "wav" => (AudioFormat::Wav, "audio/wav"),
+        "npy" => (AudioFormat::Npy, "application/x-npy"),
+        other => return Err(ApiError::bad_param("format", format!("'format' of audio must be wav or npy, got '{other}'"))),
+    };
+    let record = registry::load(id)?;
+    let video = Video::open(&record.key)?;
+    let etag = Reply::derived_etag(&video.content_tag(), "audio", query);
+    if let Some(unchanged) = Reply::not_modified(&etag, if_none_match) {
+        return Ok(unchanged);
+    }
+    let options = AudioOptions { start, end, sample_rate, num_channels, stream, format };
+    let (body, rate, channels) = video.audio(options)?;
+    let headers = vec![("x-sample-rate".to_string(), rate.to_string()), ("x-channels".into(), channels.to_string())];
+    Ok(Reply::cacheable_held(etag, body, content_type, headers, if_none_match))
 }
 
 /// `GET /v1/videos/{id}/frames?from_index=N|from_pts=P&count=K`: frame ids for sequential

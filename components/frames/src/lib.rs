@@ -1,7 +1,7 @@
 //! frameflow's frames API as a WebAssembly component (spin-sdk 5.2, `wasi:http` 0.2).
 //!
 //! `handle` routes each request: `videos.rs` is the video registry, `frames.rs` serves
-//! frames and frame-id pages, `flow.rs` optical flow between two frames, `delivery.rs` the
+//! frames, frame-id pages and audio, `flow.rs` optical flow between two frames, `delivery.rs` the
 //! stored video with ranges and thumbnails (also on seed 002's routes), `clips.rs` cuts by
 //! frame range (re-encoded clips, animated previews, stream copies, HLS), `viewer.rs` the web
 //! viewer at `/`, the shared `frameflow-guest`
@@ -54,6 +54,7 @@ async fn route(req: IncomingRequest) -> ApiResult<Reply> {
                 None => frames::ids_page(id, &query),
             })
         }
+        (Method::Get, ["v1", "videos", id, "audio"]) => query.accept(frames::AUDIO_PARAMS).and_then(|_| frames::audio(id, &query, inm)),
         (Method::Get, ["v1", "videos", id, "flow"]) => query.accept(flow::FLOW_PARAMS).and_then(|_| flow::flow(id, &query, inm)),
         // Delivery, on the v1 routes and seed 002's `/api/v1/file/{id}/...` as written.
         (Method::Get, ["v1", "videos", id, "video"] | ["api", "v1", "file", id, "video"]) => {

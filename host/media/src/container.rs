@@ -61,16 +61,33 @@ pub(crate) fn select_stream(input: &Input, path: &Path, wanted: Option<usize>) -
     match wanted {
         Some(n) if video.contains(&n) => Ok(n),
         Some(n) => Err(MediaError::NotAVideoStream { path: path.to_path_buf(), stream: n, available: video }),
-        None => input
-            .streams()
-            .best(MediaType::Video)
-            .map(|s| s.index())
-            .filter(|i| video.contains(i))
-            .or_else(|| video.first().copied())
-            .ok_or_else(|| MediaError::NoVideoStream(path.to_path_buf())),
+        None => best_stream(input, MediaType::Video, &video).ok_or_else(|| MediaError::NoVideoStream(path.to_path_buf())),
     }
 }
 
 fn is_attached_picture(stream: &ffmpeg::format::stream::Stream) -> bool {
     stream.disposition().contains(ffmpeg::format::stream::Disposition::ATTACHED_PIC)
+}
+
+/// Picks the audio stream: the one asked for, or FFmpeg's "best" audio stream (what
+/// `ffmpeg -i` maps by default, and torchcodec's default).
+pub(crate) fn select_audio_stream(input: &Input, path: &Path, wanted: Option<usize>) -> Result<usize> {
+    let audio: Vec<usize> = input.streams().filter(|s| s.parameters().medium() == MediaType::Audio).map(|s| s.index()).collect();
+    match wanted {
+        Some(n) if audio.contains(&n) => Ok(n),
+        Some(n) if n >= input.nb_streams() as usize => {
+            Err(MediaError::NoSuchStream { path: path.to_path_buf(), stream: n, count: input.nb_streams() as usize })
+        }
+        Some(n) => Err(MediaError::NotAnAudioStream { path: path.to_path_buf(), stream: n, available: audio }),
+        None => best_stream(input, MediaType::Audio, &audio).ok_or_else(|| {
+                let kinds: Vec<String> = input.streams().map(|s| format!("{:?}", s.parameters().medium()).to_lowercase()).collect();
+                let kinds = if kinds.is_empty() { "none".to_string() } else { kinds.join(", ") };
+                MediaError::NoAudioStream { path: path.to_path_buf(), kinds }
+            }),
+    }
+}
+
+/// FFmpeg's best stream of `kind` if it is one of `among`, else the first of `among`.
+fn best_stream(input: &Input, kind: MediaType, among: &[usize]) -> Option<usize> {
+    input.streams().best(kind).map(|s| s.index()).filter(|i| among.contains(i)).or_else(|| among.first().copied())
 }

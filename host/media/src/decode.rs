@@ -79,63 +79,33 @@ impl StreamDecoder {
     pub fn next_frame(&mut self, out: &mut frame::Video) -> Result<bool> {
         let started = std::time::Instant::now();
         loop {
-            match self.decoder.receive_frame(out) {
-                Ok(()) => {
+            match pull_frame(&mut self.decoder, out, self.packets_done, &mut self.eof_sent, &mut self.last_decode_error, &self.path)? {
+                Pulled::Frame => {
                     metrics::counter!("frameflow_frames_decoded_total").increment(1);
                     metrics::histogram!("frameflow_frame_decode_seconds").record(started.elapsed().as_secs_f64());
                     return Ok(true);
                 }
-                Err(ffmpeg::Error::Eof) => return Ok(false),
-                Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
-                // A frame the decoder could not finish: note it and carry on, as ffmpeg does.
-                Err(e) => {
-                    self.last_decode_error = Some(e.to_string());
-                    continue;
-                }
+                Pulled::End => return Ok(false),
+                Pulled::WantsPacket => self.feed_one_packet(),
             }
-            if self.packets_done {
-                if self.eof_sent {
-                    return Ok(false);
-                }
-                self.eof_sent = true;
-                self.decoder.send_eof().ctx(|| format!("{}: draining decoder", self.path.display()))?;
-                continue;
-            }
-            self.feed_one_packet();
         }
     }
 
     /// Reads packets until one of our stream is sent to the decoder or the input ends.
     fn feed_one_packet(&mut self) {
-        loop {
-            // A fresh packet per read: av_read_frame overwrites the packet it is given without
-            // releasing it, so reusing one leaked every packet of the other streams (audio).
-            let mut packet = ffmpeg::Packet::empty();
-            match packet.read(&mut self.input) {
-                Ok(()) if packet.stream() == self.stream_index => {
-                    if let (Some(limit), Some(pts)) = (self.skip_disposable_before, packet.pts()) {
-                        if pts < limit && self.disposability.is_disposable(packet.data().unwrap_or(&[])) {
-                            self.skipped += 1;
-                            metrics::counter!("frameflow_packets_skipped_total").increment(1);
-                            continue;
-                        }
-                    }
-                    if let Err(e) = self.decoder.send_packet(&packet) {
-                        // Corrupt data: skip the packet; later frames may still decode.
-                        self.last_decode_error = Some(e.to_string());
-                    }
-                    return;
-                }
-                Ok(()) => continue,
-                Err(ffmpeg::Error::Eof) => break,
-                // The demuxer resyncs past invalid data.
-                Err(ffmpeg::Error::InvalidData) => continue,
-                // Any other read error is sticky in FFmpeg: retrying would spin forever.
-                Err(e) => {
-                    self.read_error = Some(e.to_string());
-                    break;
+        while let Some(packet) = next_packet_of(&mut self.input, self.stream_index, &mut self.read_error) {
+            if let (Some(limit), Some(pts)) = (self.skip_disposable_before, packet.pts()) {
+                if pts < limit && self.disposability.is_disposable(packet.data().unwrap_or(&[])) {
+                    self.skipped += 1;
+                    metrics::counter!("frameflow_packets_skipped_total").increment(1);
+                    continue;
                 }
             }
+            if let Err(e) = self.decoder.send_packet(&packet) {
+                // Corrupt data: skip the packet; later frames may still decode.
+                self.last_decode_error = Some(e.to_string());
+            }
+            return;
         }
         self.packets_done = true;
     }
@@ -167,6 +137,67 @@ impl StreamDecoder {
         self.decoder.flush();
         self.packets_done = false;
         self.eof_sent = false;
+    }
+}
+
+/// What one pull on a decoder gave.
+pub(crate) enum Pulled {
+    Frame,
+    /// The decoder is drained: the stream has ended.
+    End,
+    /// The decoder needs another packet (and the demuxer may have one).
+    WantsPacket,
+}
+
+/// Receives a frame from `decoder` (a video or an audio one). Frames the decoder cannot
+/// finish are noted in `last_error` and passed over, as ffmpeg does; once `packets_done`,
+/// end of stream is sent (once, `eof_sent`) and the decoder drained.
+pub(crate) fn pull_frame(
+    decoder: &mut ffmpeg::decoder::Opened,
+    out: &mut ffmpeg::Frame,
+    packets_done: bool,
+    eof_sent: &mut bool,
+    last_error: &mut Option<String>,
+    path: &Path,
+) -> Result<Pulled> {
+    loop {
+        match decoder.receive_frame(out) {
+            Ok(()) => return Ok(Pulled::Frame),
+            Err(ffmpeg::Error::Eof) => return Ok(Pulled::End),
+            Err(ffmpeg::Error::Other { errno }) if errno == ffmpeg::util::error::EAGAIN => {}
+            Err(e) => {
+                *last_error = Some(e.to_string());
+                continue;
+            }
+        }
+        if !packets_done {
+            return Ok(Pulled::WantsPacket);
+        }
+        if *eof_sent {
+            return Ok(Pulled::End);
+        }
+        *eof_sent = true;
+        decoder.send_eof().ctx(|| format!("{}: draining decoder", path.display()))?;
+    }
+}
+
+/// The next packet of stream `stream`, `None` at the end of the input. The demuxer resyncs
+/// past invalid data; any other read error is sticky in FFmpeg (retrying would spin), so it
+/// ends the input and is kept in `read_error`.
+pub(crate) fn next_packet_of(input: &mut Input, stream: usize, read_error: &mut Option<String>) -> Option<ffmpeg::Packet> {
+    loop {
+        // A fresh packet per read: av_read_frame overwrites the packet it is given without
+        // releasing it, so reusing one leaked every packet of the other streams (audio).
+        let mut packet = ffmpeg::Packet::empty();
+        match packet.read(input) {
+            Ok(()) if packet.stream() == stream => return Some(packet),
+            Ok(()) | Err(ffmpeg::Error::InvalidData) => continue,
+            Err(ffmpeg::Error::Eof) => return None,
+            Err(e) => {
+                *read_error = Some(e.to_string());
+                return None;
+            }
+        }
     }
 }
 

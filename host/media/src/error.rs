@@ -25,6 +25,20 @@ pub enum MediaError {
     #[error("{}: stream {stream} is not a video stream (video streams: {available:?})", path.display())]
     NotAVideoStream { path: PathBuf, stream: usize, available: Vec<usize> },
 
+    #[error("{}: no audio stream (streams: {kinds})", path.display())]
+    NoAudioStream { path: PathBuf, kinds: String },
+
+    #[error("{}: stream {stream} is not an audio stream (audio streams: {available:?})", path.display())]
+    NotAnAudioStream { path: PathBuf, stream: usize, available: Vec<usize> },
+
+    #[error("{}: there is no stream {stream} (the file has {count} streams)", path.display())]
+    NoSuchStream { path: PathBuf, stream: usize, count: usize },
+
+    /// No audio frame is played in the range asked for: it starts at or after the stream's
+    /// end, or ends at or before its first sample (torchcodec's "No audio frames were decoded").
+    #[error("No audio frames were decoded in [{start}, {}) s: the stream's samples span [{first_seconds}, {end_seconds}) s", fmt_stop(*stop))]
+    NoAudioInRange { start: f64, stop: Option<f64>, first_seconds: f64, end_seconds: f64 },
+
     #[error("{}: no decoder for codec '{codec}' in this FFmpeg build", path.display())]
     UnsupportedCodec { path: PathBuf, codec: String },
 
@@ -68,6 +82,10 @@ pub enum MediaError {
     /// through frame iteration unchanged.
     #[error(transparent)]
     Consumer(Box<dyn std::error::Error + Send + Sync>),
+}
+
+fn fmt_stop(stop: Option<f64>) -> String {
+    stop.map_or_else(|| "the end".into(), |s| s.to_string())
 }
 
 fn fmt_nearest(before: Option<i64>, after: Option<i64>) -> String {

@@ -275,3 +275,155 @@ impl Drop for RgbScaler {
         unsafe { ffmpeg::ffi::sws_freeContext(self.ctx) }
     }
 }
+
+/// The sample format, rate and channel layout of a decoded audio frame, as libswresample
+/// takes them (an unordered layout becomes FFmpeg's default one for its channel count, as
+/// the ffmpeg CLI guesses it).
+#[derive(Clone, Copy)]
+pub(crate) struct AudioShape {
+    pub format: i32,
+    pub rate: i32,
+    layout: ffmpeg::ffi::AVChannelLayout,
+}
+
+// SAFETY: the layouts kept are native or unspecified (see `of`): plain values whose
+// pointer fields are null, so the shape may move between threads.
+unsafe impl Send for AudioShape {}
+
+impl AudioShape {
+    pub fn of(frame: &ffmpeg::frame::Audio) -> AudioShape {
+        // SAFETY: reading plain fields of a frame we own; the layout is copied by value
+        // only for native/unspecified orders, which hold no pointers (custom ones are
+        // replaced by the default layout for their channel count).
+        unsafe {
+            let f = &*frame.as_ptr();
+            let mut layout = f.ch_layout;
+            if layout.order != ffmpeg::ffi::AVChannelOrder::AV_CHANNEL_ORDER_NATIVE {
+                let channels = layout.nb_channels;
+                layout = std::mem::zeroed();
+                ffmpeg::ffi::av_channel_layout_default(&mut layout, channels);
+            }
+            AudioShape { format: f.format, rate: f.sample_rate, layout }
+        }
+    }
+
+    pub fn channels(&self) -> usize {
+        self.layout.nb_channels.max(0) as usize
+    }
+
+    /// Planar float at `rate` with FFmpeg's default layout for `channels` (what `-ac`
+    /// selects).
+    pub fn planar_float(channels: u32, rate: u32) -> AudioShape {
+        let mut layout = AudioShape::empty_layout();
+        // SAFETY: av_channel_layout_default only writes the layout it is given.
+        unsafe { ffmpeg::ffi::av_channel_layout_default(&mut layout, channels as i32) };
+        AudioShape { format: ffmpeg::ffi::AVSampleFormat::AV_SAMPLE_FMT_FLTP as i32, rate: rate as i32, layout }
+    }
+
+    fn empty_layout() -> ffmpeg::ffi::AVChannelLayout {
+        // SAFETY: an all-zero AVChannelLayout is the unspecified layout with no channels.
+        unsafe { std::mem::zeroed() }
+    }
+
+    /// Same format, rate and channel order as `other`.
+    pub fn same_as(&self, other: &AudioShape) -> bool {
+        // SAFETY: both layouts are native or unspecified (see `of`); comparing reads them only.
+        self.format == other.format && self.rate == other.rate && unsafe { ffmpeg::ffi::av_channel_layout_compare(&self.layout, &other.layout) } == 0
+    }
+}
+
+/// libswresample with FFmpeg's default options (those of the `aresample` filter the ffmpeg
+/// CLI inserts for `-ar`/`-ac`/`-f f32le`): decoded frames in, planar float out, appended to
+/// one `Vec` per channel.
+pub(crate) struct Resampler {
+    ctx: *mut ffmpeg::ffi::SwrContext,
+    channels: usize,
+}
+
+// SAFETY: the SwrContext is owned by this value alone and used by one thread at a time.
+unsafe impl Send for Resampler {}
+
+impl Resampler {
+    pub fn new(input: &AudioShape, output: &AudioShape) -> Result<Resampler, ffmpeg::Error> {
+        let mut ctx = std::ptr::null_mut();
+        let (mut in_layout, mut out_layout) = (input.layout, output.layout);
+        // SAFETY: swr_alloc_set_opts2 allocates a context into `ctx` from layouts it only
+        // reads; the formats are FFmpeg's own values (from a decoded frame or FLTP).
+        let rc = unsafe {
+            use ffmpeg::ffi::AVSampleFormat;
+            ffmpeg::ffi::swr_alloc_set_opts2(
+                &mut ctx,
+                &mut out_layout,
+                std::mem::transmute::<i32, AVSampleFormat>(output.format),
+                output.rate,
+                &mut in_layout,
+                std::mem::transmute::<i32, AVSampleFormat>(input.format),
+                input.rate,
+                0,
+                std::ptr::null_mut(),
+            )
+        };
+        let resampler = Resampler { ctx, channels: output.channels() };
+        if rc < 0 || ctx.is_null() {
+            return Err(if rc < 0 { ffmpeg::Error::from(rc) } else { ffmpeg::Error::InvalidData });
+        }
+        // SAFETY: `ctx` is the allocated, configured context.
+        let rc = unsafe { ffmpeg::ffi::swr_init(ctx) };
+        if rc < 0 {
+            return Err(ffmpeg::Error::from(rc));
+        }
+        Ok(resampler)
+    }
+
+    /// Converts `frame` (its shape must be the input shape), or with `None` drains what the
+    /// resampler holds back; appends to `out` (one vector per output channel). Returns the
+    /// samples appended per channel.
+    pub fn convert(&mut self, frame: Option<&ffmpeg::frame::Audio>, out: &mut [Vec<f32>]) -> Result<usize, ffmpeg::Error> {
+        assert_eq!(out.len(), self.channels, "one output vector per channel");
+        let mut total = 0;
+        loop {
+            let in_count = frame.map_or(0, |f| f.samples()) as i32;
+            // SAFETY: a bound on the output for `in_count` more input samples; reads the context only.
+            let room = unsafe { ffmpeg::ffi::swr_get_out_samples(self.ctx, in_count) };
+            if room < 0 {
+                return Err(ffmpeg::Error::from(room));
+            }
+            let room = room as usize + 16;
+            let start = out[0].len();
+            let mut planes: Vec<*mut u8> = out
+                .iter_mut()
+                .map(|plane| {
+                    plane.resize(start + room, 0.0);
+                    // SAFETY: `start` is within the plane just resized to `start + room`.
+                    unsafe { plane.as_mut_ptr().add(start) as *mut u8 }
+                })
+                .collect();
+            let in_data = frame.map_or(std::ptr::null_mut(), |f| {
+                // SAFETY: a decoded frame's extended_data points to its planes.
+                unsafe { (*f.as_ptr()).extended_data as *mut *const u8 }
+            });
+            // SAFETY: each output plane has `room` floats free at its pointer; the input
+            // planes hold `in_count` samples of the input shape (or are null to drain).
+            let n = unsafe { ffmpeg::ffi::swr_convert(self.ctx, planes.as_mut_ptr(), room as i32, in_data, in_count) };
+            let got = n.max(0) as usize;
+            for plane in out.iter_mut() {
+                plane.truncate(start + got);
+            }
+            if n < 0 {
+                return Err(ffmpeg::Error::from(n));
+            }
+            total += got;
+            // Fed once; when draining, until nothing more comes out.
+            if frame.is_some() || got == 0 {
+                return Ok(total);
+            }
+        }
+    }
+}
+
+impl Drop for Resampler {
+    fn drop(&mut self) {
+        // SAFETY: the context was allocated by swr_alloc_set_opts2 and is freed once here.
+        unsafe { ffmpeg::ffi::swr_free(&mut self.ctx) }
+    }
+}

@@ -19,6 +19,9 @@
 //! - [`remote`]: objects read with ranged requests ([`remote::RangeSource`]) instead of
 //!   files, for object stores.
 //!
+//! - [`Audio`]: an audio stream as float32 planar samples, converted with libswresample
+//!   when asked, sample-exact against `ffmpeg -f f32le` (`audio.rs`).
+//!
 //! Frame rules: index is 0-based in presentation order; pts is in the stream time base and
 //! is the stable id; time `t` selects the first frame whose pts is at or after `t` (the
 //! `ffmpeg -ss t` rule, on the stream's own timeline).
@@ -27,6 +30,7 @@
 // Raw FFmpeg calls live in ffi.rs alone (it allows unsafe; nothing else may).
 #![deny(unsafe_code)]
 
+mod audio;
 mod batch;
 mod container;
 mod decode;
@@ -44,6 +48,7 @@ mod video;
 
 /// Opens a container (a file or a registered remote object) with FFmpeg, for crates that
 /// work on packets (stream copy); errors as the media core names them.
+pub use audio::{Audio, AudioInfo, AudioOptions, AudioSamples, DEFAULT_KEEP_BYTES, MAX_AUDIO_CHANNELS, MAX_SAMPLE_RATE};
 pub use container::{open_input as open_container, seek_to_key};
 pub use encode::{encode_gray_jpeg, encode_image, ImageFormat, DEFAULT_JPEG_QUALITY};
 pub use error::{MediaError, Result};

@@ -98,9 +98,15 @@ pub(crate) fn media_error(err: CoreMediaError, path: &Path, label: &str) -> Medi
         CoreMediaError::NotMedia { .. }
         | CoreMediaError::NoVideoStream(_)
         | CoreMediaError::NotAVideoStream { .. }
+        | CoreMediaError::NoAudioStream { .. }
+        | CoreMediaError::NotAnAudioStream { .. }
+        | CoreMediaError::NoSuchStream { .. }
         | CoreMediaError::UnsupportedCodec { .. }
         | CoreMediaError::NoFrames(_) => MediaError::NotMedia(message),
-        CoreMediaError::IndexOutOfRange { .. } | CoreMediaError::UnknownPts { .. } | CoreMediaError::TimeOutOfRange { .. } => {
+        CoreMediaError::IndexOutOfRange { .. }
+        | CoreMediaError::UnknownPts { .. }
+        | CoreMediaError::TimeOutOfRange { .. }
+        | CoreMediaError::NoAudioInRange { .. } => {
             MediaError::OutOfRange(message)
         }
         CoreMediaError::InvalidOption(_) => MediaError::Invalid(message),

@@ -22,7 +22,7 @@ import weakref
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Union
+from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -130,12 +130,8 @@ class FrameBatch:
 
 
 @dataclass
-class VideoStreamMetadata:
-    """torchcodec 0.17's ``VideoStreamMetadata``: the header's facts (``*_from_header``,
-    ``bit_rate``, colour, pixel format), the scan's (``*_from_content``) and the fields
-    computed from them (``num_frames``, ``duration_seconds``, ``begin_stream_seconds``,
-    ``end_stream_seconds``, ``average_fps``). frameflow always scans, so the content fields
-    are set whatever ``seek_mode`` says. ``key_frame_indices`` is frameflow's."""
+class StreamMetadata:
+    """torchcodec's ``StreamMetadata``: what the container header says of any stream."""
 
     duration_seconds_from_header: Optional[float]
     begin_stream_seconds_from_header: Optional[float]
@@ -143,6 +139,22 @@ class VideoStreamMetadata:
     codec: Optional[str]
     stream_index: int
     media_type: str
+
+
+def _header_fields(stream: dict, info: dict, media_type: str) -> dict:
+    """``StreamMetadata``'s fields from a stream of ``_core.header_json`` and the core's info."""
+    return dict(duration_seconds_from_header=stream.get("duration_seconds"), begin_stream_seconds_from_header=stream.get("start_seconds"),
+                bit_rate=stream.get("bit_rate"), codec=info["codec"], stream_index=info["stream_index"], media_type=media_type)
+
+
+@dataclass
+class VideoStreamMetadata(StreamMetadata):
+    """torchcodec 0.17's ``VideoStreamMetadata``: the header's facts (``*_from_header``,
+    ``bit_rate``, colour, pixel format), the scan's (``*_from_content``) and the fields
+    computed from them (``num_frames``, ``duration_seconds``, ``begin_stream_seconds``,
+    ``end_stream_seconds``, ``average_fps``). frameflow always scans, so the content fields
+    are set whatever ``seek_mode`` says. ``key_frame_indices`` is frameflow's."""
+
     width: Optional[int]
     height: Optional[int]
     num_frames_from_header: Optional[int]
@@ -226,7 +238,66 @@ def _as_list(values, what: str) -> list:
     return list(values)
 
 
-class VideoDecoder:
+def _source_path(source: Source) -> Tuple[str, Optional[str]]:
+    """A path FFmpeg can open for a decoder's ``source`` (torchcodec's source types), and the
+    private temporary file holding the source's bytes when it is not a path (the caller
+    deletes it)."""
+    if isinstance(source, (str, Path)):
+        path = os.fspath(source)
+        if "://" not in path and not os.path.exists(path):
+            raise SourceNotFoundError(2, "no such file", path)
+        return path, None
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+    elif _torch is not None and isinstance(source, _torch.Tensor):
+        if source.dtype != _torch.uint8:
+            raise TypeError(f"a tensor source must hold the file's bytes as uint8, got {source.dtype}")
+        data = source.detach().cpu().contiguous().numpy().tobytes()
+    elif isinstance(source, np.ndarray) and source.dtype == np.uint8:
+        data = source.tobytes()
+    elif isinstance(source, io.TextIOBase):
+        raise TypeError("source is for reading text, likely from open(..., 'r'). Try with 'rb' for binary reading?")
+    elif hasattr(source, "read") and hasattr(source, "seek"):
+        data = _read_all(source)
+    else:
+        raise TypeError(
+            f"Unknown source type: {type(source)}. Supported types are str, Path, bytes, Tensor and file-like "
+            "objects with read(self, size: int) -> bytes and seek(self, offset: int, whence: int) -> int methods."
+        )
+    if not data:
+        raise ValueError("the source holds no bytes")
+    # FFmpeg reads (and seeks in) a file: the bytes go to a private temporary one.
+    temp = tempfile.NamedTemporaryFile(prefix="frameflow-", suffix=".video", delete=False)
+    temp.write(data)
+    temp.close()
+    return temp.name, temp.name
+
+
+class _FileBacked:
+    """What the video and audio decoders share: the file FFmpeg reads (``_path``; a private
+    temporary one, ``_temp``, for bytes and file objects, deleted with the decoder) and the
+    core object ``_open`` makes, reopened in a forked child."""
+
+    def _core_here(self):
+        """The decoder, reopened in a forked child (FFmpeg state does not survive a fork)."""
+        if os.getpid() != self._pid:
+            self._open()
+        return self._core
+
+    def _picklable_source(self):
+        """The source as a pickle carries it: a path or bytes as given, else the file's bytes."""
+        return self._source if isinstance(self._source, (str, Path, bytes)) else Path(self._path).read_bytes()
+
+    def __del__(self):
+        temp = getattr(self, "_temp", None)
+        if temp and getattr(self, "_pid", None) == os.getpid():
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+
+
+class VideoDecoder(_FileBacked):
     """A video's frames by index, slice, pts or time, exact (as ``ffmpeg -vf select=eq(n,N)``).
 
     ``source`` is a path (``str`` or ``pathlib.Path``), ``bytes``, a uint8 tensor of the
@@ -287,44 +358,11 @@ class VideoDecoder:
         self._dimension_order = dimension_order
         self._threads = max(int(num_ffmpeg_threads), 0)  # negative: FFmpeg's automatic count, as 0
         self._seek_mode = seek_mode
-        self._temp = None
         self._out_size = None
-        self._path = self._materialize(source)
+        self._path, self._temp = _source_path(source)
         self._open()
         self._id = next(_NEXT_ID)
         _DECODERS[self._id] = self
-
-    def _materialize(self, source: Source) -> str:
-        if isinstance(source, (str, Path)):
-            path = os.fspath(source)
-            if "://" not in path and not os.path.exists(path):
-                raise SourceNotFoundError(2, "no such file", path)
-            return path
-        if isinstance(source, (bytes, bytearray, memoryview)):
-            data = bytes(source)
-        elif _torch is not None and isinstance(source, _torch.Tensor):
-            if source.dtype != _torch.uint8:
-                raise TypeError(f"a tensor source must hold the file's bytes as uint8, got {source.dtype}")
-            data = source.detach().cpu().contiguous().numpy().tobytes()
-        elif isinstance(source, np.ndarray) and source.dtype == np.uint8:
-            data = source.tobytes()
-        elif isinstance(source, io.TextIOBase):
-            raise TypeError("source is for reading text, likely from open(..., 'r'). Try with 'rb' for binary reading?")
-        elif hasattr(source, "read") and hasattr(source, "seek"):
-            data = _read_all(source)
-        else:
-            raise TypeError(
-                f"Unknown source type: {type(source)}. Supported types are str, Path, bytes, Tensor and file-like "
-                "objects with read(self, size: int) -> bytes and seek(self, offset: int, whence: int) -> int methods."
-            )
-        if not data:
-            raise ValueError("the source holds no bytes")
-        # FFmpeg reads (and seeks in) a file: the bytes go to a private temporary one.
-        temp = tempfile.NamedTemporaryFile(prefix="frameflow-", suffix=".video", delete=False)
-        temp.write(data)
-        temp.close()
-        self._temp = temp.name
-        return temp.name
 
     def _open(self) -> None:
         self._pid = os.getpid()
@@ -389,12 +427,7 @@ class VideoDecoder:
         sar = stream.get("sample_aspect_ratio")
         n, begin, end = self._num_frames, self._begin_stream_seconds, self._end_stream_seconds
         return VideoStreamMetadata(
-            duration_seconds_from_header=stream.get("duration_seconds"),
-            begin_stream_seconds_from_header=stream.get("start_seconds"),
-            bit_rate=stream.get("bit_rate"),
-            codec=info["codec"],
-            stream_index=info["stream_index"],
-            media_type="video",
+            **_header_fields(stream, info, "video"),
             width=info["width"],
             height=info["height"],
             num_frames_from_header=stream.get("num_frames"),
@@ -418,27 +451,12 @@ class VideoDecoder:
 
     # --- lifetime -----------------------------------------------------------------------
 
-    def _core_here(self):
-        """The decoder, reopened in a forked child (FFmpeg state does not survive a fork)."""
-        if os.getpid() != self._pid:
-            self._open()
-        return self._core
-
     def __reduce__(self):
         # Pickled by its source, so a decoder moves to DataLoader workers (spawn).
         width, height, crop = self._render
         kwargs = dict(stream_index=self._stream_index, dimension_order=self._dimension_order, num_ffmpeg_threads=self._threads,
                       seek_mode=self._seek_mode, width=width, height=height, crop=crop)
-        source = self._source if isinstance(self._source, (str, Path, bytes)) else Path(self._path).read_bytes()
-        return (_rebuild, (source, kwargs))
-
-    def __del__(self):
-        temp = getattr(self, "_temp", None)
-        if temp and getattr(self, "_pid", None) == os.getpid():
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
+        return (_rebuild, (self._picklable_source(), kwargs))
 
     # --- indexing -----------------------------------------------------------------------
 

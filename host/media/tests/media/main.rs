@@ -1,5 +1,6 @@
 //! Media-core tests, one binary with a module per area.
 
+mod audio;
 mod corpus;
 mod errors;
 mod generated;

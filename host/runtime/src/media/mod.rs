@@ -23,7 +23,9 @@ use crate::admission::{estimate, MemoryPermit};
 use crate::bindings::frameflow::media::types::{
     self, FrameId, FrameSelector as WitSelector, ImageFormat as WitFormat, MediaError, RenderOptions as WitRender, VideoInfo,
 };
-use crate::bindings::frameflow::media::video::{ArrayLayout, ClipOptions, CutOptions, Host, HostEncoded, HostFrame, HostVideo};
+use crate::bindings::frameflow::media::video::{
+    ArrayLayout, AudioFormat, AudioOptions as WitAudioOptions, ClipOptions, CutOptions, Host, HostEncoded, HostFrame, HostVideo,
+};
 use crate::bindings::MediaFailure;
 use crate::blocking::blocking;
 use crate::conversions::{media_error, store_error_for_media};
@@ -141,11 +143,11 @@ impl MediaView<'_> {
     }
 }
 
-/// A NumPy `.npy` (format 1.0) header for a C-ordered uint8 array of `shape`, padded so the
-/// data starts at a multiple of 64 bytes, as NumPy writes it.
-fn npy_header(shape: &[usize]) -> Vec<u8> {
+/// A NumPy `.npy` (format 1.0) header for a C-ordered array of `descr` (`|u1`, `<f4`) and
+/// `shape`, padded so the data starts at a multiple of 64 bytes, as NumPy writes it.
+fn npy_header(descr: &str, shape: &[usize]) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
-    let mut dict = format!("{{'descr': '|u1', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({},), }}", dims.join(", "));
     if shape.len() > 1 {
         dict = dict.replace(",), }", "), }");
     }
@@ -157,6 +159,83 @@ fn npy_header(shape: &[usize]) -> Vec<u8> {
     header.extend(std::iter::repeat_n(b' ', padding));
     header.push(b'\n');
     header
+}
+
+/// An audio body: a float WAV (`WAVE_FORMAT_IEEE_FLOAT`, channels interleaved) or a
+/// float32 `.npy` of shape (channels, samples).
+fn audio_body(samples: &frameflow_media::AudioSamples, format: AudioFormat) -> Vec<u8> {
+    let (channels, n) = (samples.num_channels, samples.len());
+    match format {
+        AudioFormat::Npy => {
+            let mut body = npy_header("<f4", &[channels, n]);
+            body.reserve(samples.data.len() * 4);
+            samples.data.iter().for_each(|v| body.extend_from_slice(&v.to_le_bytes()));
+            body
+        }
+        AudioFormat::Wav => {
+            let data_bytes = (channels * n * 4) as u32;
+            let (rate, align) = (samples.sample_rate, channels as u16 * 4);
+            let mut body = Vec::with_capacity(58 + data_bytes as usize);
+            body.extend_from_slice(b"RIFF");
+            body.extend_from_slice(&(50 + data_bytes).to_le_bytes());
+            body.extend_from_slice(b"WAVEfmt ");
+            body.extend_from_slice(&18u32.to_le_bytes());
+            body.extend_from_slice(&3u16.to_le_bytes()); // WAVE_FORMAT_IEEE_FLOAT
+            body.extend_from_slice(&(channels as u16).to_le_bytes());
+            body.extend_from_slice(&rate.to_le_bytes());
+            body.extend_from_slice(&(rate * align as u32).to_le_bytes());
+            body.extend_from_slice(&align.to_le_bytes());
+            body.extend_from_slice(&32u16.to_le_bytes());
+            body.extend_from_slice(&0u16.to_le_bytes());
+            body.extend_from_slice(b"fact");
+            body.extend_from_slice(&4u32.to_le_bytes());
+            body.extend_from_slice(&(n as u32).to_le_bytes());
+            body.extend_from_slice(b"data");
+            body.extend_from_slice(&data_bytes.to_le_bytes());
+            for i in 0..n {
+                for c in 0..channels {
+                    body.extend_from_slice(&samples.data[c * n + i].to_le_bytes());
+                }
+            }
+            body
+        }
+    }
+}
+
+/// Why an audio request failed: in the media core, or over the request's byte budget.
+enum AudioRefusal {
+    Core(frameflow_media::MediaError),
+    TooLarge(String),
+}
+
+/// Decodes the audio `options` asks for at `path`, refusing before decoding a span whose
+/// float32 samples would be over `max_bytes` (when the header says how long the stream is).
+fn decode_audio(path: &std::path::Path, options: &WitAudioOptions, max_bytes: usize) -> Result<(Vec<u8>, u32, u32), AudioRefusal> {
+    let core_options = frameflow_media::AudioOptions {
+        stream: options.stream.map(|s| s as usize),
+        sample_rate: options.sample_rate,
+        num_channels: options.num_channels,
+        // One request, one window: nothing is kept for later ones.
+        keep_bytes: Some(0),
+    };
+    let mut audio = frameflow_media::Audio::open_with(path, core_options).map_err(AudioRefusal::Core)?;
+    let info = audio.info();
+    let length = info.duration_seconds_from_header.or(info.container_duration_seconds);
+    let end = options.end.or(length.map(|d| d + info.start_seconds_from_header.unwrap_or(0.0)));
+    if let Some(end) = end {
+        let seconds = (end - options.start.max(0.0)).max(0.0);
+        let bytes = seconds * info.output_sample_rate as f64 * info.output_num_channels as f64 * 4.0;
+        if bytes > max_bytes as f64 {
+            return Err(AudioRefusal::TooLarge(format!(
+                "{seconds:.1} s of audio ({} MiB as float32) is over this request's budget of {} MiB; ask for a shorter span",
+                bytes as u64 >> 20,
+                max_bytes >> 20
+            )));
+        }
+    }
+    let samples = audio.samples_in_range(options.start, options.end).map_err(AudioRefusal::Core)?;
+    let (rate, channels) = (samples.sample_rate, samples.num_channels as u32);
+    Ok((audio_body(&samples, options.format), rate, channels))
 }
 
 impl Host for MediaView<'_> {}
@@ -281,7 +360,7 @@ impl HostVideo for MediaView<'_> {
         let ((bytes, (width, height)), _memory) = self
             .decode_with(&video, at, render, move |pooled, interrupt, indices, options, (w, h)| {
                 let header = match layout {
-                    ArrayLayout::Npy => npy_header(&[count, h as usize, w as usize, 3]),
+                    ArrayLayout::Npy => npy_header("|u1", &[count, h as usize, w as usize, 3]),
                     ArrayLayout::Raw => Vec::new(),
                 };
                 let mut body = vec![0u8; header.len() + count * w as usize * h as usize * 3];
@@ -294,6 +373,22 @@ impl HostVideo for MediaView<'_> {
         self.req.budget.frames += 1;
         self.req.budget.frame_bytes += bytes.len();
         Ok((self.table.push(EncodedHandle { bytes: bytes.into() })?, width, height))
+    }
+
+    async fn audio(&mut self, video: Resource<VideoHandle>, options: WitAudioOptions) -> MediaResult<(Resource<EncodedHandle>, u32, u32)> {
+        let handle = video_handle(self.table, &video)?;
+        let (path, label) = (handle.video.path().to_path_buf(), handle.label.clone());
+        let max_bytes = self.req.limits.max_frame_bytes.saturating_sub(self.req.budget.frame_bytes);
+        let decode_path = path.clone();
+        let decoded = blocking(move || decode_audio(&decode_path, &options, max_bytes)).await?;
+        let (bytes, rate, channels) = decoded.map_err(|refusal| match refusal {
+            AudioRefusal::Core(e) => media_error(e, &path, &label),
+            AudioRefusal::TooLarge(m) => MediaError::TooLarge(m),
+        })?;
+        self.req.check_frame_budget(1, bytes.len())?;
+        self.req.budget.frames += 1;
+        self.req.budget.frame_bytes += bytes.len();
+        Ok((self.table.push(EncodedHandle { bytes: bytes.into() })?, rate, channels))
     }
 
     async fn clip(&mut self, video: Resource<VideoHandle>, options: ClipOptions) -> MediaResult<Resource<RenditionHandle>> {
@@ -400,13 +495,13 @@ impl HostFrame for MediaView<'_> {
 mod tests {
     #[test]
     fn npy_headers_are_numpys_format_1_0() {
-        let h = super::npy_header(&[2, 3, 4, 3]);
+        let h = super::npy_header("|u1", &[2, 3, 4, 3]);
         assert_eq!(h.len() % 64, 0, "the data starts 64-byte aligned");
         assert_eq!(&h[..8], b"\x93NUMPY\x01\x00");
         assert_eq!(u16::from_le_bytes([h[8], h[9]]) as usize, h.len() - 10);
         let text = std::str::from_utf8(&h[10..]).unwrap();
         assert!(text.starts_with("{'descr': '|u1', 'fortran_order': False, 'shape': (2, 3, 4, 3), }"), "{text}");
         assert!(text.ends_with('\n'));
-        assert!(std::str::from_utf8(&super::npy_header(&[5])[10..]).unwrap().contains("'shape': (5,)"));
+        assert!(std::str::from_utf8(&super::npy_header("|u1", &[5])[10..]).unwrap().contains("'shape': (5,)"));
     }
 }
