@@ -105,6 +105,8 @@ pub async fn serve(server: Server, listen: SocketAddr, ready: impl FnOnce(Socket
     // The probe address first: once `ready` says the host listens, both answer.
     if let Some(addr) = server.metrics_listen {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr} for metrics"))?;
+        // The bound address (port 0 picks a free one): scripts and tests read this line.
+        let addr = listener.local_addr()?;
         tracing::info!(%addr, "metrics and probes at http://{addr}/metrics, /healthz, /readyz");
         tokio::spawn(crate::metrics::serve(listener, server.http.clone()));
     }
