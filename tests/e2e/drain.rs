@@ -4,7 +4,7 @@
 //! request stored is there after a restart.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use frameflow_testkit::http_client::{get, parse};
@@ -12,21 +12,12 @@ use frameflow_testkit::pattern::pattern_video;
 
 use crate::server::{ServerProcess, ServerSetup};
 
-/// The probe address the server bound (`metrics_listen` on port 0), from its log: no port
-/// picked here and freed for it, which a parallel test could take meanwhile.
-fn probe_addr(server: &ServerProcess) -> SocketAddr {
-    let log = server.stderr();
-    let at = log.find("metrics and probes at http://").unwrap_or_else(|| panic!("no probe address in the log: {log}"));
-    let rest = &log[at + "metrics and probes at http://".len()..];
-    rest[..rest.find('/').unwrap()].parse().expect("a socket address")
-}
-
 #[test]
 fn sigterm_finishes_the_upload_in_flight_refuses_new_work_and_exits_zero() {
     let settings = "metrics_listen = \"127.0.0.1:0\"\nshutdown_grace_ms = 20000\n";
     let mut server = ServerProcess::start("drain-upload", ServerSetup { settings, ..ServerSetup::default() });
     let addr = server.addr;
-    let probes = probe_addr(&server);
+    let probes = server.probe_addr();
     assert_eq!(get(probes, "/readyz").status, 200, "ready before the drain");
     assert_eq!(get(probes, "/healthz").status, 200);
 

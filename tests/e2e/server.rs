@@ -259,6 +259,16 @@ impl ServerProcess {
         &self.store
     }
 
+    /// The probe address (`metrics_listen`, e.g. on port 0) the server says it bound: no
+    /// port picked by the test and freed for the server, which a parallel test could take.
+    pub fn probe_addr(&self) -> SocketAddr {
+        let log = self.stderr();
+        let marker = "metrics and probes at http://";
+        let at = log.find(marker).unwrap_or_else(|| panic!("no probe address in the log: {log}"));
+        let rest = &log[at + marker.len()..];
+        rest[..rest.find('/').expect("a URL path")].parse().expect("a socket address")
+    }
+
     /// What the server wrote to stderr so far.
     pub fn stderr(&self) -> String {
         std::fs::read_to_string(&self.stderr_log).unwrap_or_default()

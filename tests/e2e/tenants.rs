@@ -220,9 +220,8 @@ fn a_small_job_of_one_tenant_overtakes_a_big_job_of_another() {
 #[test]
 fn metrics_count_requests_and_decodes_and_log_lines_carry_tenant_and_video() {
     let env = [("FRAMEFLOW_ADMIN_KEY".to_string(), ADMIN.to_string())];
-    let metrics_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let settings = format!("metrics_listen = \"127.0.0.1:{metrics_port}\"\n[api_keys]\n\"key-of-fay-0123\" = \"fay\"\n");
-    let server = ServerProcess::start("metrics", ServerSetup { settings: &settings, env: &env, args: &["--log-format", "json"], ..ServerSetup::default() });
+    let settings = "metrics_listen = \"127.0.0.1:0\"\n[api_keys]\n\"key-of-fay-0123\" = \"fay\"\n";
+    let server = ServerProcess::start("metrics", ServerSetup { settings, env: &env, args: &["--log-format", "json"], ..ServerSetup::default() });
     let addr = server.addr;
     let video = upload(addr, "key-of-fay-0123", "h264_bframes_gop250.mp4");
     assert_eq!(call(addr, "GET", &format!("/v1/videos/{video}/frame?index=7"), "key-of-fay-0123", None).status, 200);
@@ -242,7 +241,7 @@ fn metrics_count_requests_and_decodes_and_log_lines_carry_tenant_and_video() {
     assert!(decoded >= 1.0 && skipped >= 1.0 && decoded + skipped >= 8.0, "index 7: {decoded} decoded, {skipped} left out");
     assert_eq!(value("frameflow_frame_decode_seconds_count"), decoded);
     assert!(value("frameflow_instances_max") >= 1.0);
-    let apart = request(format!("127.0.0.1:{metrics_port}").parse().unwrap(), "GET", "/metrics", &[], Body::None);
+    let apart = request(server.probe_addr(), "GET", "/metrics", &[], Body::None);
     assert_eq!(apart.status, 200);
     assert!(String::from_utf8_lossy(&apart.body).contains("frameflow_frames_decoded_total"));
 
