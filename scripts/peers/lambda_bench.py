@@ -13,34 +13,17 @@ usage: lambda_bench.py ROOT FUNCTION_BIN CARGO_LAMBDA MOTO_SERVER VIDEO WORKDIR 
 """
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback import free_port, wait_port  # noqa: E402
+
 root, function_bin, cargo_lambda, moto_server, video, work, out = sys.argv[1:8]
 BUCKET = "frameflow-lambda-e2e"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port, seconds=60):
-    until = time.monotonic() + seconds
-    while time.monotonic() < until:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 procs = []

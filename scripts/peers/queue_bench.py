@@ -10,32 +10,16 @@ usage: queue_bench.py ROOT BIN MOTO_SERVER VIDEO WORKDIR OUT.json
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from loopback import free_port, wait_port  # noqa: E402
+
 root, binary, moto_server, video, work, out = sys.argv[1:7]
 CLIPS = 200
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_port(port):
-    for _ in range(600):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 def http(method, url, body=None):

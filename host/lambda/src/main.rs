@@ -97,6 +97,13 @@ fn http_response(response: hyper::Response<bytes::Bytes>) -> ApiGatewayV2httpRes
 }
 
 async fn invocation(server: &Server, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let source = if event.payload["requestContext"]["http"].is_object() { "http" } else { event.payload["Records"][0]["eventSource"].as_str().unwrap_or("unknown") };
+    let span = tracing::info_span!("invocation", request = %event.context.request_id, source = %source);
+    use tracing::Instrument;
+    handle(server, event).instrument(span).await
+}
+
+async fn handle(server: &Server, event: LambdaEvent<Value>) -> Result<Value, Error> {
     if event.payload["requestContext"]["http"].is_object() {
         let request: ApiGatewayV2httpRequest = serde_json::from_value(event.payload).map_err(|e| format!("not an HTTP API (2.0) request: {e}"))?;
         let answer = server.http_request(http_request(request)?).await;

@@ -380,7 +380,15 @@ impl HostVideo for MediaView<'_> {
         let (path, label) = (handle.video.path().to_path_buf(), handle.label.clone());
         let max_bytes = self.req.limits.max_frame_bytes.saturating_sub(self.req.budget.frame_bytes);
         let decode_path = path.clone();
-        let decoded = blocking(move || decode_audio(&decode_path, &options, max_bytes)).await?;
+        let span = tracing::info_span!("audio_decode", sample_rate = ?options.sample_rate, channels = ?options.num_channels, bytes = tracing::field::Empty);
+        let decoded = blocking(move || span.in_scope(|| {
+            let decoded = decode_audio(&decode_path, &options, max_bytes);
+            if let Ok((bytes, _, _)) = &decoded {
+                tracing::Span::current().record("bytes", bytes.len());
+            }
+            decoded
+        }))
+        .await?;
         let (bytes, rate, channels) = decoded.map_err(|refusal| match refusal {
             AudioRefusal::Core(e) => media_error(e, &path, &label),
             AudioRefusal::TooLarge(m) => MediaError::TooLarge(m),

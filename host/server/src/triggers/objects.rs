@@ -315,10 +315,16 @@ impl ObjectTrigger {
             return Ok(0);
         }
         let store = self.storage.tenant(tenant).map_err(|e| Undelivered { error: e.to_string(), dead_letter: false })?;
-        for &rule in &matching {
-            self.deliver(rule, store.clone(), event.clone(), Mode::Queued { last_try }).await?;
+        let span = tracing::info_span!("object_event", tenant = %tenant, key = %event.key, event = %event.id);
+        use tracing::Instrument;
+        async {
+            for &rule in &matching {
+                self.deliver(rule, store.clone(), event.clone(), Mode::Queued { last_try }).await?;
+            }
+            Ok(matching.len() as u64)
         }
-        Ok(matching.len() as u64)
+        .instrument(span)
+        .await
     }
 
     /// One poll of rule `rule`'s prefix for `tenant`: every object modified since the
