@@ -25,11 +25,20 @@ fn sigterm_finishes_the_upload_in_flight_refuses_new_work_and_exits_zero() {
     let video = std::fs::read(pattern_video("h264_bframes_gop250.mp4").path).unwrap();
     let mut upload = TcpStream::connect(addr).unwrap();
     upload.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let head = format!("POST /v1/videos?name=drained.mp4 HTTP/1.1\r\nhost: {addr}\r\ncontent-length: {}\r\n\r\n", video.len());
+    // `Expect: 100-continue`: the server's 100 says it has taken the request and reads its
+    // body, so SIGTERM surely finds it in flight (not still in the kernel's accept queue).
+    let head = format!("POST /v1/videos?name=drained.mp4 HTTP/1.1\r\nhost: {addr}\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n", video.len());
     upload.write_all(head.as_bytes()).unwrap();
+    let mut interim = Vec::new();
+    while !interim.ends_with(b"\r\n\r\n") {
+        let mut byte = [0u8; 1];
+        assert_eq!(upload.read(&mut byte).unwrap(), 1, "the server closed before its 100 Continue");
+        interim.push(byte[0]);
+    }
+    assert!(interim.starts_with(b"HTTP/1.1 100"), "{}", String::from_utf8_lossy(&interim));
     let half = video.len() / 2;
     upload.write_all(&video[..half]).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(100));
 
     server.signal_term();
     let start = Instant::now();
